@@ -1,0 +1,50 @@
+# kyoso: two commands for a new user (see README.md).
+#   make demo   create .venv, install, run the baseline, write tables and figures to out/
+#   make test   create/update .venv with the test extras and run the whole suite
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+# First interpreter found with Python >= 3.12 (.python-version selects 3.12 under pyenv).
+PYTHON := $(shell for p in python3.12 python3.13 python3 python; do \
+	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+	command -v $$p; break; fi; done)
+PYTEST_ARGS ?=
+
+.PHONY: help demo test test-fast bench clean check-python
+
+help:
+	@echo "make demo   - install into .venv and run the baseline scenario (tables and figures in out/)"
+	@echo "make test   - install test extras into .venv and run the whole test suite"
+	@echo "make test-fast - the suite without tests marked slow"
+	@echo "make bench  - run the speed benchmarks (benchmarks/)"
+
+check-python:
+	@if [ -z "$(PYTHON)" ]; then echo "error: kyoso needs Python >= 3.12 (Mesa 3.5 requires it); install Python 3.12 or newer (e.g. 'pyenv install 3.12') and run make again" >&2; exit 1; fi
+
+$(BIN)/python: | check-python
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@ $(VENV)/.installed
+
+demo: check-python $(VENV)/.installed
+	$(BIN)/kyoso run baseline --seed 0 --out out --force
+
+test: check-python $(VENV)/.installed-test
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+test-fast: check-python $(VENV)/.installed-test
+	$(BIN)/python -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
+
+bench: check-python $(VENV)/.installed-test
+	$(BIN)/python benchmarks/bench_model.py
+
+clean:
+	rm -rf out .pytest_cache .hypothesis

@@ -1,0 +1,146 @@
+"""One run → tidy tables on disk.
+
+``run_scenario`` builds and runs a model; ``write_run`` writes every table
+as Parquet plus ``manifest.json`` (scenario as run, seed, versions) and the
+figures, into a temporary directory that is renamed into place only when
+complete, so an interrupted or failed write leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from model import ChipModel
+from model.scenario import Scenario
+
+__all__ = ["UserError", "run_scenario", "prepare_output", "write_run", "summary", "versions",
+           "git_revision"]
+
+
+class UserError(Exception):
+    """An error the user can fix (reported by the CLI as one line, exit status 2)."""
+
+
+def run_scenario(scenario: str | Path | Scenario = "baseline", *, seed: int | None = 0,
+                 quarters: int | None = None, overrides: dict[str, Any] | None = None,
+                 progress: bool = False) -> ChipModel:
+    """Build ``ChipModel(scenario, rng=seed, **overrides)`` and run it ``quarters`` steps."""
+    overrides = dict(overrides or {})
+    if quarters is not None:
+        overrides["meta.horizon"] = quarters
+    model = ChipModel(scenario, rng=seed, **overrides)
+    steps = range(model.horizon)
+    if progress:
+        from tqdm import tqdm
+
+        steps = tqdm(steps, desc=model.spec.meta.name, unit="quarter")
+    for _ in steps:
+        model.step()
+    return model
+
+
+def prepare_output(out: Path, *, force: bool) -> None:
+    """Refuse an existing non-empty directory (or a file) unless ``force``."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise UserError(f"--out {out}: directory exists and is not empty (use --force to replace it)")
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("kyoso", "mesa", "numpy", "pandas", "pydantic", "pyarrow", "matplotlib"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def git_revision() -> str | None:
+    """The checkout's commit, if the package runs from a git work tree."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        res = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return res.stdout.strip() or None
+
+
+def write_run(out: Path, model: ChipModel, tables: dict[str, pd.DataFrame], *, seed: int | None,
+              overrides: dict[str, Any], force: bool = False, figures: bool = True,
+              elapsed: float | None = None) -> Path:
+    """Write tables, manifest and figures to ``out`` atomically (temp dir, then rename)."""
+    prepare_output(out, force=force)
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        for name, df in tables.items():
+            df.to_parquet(tmp / f"{name}.parquet", index=False)
+        manifest = {
+            "kind": "kyoso run",
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "scenario": model.spec.meta.name,
+            "seed": seed,
+            "quarters": int(model.steps),
+            "overrides": {k: v for k, v in overrides.items()},
+            "versions": versions(),
+            "git_revision": git_revision(),
+            "elapsed_seconds": elapsed,
+            "tables": {name: {"rows": len(df), "columns": list(map(str, df.columns))}
+                       for name, df in tables.items()},
+            "scenario_as_run": model.spec.model_dump(mode="json"),
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+        if figures:
+            from experiments import plots
+
+            figdir = tmp / "figures"
+            figdir.mkdir()
+            plots.save_run_figures(tables, model, figdir)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def summary(model: ChipModel, tables: dict[str, pd.DataFrame], out: Path | None, elapsed: float) -> str:
+    """A compact text summary of one run."""
+    mt = tables["metrics"]
+    first, last = mt.iloc[0], mt.iloc[-1]
+    countries = model.geo.countries
+    top = sorted(countries, key=lambda c: -last[f"share_{c}"])[:5]
+    lines = [
+        f"kyoso run: {model.spec.meta.name}, {first['quarter']} → {last['quarter']} "
+        f"({int(model.steps)} quarters) in {elapsed:.2f} s",
+        f"  fab capacity  {first['capacity_fab']:,.0f} → {last['capacity_fab']:,.0f} kwpm (200mm-eq)",
+        "  fab share     " + "  ".join(f"{c} {first[f'share_{c}']:.0%}→{last[f'share_{c}']:.0%}" for c in top),
+        f"  HHI country   {first['hhi_country']:.3f} → {last['hhi_country']:.3f};"
+        f" clustering {first['clustering_index']:.3f} → {last['clustering_index']:.3f}",
+        f"  investments   {len(tables['investments'])} projects,"
+        f" subsidies paid USD {last['subsidy_paid_cumulative']:.1f} bn,"
+        f" unit-cost index {last['unit_cost_index']:.3f}",
+    ]
+    if out is not None:
+        lines.append(f"  written to    {out}")
+    return "\n".join(lines)

@@ -1,0 +1,243 @@
+"""Decision rules as pure functions over numpy arrays.
+
+Agents gather their inputs and call these; nothing here touches a model, so
+every rule is tested on its own (tests/test_decisions.py).
+
+Location choice is a conditional logit over regions (McFadden 1974; applied
+to plant location by Head, Ries & Swenson 1995, who find agglomeration a
+strong pull).  ``V = Σ_k w_k · term_k`` with the signs below; the chosen
+region is drawn with P(r) = exp(V_r/μ) / Σ_s exp(V_s/μ), which is the same as
+adding i.i.d. Gumbel(0, μ) noise to V and taking the best region.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "TERMS",
+    "TERM_SIGNS",
+    "LocationInputs",
+    "location_terms",
+    "location_utility",
+    "logit_probabilities",
+    "sample_choice",
+    "subsidy_offer",
+    "skilled_availability",
+    "agglomeration",
+    "tariff_exposure",
+    "linked_distance",
+    "expected_utilisation",
+    "capacity_gap",
+    "investment_probability",
+    "can_finance",
+]
+
+#: Utility terms in the order of DESIGN.md, and the sign each enters V with.
+TERMS: tuple[str, ...] = (
+    "subsidy",
+    "labour",
+    "risk",
+    "infrastructure",
+    "skill",
+    "agglomeration",
+    "home",
+    "bloc",
+    "tariff",
+    "distance",
+    "coordination",
+    "expansion",
+)
+TERM_SIGNS: dict[str, float] = {
+    "subsidy": +1.0,
+    "labour": -1.0,
+    "risk": -1.0,
+    "infrastructure": +1.0,
+    "skill": +1.0,
+    "agglomeration": +1.0,
+    "home": +1.0,
+    "bloc": +1.0,
+    "tariff": -1.0,
+    "distance": -1.0,
+    "coordination": -1.0,
+    "expansion": +1.0,
+}
+
+
+# ------------------------------------------------------------ region-level terms
+def subsidy_offer(
+    rate: np.ndarray,
+    available: np.ndarray,
+    capex: float,
+    tax_credit: np.ndarray,
+    condition_cost: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Net subsidy as a share of capex, and the grant (USD bn) it implies.
+
+    The grant is the rate times capex, capped by the budget still available
+    (uncommitted); conditions cost the recipient only when a grant is taken.
+    Returns (net share of capex, grant in USD bn), one entry per region.
+    """
+    wanted = rate * capex
+    grant = np.minimum(wanted, np.maximum(available, 0.0))
+    grant_share = grant / capex if capex > 0 else np.zeros_like(rate)
+    net = grant_share + tax_credit - np.where(grant > 0, condition_cost, 0.0)
+    return net, grant
+
+
+def skilled_availability(pool: np.ndarray, employed: np.ndarray) -> np.ndarray:
+    """Share of the skilled pool not already employed: pool / (pool + employed), in [0, 1]."""
+    denom = pool + employed
+    return np.divide(pool, denom, out=np.zeros_like(pool, dtype=float), where=denom > 0)
+
+
+def agglomeration(same: np.ndarray, linked: np.ndarray, link_weight: float, scale: float) -> np.ndarray:
+    """ln(1 + (same-segment + link_weight × linked-segment capacity) / scale)."""
+    return np.log1p((same + link_weight * linked) / scale)
+
+
+def tariff_exposure(
+    region_country: np.ndarray,
+    market_share: np.ndarray,
+    tariff: np.ndarray,
+    exempt: np.ndarray,
+) -> np.ndarray:
+    """Demand-weighted tariff that exports from each region face.
+
+    ``exempt[c, d]`` is True where importer c spares exporter d; a country
+    never tariffs itself.  τ_r = Σ_c m_c · t_c · [c ≠ d(r)] · [not exempt].
+    """
+    n_c = len(market_share)
+    applies = ~exempt & ~np.eye(n_c, dtype=bool)          # importer × exporter
+    per_exporter = (market_share * tariff) @ applies        # exporter
+    return per_exporter[region_country]
+
+
+def linked_distance(distance: np.ndarray, linked_capacity: np.ndarray) -> np.ndarray:
+    """Capacity-weighted mean distance from each region to linked-segment capacity (1000 km).
+
+    With no linked capacity anywhere the term is zero everywhere.
+    """
+    total = linked_capacity.sum()
+    if total <= 0:
+        return np.zeros(distance.shape[0])
+    return distance @ (linked_capacity / total)
+
+
+# ---------------------------------------------------------------- firm × region
+@dataclass(frozen=True)
+class LocationInputs:
+    """Everything one location decision needs, one entry per region."""
+
+    net_subsidy: np.ndarray        # share of capex
+    log_wage: np.ndarray           # ln(wage / reference wage)
+    labour_intensity: float        # share
+    political_risk: np.ndarray     # index 0–1
+    risk_aversion: float
+    power_reliability: np.ndarray  # index 0–1
+    skill: np.ndarray              # availability 0–1
+    agglomeration: np.ndarray      # log units
+    is_home: np.ndarray            # bool
+    same_bloc: np.ndarray          # bool
+    tariff: np.ndarray             # ad valorem
+    distance: np.ndarray           # 1000 km to linked capacity
+    n_sites: int                   # firm's current number of sites
+    spread: np.ndarray             # mean 1000 km from region to the firm's sites
+    has_site: np.ndarray           # bool: firm already has a same-segment site here
+    allowed: np.ndarray | None = None  # bool mask of admissible regions
+
+
+def location_terms(x: LocationInputs, coordination_spread: float) -> np.ndarray:
+    """Raw (unweighted, unsigned) terms, shape (len(TERMS), regions).
+
+    The coordination cost of one more site, ln(2 + n_sites) plus a spread
+    penalty, falls only on regions where the firm has no same-segment site:
+    expanding where it already is adds no site to coordinate.
+    """
+    new_site = ~x.has_site
+    coordination = np.where(new_site, np.log(2.0 + x.n_sites) + coordination_spread * x.spread, 0.0)
+    return np.vstack([
+        x.net_subsidy,
+        x.labour_intensity * x.log_wage,
+        x.risk_aversion * x.political_risk,
+        x.power_reliability,
+        x.skill,
+        x.agglomeration,
+        x.is_home.astype(float),
+        x.same_bloc.astype(float),
+        x.tariff,
+        x.distance,
+        coordination,
+        x.has_site.astype(float),
+    ])
+
+
+def location_utility(terms: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Signed, weighted contributions (terms × regions) and their sum V (regions).
+
+    ``weights`` are non-negative magnitudes in TERMS order; signs come from
+    TERM_SIGNS.  Note the coordination weight multiplies its spread part too.
+    """
+    signs = np.array([TERM_SIGNS[t] for t in TERMS])
+    contrib = (signs * weights)[:, None] * terms
+    return contrib, contrib.sum(axis=0)
+
+
+def logit_probabilities(v: np.ndarray, scale: float, allowed: np.ndarray | None = None) -> np.ndarray:
+    """Conditional-logit choice probabilities exp(V/μ)/Σexp(V/μ), numerically stable.
+
+    Regions outside ``allowed`` get probability zero; if none is allowed the
+    result is all zeros.
+    """
+    z = np.asarray(v, dtype=float) / scale
+    if allowed is not None:
+        if not allowed.any():
+            return np.zeros_like(z)
+        z = np.where(allowed, z, -np.inf)
+    z = z - z.max()
+    e = np.exp(z)
+    return e / e.sum()
+
+
+def sample_choice(p: np.ndarray, u: float) -> int:
+    """Index drawn from probabilities ``p`` with one uniform draw ``u`` in [0, 1)."""
+    c = np.cumsum(p)
+    return int(min(np.searchsorted(c, u * c[-1], side="right"), len(p) - 1))
+
+
+# ------------------------------------------------------------ investment trigger
+def expected_utilisation(demand: np.ndarray, growth: np.ndarray, lag_quarters: np.ndarray,
+                         capacity_then: np.ndarray) -> np.ndarray:
+    """Demand projected ``lag`` quarters ahead at annual ``growth``, over the capacity then."""
+    projected = demand * (1.0 + growth) ** (lag_quarters / 4.0)
+    return np.divide(projected, capacity_then, out=np.full_like(projected, np.inf), where=capacity_then > 0)
+
+
+def capacity_gap(demand: np.ndarray, growth: np.ndarray, lag_quarters: np.ndarray,
+                 capacity_then: np.ndarray, target_utilisation: float) -> np.ndarray:
+    """Capacity (kwpm) missing at the lag horizon to run at the target utilisation (≥ 0)."""
+    projected = demand * (1.0 + growth) ** (lag_quarters / 4.0)
+    return np.maximum(projected / target_utilisation - capacity_then, 0.0)
+
+
+def investment_probability(share: np.ndarray, gap: np.ndarray, project_size: np.ndarray,
+                           pace: float) -> np.ndarray:
+    """Per-quarter probability that a firm starts a project in a segment.
+
+    A firm acts on its capacity share of the segment's gap: the expected
+    number of projects it starts is pace × share × gap / project size,
+    capped at one per quarter.
+    """
+    return np.clip(pace * share * gap / project_size, 0.0, 1.0)
+
+
+def can_finance(cash: np.ndarray, debt: np.ndarray, annual_revenue: np.ndarray,
+                net_capex: np.ndarray, equity_share: float, max_leverage: float) -> np.ndarray:
+    """Finances justify a project: enough cash for the equity part, and debt
+    within ``max_leverage`` × annual revenue (firms with no revenue yet may
+    invest only without debt)."""
+    enough_cash = cash >= equity_share * net_capex
+    leverage_ok = np.where(annual_revenue > 0, debt <= max_leverage * annual_revenue, debt <= 0)
+    return enough_cash & leverage_ok

@@ -1,0 +1,131 @@
+"""Per-quarter records and the tidy output tables of ``ChipModel.tables()``.
+
+Snapshots are numpy column copies (cheap at every step, even with 10,000
+firms); ids and labels are attached only when tables are built.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .decisions import TERMS
+from .scenario import SEGMENTS
+from .sites import STATUS_ORDER
+
+if TYPE_CHECKING:
+    from .model import ChipModel
+
+__all__ = ["Recorder", "quarter_label", "EVENT_COLUMNS", "INVESTMENT_COLUMNS"]
+
+EVENT_COLUMNS = ["step", "quarter", "type", "target", "magnitude", "description"]
+INVESTMENT_COLUMNS = (
+    ["step", "quarter", "firm", "home", "segment", "region", "country", "site", "expansion",
+     "capacity", "capex", "subsidy_committed", "probability", "utility", "rejected_region",
+     "rejected_utility"]
+    + [f"chosen_{t}" for t in TERMS]
+    + [f"rejected_{t}" for t in TERMS]
+)
+_FIRM_FLOWS = ("revenue", "opex", "capex", "subsidy", "tax_credit", "interest")
+
+
+def quarter_label(start_year: int, start_q: int, step: int) -> str:
+    """'2025Q1' for step 0 of a run starting 2025Q1, '2025Q2' for step 1, …"""
+    k = (start_q - 1) + step
+    return f"{start_year + k // 4}Q{k % 4 + 1}"
+
+
+class Recorder:
+    """Collects site and firm snapshots, investments and events."""
+
+    def __init__(self) -> None:
+        self.site_steps: list[tuple[int, int]] = []        # (step, number of sites)
+        self.site_cols: dict[str, list[np.ndarray]] = {k: [] for k in ("status", "capacity")}
+        self.firm_cols: dict[str, list[np.ndarray]] = {
+            k: [] for k in ("cash", "debt", "capacity", "building", "n_sites", *_FIRM_FLOWS)
+        }
+        self.firm_steps: list[int] = []
+        self.investments: list[dict] = []
+        self.events: list[dict] = []
+
+    def record(self, m: ChipModel) -> None:
+        step = m.steps
+        n = m.sites.n
+        self.site_steps.append((step, n))
+        self.site_cols["status"].append(m.sites.col("status").copy())
+        self.site_cols["capacity"].append(m.sites.col("capacity").copy())
+        self.firm_steps.append(step)
+        cap, building, n_sites = m.firm_capacity_summary()
+        self.firm_cols["cash"].append(m.cash.copy())
+        self.firm_cols["debt"].append(m.debt.copy())
+        self.firm_cols["capacity"].append(cap)
+        self.firm_cols["building"].append(building)
+        self.firm_cols["n_sites"].append(n_sites)
+        for k in _FIRM_FLOWS:
+            self.firm_cols[k].append(m.flows[k].copy())
+
+    # ------------------------------------------------------------------ tables
+    def sites_table(self, m: ChipModel) -> pd.DataFrame:
+        if not self.site_steps:
+            return pd.DataFrame()
+        counts = np.array([n for _, n in self.site_steps])
+        steps = np.repeat([s for s, _ in self.site_steps], counts)
+        site = np.concatenate([np.arange(n) for _, n in self.site_steps])
+        firm = m.sites.col("firm")[site]
+        region = m.sites.col("region")[site]
+        status = np.concatenate(self.site_cols["status"])
+        firm_ids = np.array([f.firm_id for f in m.firm_list], dtype=object)
+        homes = np.array([m.geo.countries[f.home] for f in m.firm_list], dtype=object)
+        df = pd.DataFrame({
+            "step": steps,
+            "quarter": self._quarters(m, steps),
+            "site": site,
+            "firm": pd.Categorical(firm_ids[firm]),
+            "home": pd.Categorical(homes[firm]),
+            "region": pd.Categorical.from_codes(region, categories=m.geo.ids),
+            "country": pd.Categorical(np.array(m.geo.countries, dtype=object)[m.geo.country[region]]),
+            "segment": pd.Categorical.from_codes(m.sites.col("segment")[site], categories=list(SEGMENTS)),
+            "status": pd.Categorical.from_codes(status.astype(np.int64), categories=[s.value for s in STATUS_ORDER]),
+            "capacity": np.concatenate(self.site_cols["capacity"]),
+            "leading_edge": m.sites.col("leading_edge")[site],
+            "expansion": m.sites.col("expansion")[site],
+            "online_step": m.sites.col("online_step")[site],
+        })
+        return df
+
+    def firms_table(self, m: ChipModel) -> pd.DataFrame:
+        if not self.firm_steps:
+            return pd.DataFrame()
+        counts = np.array([len(a) for a in self.firm_cols["cash"]])
+        steps = np.repeat(self.firm_steps, counts)
+        idx = np.concatenate([np.arange(c) for c in counts])
+        firm_ids = np.array([f.firm_id for f in m.firm_list], dtype=object)
+        names = np.array([f.name for f in m.firm_list], dtype=object)
+        homes = np.array([m.geo.countries[f.home] for f in m.firm_list], dtype=object)
+        kinds = np.array([f.kind for f in m.firm_list], dtype=object)
+        data = {
+            "step": steps,
+            "quarter": self._quarters(m, steps),
+            "firm": pd.Categorical(firm_ids[idx]),
+            "name": pd.Categorical(names[idx]),
+            "home": pd.Categorical(homes[idx]),
+            "kind": pd.Categorical(kinds[idx]),
+        }
+        for k, arrays in self.firm_cols.items():
+            data[k] = np.concatenate(arrays)
+        return pd.DataFrame(data)
+
+    def investments_table(self) -> pd.DataFrame:
+        return pd.DataFrame(self.investments, columns=INVESTMENT_COLUMNS)
+
+    def events_table(self) -> pd.DataFrame:
+        return pd.DataFrame(self.events, columns=EVENT_COLUMNS)
+
+    @staticmethod
+    def _quarters(m: ChipModel, steps: np.ndarray) -> pd.Categorical:
+        uniq = np.unique(steps)
+        labels = {int(s): m.quarter_of(int(s)) for s in uniq}
+        return pd.Categorical.from_codes(np.searchsorted(uniq, steps),
+                                         categories=[labels[int(s)] for s in uniq])

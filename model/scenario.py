@@ -1,0 +1,660 @@
+"""Scenario schema: the one source of truth for every parameter.
+
+A scenario is TOML (stdlib ``tomllib``) validated by the pydantic v2 models
+below.  Every numeric field states its unit and bounds in its description;
+the CLI's ``--set``, sweep validation, dashboard sliders and the parameter
+table in ``docs/ODD.md`` read them from here.
+
+Large tables (regions, firms, sites) may live in CSV files named under
+``[data]``; a scenario may inherit from another with ``base = "NAME"``.
+Overrides are dotted paths (``governments.US.subsidy_rate``) applied to the
+raw data before validation, so an override is checked exactly like a file.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import math
+import re
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+__all__ = [
+    "SEGMENTS",
+    "FAB_SEGMENTS",
+    "DATA_DIR",
+    "Scenario",
+    "ScenarioError",
+    "SiteStatus",
+    "builtin_scenarios",
+    "load_scenario",
+    "apply_overrides",
+    "parse_value",
+    "parameter_table",
+]
+
+DATA_DIR = Path(__file__).parent / "data"
+
+#: Value-chain segments, upstream first.  Identifiers fixed by DESIGN.md.
+SEGMENTS: tuple[str, ...] = (
+    "materials",
+    "equipment",
+    "logic",
+    "memory",
+    "sensors",
+    "power",
+    "packaging",
+)
+#: Front-end fab segments: capacity in 200mm-equivalent wafer starts per month.
+FAB_SEGMENTS: tuple[str, ...] = ("logic", "memory", "sensors", "power")
+
+_REGION_ID = re.compile(r"^[A-Z]{2}-[A-Za-z0-9]+$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
+_QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
+
+
+class ScenarioError(ValueError):
+    """A user error in a scenario or an override: one line, names the field."""
+
+
+class SiteStatus(StrEnum):
+    """Life cycle of a site (a block of capacity at one place)."""
+
+    BUILDING = "building"
+    OPERATING = "operating"
+    OFFLINE = "offline"
+
+
+def _f(default: Any, unit: str, doc: str, *, source: str | None = None, **bounds: Any) -> Any:
+    """A field whose description carries its unit and bounds (and source)."""
+    parts = []
+    for key, sym in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<")):
+        if key in bounds:
+            parts.append(f"{sym} {bounds[key]}")
+    desc = f"{doc} [{unit}{'; ' + ', '.join(parts) if parts else ''}]"
+    extra = {"unit": unit}
+    if source:
+        extra["source"] = source
+    return Field(default, description=desc, json_schema_extra=extra, **bounds)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True)
+
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+# --------------------------------------------------------------------------- meta
+class Meta(_Strict):
+    name: str = Field("unnamed", description="Scenario name [text]")
+    description: str = Field("", description="What the scenario represents [text]")
+    start_quarter: str = Field("2025Q1", description="First simulated quarter, e.g. 2025Q1 [YYYYQn]")
+    horizon: int = _f(64, "quarters", "Number of quarters a run lasts by default", ge=1, le=400)
+
+    @field_validator("start_quarter")
+    @classmethod
+    def _quarter(cls, v: str) -> str:
+        if not _QUARTER.match(v):
+            raise ValueError(f"expected a quarter like 2025Q1, got {v!r}")
+        return v
+
+    @property
+    def start_year(self) -> int:
+        return int(_QUARTER.match(self.start_quarter).group(1))
+
+    @property
+    def start_q(self) -> int:
+        return int(_QUARTER.match(self.start_quarter).group(2))
+
+
+class DataFiles(_Strict):
+    """CSV tables merged into the scenario before validation (paths relative to the TOML)."""
+
+    regions: str | None = Field(None, description="CSV of regions [path]")
+    firms: str | None = Field(None, description="CSV of firms [path]")
+    sites: str | None = Field(None, description="CSV of firm sites [path]")
+
+
+# --------------------------------------------------------------------- behaviour
+class Params(_Strict):
+    """Behavioural parameters: location-logit weights, investment trigger, finance, prices.
+
+    Weights multiply the location-choice terms of ``model.decisions``; their
+    magnitudes are the team's calibration (docs/ODD.md §7), their signs follow
+    Head, Ries & Swenson (1995) and the dossier §8.1.
+    """
+
+    logit_scale: float = _f(1.0, "utility units", "Scale μ of the Gumbel noise in the location logit (P ∝ exp(V/μ))", gt=0.0, le=100.0)
+    w_subsidy: float = _f(6.0, "utility per unit of capex share", "Weight of net subsidy (grant + tax credit − condition costs, as a share of capex)", ge=0.0, le=100.0)
+    w_labour: float = _f(4.0, "utility per log-wage unit", "Weight of labour cost: × segment labour intensity × ln(wage / reference wage)", ge=0.0, le=100.0)
+    w_risk: float = _f(6.0, "utility per risk-index unit", "Weight of political risk (index 0–1) × the firm's risk aversion", ge=0.0, le=100.0)
+    w_infrastructure: float = _f(5.0, "utility per reliability unit", "Weight of power reliability (index 0–1)", ge=0.0, le=100.0)
+    w_skill: float = _f(2.0, "utility per availability unit", "Weight of skilled-labour availability pool/(pool + employed) (0–1)", ge=0.0, le=100.0)
+    w_agglomeration: float = _f(0.6, "utility per log-capacity unit", "Weight of agglomeration ln(1 + (same-segment + link weight × linked-segment capacity)/scale)", ge=0.0, le=100.0)
+    agglomeration_link_weight: float = _f(0.3, "dimensionless", "Weight of linked (supplier/customer) segment capacity in the agglomeration term", ge=0.0, le=10.0)
+    agglomeration_scale: float = _f(50.0, "kwpm", "Capacity that counts as one unit in the agglomeration term", gt=0.0, le=1e5)
+    w_home: float = _f(1.5, "utility", "Home bias: bonus for a region in the firm's home country", ge=0.0, le=100.0)
+    w_bloc: float = _f(1.0, "utility", "Bonus for a region in the firm's home bloc", ge=0.0, le=100.0)
+    w_tariff: float = _f(5.0, "utility per tariff-rate unit", "Weight of the demand-weighted tariff faced by exports from the region", ge=0.0, le=100.0)
+    w_distance: float = _f(0.1, "utility per 1000 km", "Weight of logistics distance to linked-segment capacity", ge=0.0, le=100.0)
+    w_coordination: float = _f(0.4, "utility per log-site unit", "Coordination cost of one more site: × ln(2 + number of the firm's sites)", ge=0.0, le=100.0)
+    coordination_spread: float = _f(0.05, "utility per 1000 km", "Coordination cost per 1000 km of mean distance to the firm's existing sites", ge=0.0, le=100.0)
+    w_expansion: float = _f(1.0, "utility", "Bonus for expanding an existing same-segment site (brownfield)", ge=0.0, le=100.0)
+
+    target_utilisation: float = _f(0.85, "share", "Utilisation firms plan capacity for; investment triggers when expected utilisation exceeds it", gt=0.1, le=1.0)
+    initial_utilisation: float = _f(0.85, "share", "Utilisation of operating capacity at step 0 (sets initial demand)", gt=0.1, le=1.0)
+    investment_pace: float = _f(0.5, "share per quarter", "Share of the expected capacity gap that firms act on in one quarter", gt=0.0, le=1.0)
+    equity_share: float = _f(0.3, "share", "Share of a project's net capex the firm must hold in cash to start it", ge=0.0, le=1.0)
+    max_leverage: float = _f(3.0, "debt / annual revenue", "Firms with more debt than this multiple of annual revenue do not invest", ge=0.0, le=100.0)
+    interest_rate: float = _f(0.05, "per year", "Interest on firm debt", ge=0.0, le=1.0)
+    repayment_share: float = _f(0.25, "share per quarter", "Share of positive cash used to repay debt each quarter", ge=0.0, le=1.0)
+    price_elasticity: float = _f(1.5, "dimensionless", "Inverse price flexibility η: price ∝ (demand / (target utilisation × capacity))^(1/η)", gt=0.1, le=100.0)
+    price_floor: float = _f(0.5, "× base price", "Lowest price relative to the segment base price", gt=0.0, le=1.0)
+    price_cap: float = _f(2.0, "× base price", "Highest price relative to the segment base price", ge=1.0, le=100.0)
+    reference_wage: float = _f(2687.0, "USD / month", "Wage at which labour cost neither raises nor lowers unit cost", gt=0.0, le=1e5, source="Japan manufacturing wage 2021, calibration_regions.csv (ILOSTAT via secondary compilation) [M]")
+    expansion_lag_factor: float = _f(0.6, "share of lag", "Construction lag of a brownfield expansion relative to a new site", gt=0.0, le=1.0)
+    milestone_shares: list[Share] = Field([0.2, 0.3, 0.5], description="Share of a subsidy paid at the start, the midpoint and the completion of construction [shares summing to 1]")
+    concern_countries: list[str] = Field(["CN"], description="Countries of concern for subsidy guardrails (no expansion there for recipients) [ISO codes]")
+
+    @field_validator("milestone_shares")
+    @classmethod
+    def _milestones(cls, v: list[float]) -> list[float]:
+        if len(v) != 3 or abs(sum(v) - 1.0) > 1e-9:
+            raise ValueError(f"expected 3 shares summing to 1, got {v}")
+        return v
+
+
+# ---------------------------------------------------------------------- segments
+class Segment(_Strict):
+    input_coefficients: dict[str, Annotated[float, Field(ge=0.0, le=10.0)]] = Field(
+        default_factory=dict,
+        description="Units of each upstream segment's capacity needed per unit of this segment's output [unit/unit; 0–10]",
+    )
+    construction_lag: int = _f(8, "quarters", "Quarters from ground-breaking to operation of a new site", ge=1, le=40)
+    labour_intensity: float = _f(0.1, "share", "Labour share of unit cost at the reference wage", ge=0.0, le=1.0)
+    demand_growth: float | None = _f(None, "per year", "Growth of final demand; None = demand derived from downstream segments", ge=-0.5, le=1.0)
+    project_size: float = _f(50.0, "kwpm", "Capacity of a typical new project", gt=0.0, le=1e4)
+    capex_per_capacity: float = _f(0.05, "USD bn per kwpm", "Capital cost of one kwpm of new capacity", gt=0.0, le=10.0)
+    price: float = _f(1000.0, "USD per 200mm-eq wafer", "Base price of one unit of output", gt=0.0, le=1e6)
+    cost_share: float = _f(0.6, "share of base price", "Unit operating cost at the reference wage, as a share of the base price", gt=0.0, le=1.0)
+    workers_per_capacity: float = _f(0.02, "thousand workers per kwpm", "Skilled workers one kwpm of capacity employs", ge=0.0, le=10.0)
+    source: str = Field("", description="Where the numbers come from [text]")
+
+
+# --------------------------------------------------------------------- geography
+class Region(_Strict):
+    country: str = Field(..., description="ISO 3166 alpha-2 country code (EU = aggregate Europe & Mideast) [code]")
+    name: str = Field("", description="Human-readable name [text]")
+    lat: float = _f(0.0, "degrees", "Latitude", ge=-90.0, le=90.0)
+    lon: float = _f(0.0, "degrees", "Longitude", ge=-180.0, le=180.0)
+    labour_cost: float = _f(1000.0, "USD / month", "Manufacturing wage", gt=0.0, le=1e5)
+    skilled_labour: float = _f(10.0, "thousand workers", "Skilled semiconductor workers available", ge=0.0, le=1e5)
+    power_reliability: float = _f(0.95, "index 0–1", "Power reliability (1 = no outages)", ge=0.0, le=1.0)
+    political_risk: float = _f(0.4, "index 0–1", "Political-risk index (2.5 − WGI political stability)/5", ge=0.0, le=1.0)
+    source: str = Field("", description="Where the numbers come from [text]")
+    note: str = Field("", description="Derivations and assumptions [text]")
+
+    @field_validator("country")
+    @classmethod
+    def _cc(cls, v: str) -> str:
+        if not _COUNTRY.match(v):
+            raise ValueError(f"expected a two-letter upper-case country code, got {v!r}")
+        return v
+
+
+class Conditions(_Strict):
+    """Conditions attached to a subsidy, each costing the recipient a share of capex."""
+
+    technology_transfer: float = _f(0.0, "share of capex", "Cost of technology-transfer demands", ge=0.0, le=1.0)
+    data_disclosure: float = _f(0.0, "share of capex", "Cost of data-disclosure demands", ge=0.0, le=1.0)
+    local_content: float = _f(0.0, "share of capex", "Cost of local-content rules", ge=0.0, le=1.0)
+    concern_ban: float = _f(0.0, "share of capex", "Cost of the ban on expansion in countries of concern, × the firm's capacity share there", ge=0.0, le=1.0)
+
+    def flat_cost(self) -> float:
+        return self.technology_transfer + self.data_disclosure + self.local_content
+
+
+class Government(_Strict):
+    name: str = Field("", description="Country name [text]")
+    bloc: str = Field(..., description="Geopolitical bloc of the country [id]")
+    subsidy_rate: float = _f(0.0, "share of capex", "Grant share of capex offered to new projects", ge=0.0, le=1.0)
+    budget: float = _f(0.0, "USD bn", "Subsidy budget available at the start", ge=0.0, le=1e4)
+    annual_budget: float = _f(0.0, "USD bn per year", "New subsidy money appropriated each year (paid in quarterly)", ge=0.0, le=1e3)
+    tax_credit: float = _f(0.0, "share of capex", "Investment tax credit, paid on completion (not budget-limited)", ge=0.0, le=1.0)
+    tariff: float = _f(0.0, "ad valorem share", "Tariff on semiconductor imports from other countries", ge=0.0, le=5.0)
+    tariff_exempt: list[str] = Field(default_factory=list, description="Countries whose exports this tariff spares [ISO codes]")
+    market_share: float = _f(0.0, "share", "Share of world semiconductor demand in this country", ge=0.0, le=1.0)
+    conditions: Conditions = Field(default_factory=Conditions, description="Conditions attached to its subsidies")
+    source: str = Field("", description="Where the numbers come from [text]")
+
+
+# ------------------------------------------------------------------------- firms
+class Site(_Strict):
+    region: str = Field(..., description="Region id [CC-Name]")
+    segment: str = Field(..., description="Segment id [one of SEGMENTS]")
+    capacity: float = _f(..., "kwpm", "Capacity (200mm-eq wafers/month for fabs; wafer-equivalents served for others)", gt=0.0, le=1e5)
+    status: SiteStatus = Field(SiteStatus.OPERATING, description="operating or building at the start [status]")
+    online: int | None = _f(None, "year", "Year an announced site comes online (building sites)", ge=1990, le=2100)
+    leading_edge: bool = Field(False, description="Leading-edge (≤7nm-class logic, leading DRAM/HBM) [bool]")
+    product: str = Field("", description="What the site makes [text]")
+    source: str = Field("", description="Where the numbers come from [text]")
+    note: str = Field("", description="Derivations and assumptions [text]")
+
+    @field_validator("segment")
+    @classmethod
+    def _seg(cls, v: str) -> str:
+        if v not in SEGMENTS:
+            raise ValueError(f"expected one of {', '.join(SEGMENTS)}, got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _online(self) -> Site:
+        if self.status == SiteStatus.BUILDING and self.online is None:
+            raise ValueError("a building site needs an 'online' year")
+        return self
+
+
+class Firm(_Strict):
+    name: str = Field("", description="Firm name [text]")
+    home: str = Field(..., description="Home country [ISO code]")
+    kind: str = Field("named", description="named, aggregate or generated [text]")
+    risk_aversion: float = _f(1.0, "dimensionless", "Multiplier on political risk in location choice", ge=0.0, le=10.0)
+    cash: float = _f(1.0, "USD bn", "Cash available at the start", ge=0.0, le=1e4)
+    sites: list[Site] = Field(default_factory=list, description="Existing and announced sites")
+    source: str = Field("", description="Where the numbers come from [text]")
+    note: str = Field("", description="Derivations and assumptions [text]")
+
+
+class Generated(_Strict):
+    """Distributions that generated firms are drawn from (see docs/ODD.md)."""
+
+    home_weights: dict[str, Annotated[float, Field(ge=0.0)]] = Field(default_factory=dict, description="Relative weight of each home country [weight ≥ 0]; empty = by fab capacity")
+    segment_weights: dict[str, Annotated[float, Field(ge=0.0)]] = Field(default_factory=dict, description="Relative weight of each segment [weight ≥ 0]; empty = by world capacity")
+    size_median: float = _f(5.0, "kwpm", "Median initial capacity (lognormal)", gt=0.0, le=1e4)
+    size_sigma: float = _f(1.0, "log units", "Dispersion of initial capacity (lognormal σ)", ge=0.0, le=5.0)
+    cash_per_capacity: float = _f(0.02, "USD bn per kwpm", "Initial cash per unit of initial capacity", ge=0.0, le=10.0)
+    risk_aversion_low: float = _f(0.5, "dimensionless", "Lower bound of uniform risk aversion", ge=0.0, le=10.0)
+    risk_aversion_high: float = _f(1.5, "dimensionless", "Upper bound of uniform risk aversion", ge=0.0, le=10.0)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Generated:
+        if self.risk_aversion_low > self.risk_aversion_high:
+            raise ValueError("risk_aversion_low must not exceed risk_aversion_high")
+        return self
+
+
+# ---------------------------------------------------------------------- scenario
+class Scenario(_Strict):
+    """A whole scenario: the world at the start and the rules that move it."""
+
+    base: str | None = Field(None, description="Built-in or file this scenario inherits from [name/path]")
+    meta: Meta = Field(default_factory=Meta)
+    data: DataFiles = Field(default_factory=DataFiles)
+    n_generated_firms: int = _f(0, "firms", "Firms added by drawing from the [generated] distributions", ge=0, le=1_000_000)
+    params: Params = Field(default_factory=Params)
+    generated: Generated = Field(default_factory=Generated)
+    segments: dict[str, Segment]
+    regions: dict[str, Region]
+    governments: dict[str, Government]
+    firms: dict[str, Firm]
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Scenario:
+        missing = [s for s in SEGMENTS if s not in self.segments]
+        if missing:
+            raise ValueError(f"segments: missing {', '.join(missing)}")
+        for sid, seg in self.segments.items():
+            if sid not in SEGMENTS:
+                raise ValueError(f"segments.{sid}: unknown segment (expected one of {', '.join(SEGMENTS)})")
+            for up in seg.input_coefficients:
+                if up not in SEGMENTS or up == sid:
+                    raise ValueError(f"segments.{sid}.input_coefficients.{up}: unknown upstream segment")
+        if not self.regions:
+            raise ValueError("regions: at least one region is needed")
+        for rid, reg in self.regions.items():
+            if not _REGION_ID.match(rid):
+                raise ValueError(f"regions.{rid}: region id must look like CC-Name")
+            if rid[:2] != reg.country:
+                raise ValueError(f"regions.{rid}.country: {reg.country!r} does not match the id prefix {rid[:2]!r}")
+            if reg.country not in self.governments:
+                raise ValueError(f"regions.{rid}.country: no government for country {reg.country!r}")
+        for cc, gov in self.governments.items():
+            if not _COUNTRY.match(cc):
+                raise ValueError(f"governments.{cc}: expected a two-letter country code")
+            for ex in gov.tariff_exempt:
+                if ex not in self.governments:
+                    raise ValueError(f"governments.{cc}.tariff_exempt: unknown country {ex!r}")
+        total_market = sum(g.market_share for g in self.governments.values())
+        if total_market > 1.0 + 1e-9:
+            raise ValueError(f"governments.*.market_share: shares sum to {total_market:.3f}, expected at most 1")
+        for cc in self.params.concern_countries:
+            if cc not in self.governments:
+                raise ValueError(f"params.concern_countries: unknown country {cc!r}")
+        for fid, firm in self.firms.items():
+            if not _IDENT.match(fid):
+                raise ValueError(f"firms.{fid}: firm id must be lower-case snake_case")
+            if firm.home not in self.governments:
+                raise ValueError(f"firms.{fid}.home: unknown country {firm.home!r}")
+            for i, site in enumerate(firm.sites):
+                if site.region not in self.regions:
+                    raise ValueError(f"firms.{fid}.sites.{i}.region: unknown region {site.region!r}")
+        for cc in self.generated.home_weights:
+            if cc not in self.governments:
+                raise ValueError(f"generated.home_weights.{cc}: unknown country")
+        for s in self.generated.segment_weights:
+            if s not in SEGMENTS:
+                raise ValueError(f"generated.segment_weights.{s}: unknown segment")
+        return self
+
+    @property
+    def blocs(self) -> list[str]:
+        """Blocs in order of first appearance among governments."""
+        return list(dict.fromkeys(g.bloc for g in self.governments.values()))
+
+
+# ----------------------------------------------------------------- file loading
+def builtin_scenarios() -> dict[str, Path]:
+    """Built-in scenario names → TOML path."""
+    return {p.stem: p for p in sorted(DATA_DIR.glob("*.toml"))}
+
+
+def _resolve(name_or_path: str | Path) -> Path:
+    builtins = builtin_scenarios()
+    if isinstance(name_or_path, str) and name_or_path in builtins:
+        return builtins[name_or_path]
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    if path.suffix == "" and not path.exists():
+        raise ScenarioError(
+            f"scenario {str(name_or_path)!r}: no such built-in scenario or file "
+            f"(built-ins: {', '.join(builtins)})"
+        )
+    raise ScenarioError(f"scenario file {str(path)!r}: not found")
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: malformed TOML: {exc}") from None
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+_CSV_BOOL = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+
+
+def _csv_cell(value: str, key: str) -> Any:
+    """Parse one CSV cell: blank → None, numbers → float/int, booleans, else text."""
+    v = value.strip()
+    if v == "":
+        return None
+    if key in {"leading_edge"}:
+        return _CSV_BOOL.get(v.lower(), v)
+    if key in {"source", "note", "name", "product", "id", "country", "region", "firm",
+               "segment", "status", "home", "kind"}:
+        return v
+    try:
+        return int(v) if re.fullmatch(r"[-+]?\d+", v) else float(v)
+    except ValueError:
+        return v
+
+
+def _read_csv(path: Path) -> list[dict]:
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
+    out = []
+    for row in rows:
+        if None in row:
+            raise ScenarioError(f"{path}: a row has more cells than the header")
+        out.append({k: _csv_cell(v or "", k) for k, v in row.items() if _csv_cell(v or "", k) is not None})
+    return out
+
+
+def _merge_csv_tables(raw: dict, base_dir: Path) -> dict:
+    """Fold the CSV files named under [data] into the raw scenario dict."""
+    data = raw.get("data") or {}
+    if not isinstance(data, dict):
+        return raw
+    if data.get("regions"):
+        regions = raw.setdefault("regions", {})
+        for row in _read_csv(base_dir / data["regions"]):
+            rid = row.pop("id", None)
+            if rid is None:
+                raise ScenarioError(f"{data['regions']}: a region row has no id")
+            regions.setdefault(rid, {}).update(row)
+    if data.get("firms"):
+        firms = raw.setdefault("firms", {})
+        for row in _read_csv(base_dir / data["firms"]):
+            fid = row.pop("id", None)
+            if fid is None:
+                raise ScenarioError(f"{data['firms']}: a firm row has no id")
+            firms.setdefault(fid, {}).update(row)
+    if data.get("sites"):
+        firms = raw.setdefault("firms", {})
+        for row in _read_csv(base_dir / data["sites"]):
+            fid = row.pop("firm", None)
+            if fid not in firms:
+                raise ScenarioError(f"{data['sites']}: site of unknown firm {fid!r}")
+            firms[fid].setdefault("sites", []).append(row)
+    raw["data"] = {}  # tables are now inline; re-loading must not add them twice
+    return raw
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _load_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    path = path.resolve()
+    if path in seen:
+        raise ScenarioError(f"{path}: 'base' chain loops back to itself")
+    raw = _read_toml(path)
+    raw = _merge_csv_tables(raw, path.parent)
+    base = raw.pop("base", None)
+    if base is not None:
+        if not isinstance(base, str):
+            raise ScenarioError(f"base = {base!r}: expected a scenario name or path (text)")
+        base_path = _resolve(base if base in builtin_scenarios() else str(path.parent / base))
+        raw = _deep_merge(_load_raw(base_path, seen + (path,)), raw)
+    return raw
+
+
+# -------------------------------------------------------------------- overrides
+def parse_value(text: str) -> Any:
+    """Parse a command-line value as TOML (numbers, booleans, lists, quoted text);
+    anything TOML cannot read is taken as plain text."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _fields_of(node: Any) -> dict | None:
+    return node if isinstance(node, dict) else None
+
+
+def apply_overrides(raw: dict, overrides: dict[str, Any]) -> dict:
+    """Set dotted paths (``a.b.c`` or ``a__b__c``) in a raw scenario dict.
+
+    A path must name something that exists in the scenario (or a field the
+    schema knows); an unknown path is an error naming the first bad part.
+    """
+    raw = copy.deepcopy(raw)
+    for key, value in overrides.items():
+        path = key.replace("__", ".").split(".")
+        if not all(path):
+            raise ScenarioError(f"override {key!r}: empty part in dotted path")
+        node: Any = raw
+        schema: Any = Scenario
+        for depth, part in enumerate(path):
+            last = depth == len(path) - 1
+            where = ".".join(path[: depth + 1])
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ScenarioError(f"override {key!r}: {where} is not an index of a list of {len(node)}")
+                idx = int(part)
+                if last:
+                    node[idx] = value
+                else:
+                    node = node[idx]
+                    schema = _item_schema(schema)
+                continue
+            if not isinstance(node, dict):
+                raise ScenarioError(f"override {key!r}: {'.'.join(path[:depth])} is a value, not a table")
+            known = _schema_fields(schema)
+            if part not in node and (known is None or part not in known):
+                hint = ", ".join(sorted(node)[:8]) if node else "nothing"
+                raise ScenarioError(f"override {key!r}: unknown parameter path {where!r} (known here: {hint})")
+            if last:
+                node[part] = value
+            else:
+                if part not in node:
+                    node[part] = {}
+                node = node[part]
+                schema = _child_schema(schema, part)
+    return raw
+
+
+def _schema_fields(schema: Any) -> set[str] | None:
+    """Field names of a pydantic model (None for free-form dict levels)."""
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        return set(schema.model_fields)
+    return None
+
+
+def _child_schema(schema: Any, part: str) -> Any:
+    import typing
+
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        field = schema.model_fields.get(part)
+        return field.annotation if field else None
+    origin = typing.get_origin(schema)
+    if origin is dict:
+        return typing.get_args(schema)[1]
+    return None
+
+
+def _item_schema(schema: Any) -> Any:
+    import typing
+
+    if typing.get_origin(schema) is list:
+        return typing.get_args(schema)[0]
+    return None
+
+
+# ------------------------------------------------------------------- validation
+def _format_error(exc: ValidationError, raw: dict, origin: str) -> ScenarioError:
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"]]
+    path = ".".join(loc)
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        return ScenarioError(f"{origin}: unknown key {path!r}")
+    if err["type"] == "missing":
+        return ScenarioError(f"{origin}: {path}: required field is missing")
+    if not loc:
+        return ScenarioError(f"{origin}: {msg}")
+    value = err.get("input")
+    shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+    if isinstance(value, float) and not math.isfinite(value):
+        msg = "expected a finite number"
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return ScenarioError(f"{origin}: {path} = {shown}: {msg.lower()}{more}")
+
+
+def validate(raw: dict, origin: str = "scenario") -> Scenario:
+    """Validate a raw dict into a :class:`Scenario`, or raise a one-line ScenarioError."""
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise _format_error(exc, raw, origin) from None
+
+
+def load_scenario(name_or_path: str | Path | Scenario = "baseline", **overrides: Any) -> Scenario:
+    """Load a built-in scenario by name or a TOML file, apply dotted-path
+    overrides (``governments__US__subsidy_rate=0.2`` or
+    ``**{"governments.US.subsidy_rate": 0.2}``) and validate.
+
+    Raises :class:`ScenarioError` (one line naming the field) on bad input.
+    """
+    if isinstance(name_or_path, Scenario):
+        raw = name_or_path.model_dump(mode="python")
+        origin = name_or_path.meta.name
+    else:
+        path = _resolve(name_or_path)
+        raw = _load_raw(path)
+        origin = str(name_or_path)
+    if overrides:
+        raw = apply_overrides(raw, overrides)
+    return validate(raw, origin)
+
+
+# ------------------------------------------------------------- parameter table
+def parameter_table() -> list[dict[str, str]]:
+    """Every scalar parameter of the schema with unit, default, bounds and
+    description (the ODD parameter table and slider ranges read this)."""
+    rows: list[dict[str, str]] = []
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, field in model.model_fields.items():
+            ann = field.annotation
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                walk(ann, f"{prefix}{name}.")
+                continue
+            extra = field.json_schema_extra or {}
+            if not isinstance(extra, dict) or "unit" not in extra:
+                continue
+            lo = hi = ""
+            for meta in field.metadata:
+                for attr in ("ge", "gt"):
+                    if getattr(meta, attr, None) is not None:
+                        lo = str(getattr(meta, attr))
+                for attr in ("le", "lt"):
+                    if getattr(meta, attr, None) is not None:
+                        hi = str(getattr(meta, attr))
+            rows.append({
+                "path": prefix + name,
+                "unit": str(extra["unit"]),
+                "default": "" if field.default is None else str(field.default),
+                "low": lo,
+                "high": hi,
+                "description": (field.description or "").split(" [")[0],
+                "source": str(extra.get("source", "")),
+            })
+
+    walk(Params, "params.")
+    walk(Segment, "segments.<segment>.")
+    walk(Region, "regions.<region>.")
+    walk(Government, "governments.<country>.")
+    walk(Firm, "firms.<firm>.")
+    walk(Site, "firms.<firm>.sites.<i>.")
+    walk(Generated, "generated.")
+    rows.append({"path": "n_generated_firms", "unit": "firms", "default": "0", "low": "0",
+                 "high": "1000000", "description": "Firms added from the [generated] distributions", "source": ""})
+    return rows
