@@ -26,7 +26,7 @@ from . import decisions, markets, metrics
 from .agents import Firm, Government
 from .geography import Geography
 from .records import Recorder, quarter_label
-from .scenario import FAB_SEGMENTS, SEGMENTS, Scenario, SiteStatus, load_scenario
+from .scenario import FAB_SEGMENTS, SEGMENTS, Scenario, ScenarioError, SiteStatus, load_scenario
 from .sites import BUILDING, OPERATING, SiteRegistry
 
 __all__ = ["ChipModel"]
@@ -212,7 +212,8 @@ class ChipModel(mesa.Model):
         has_region = np.bincount(geo.country, minlength=len(geo.countries)) > 0
         w_home = np.where(has_region, w_home, 0.0)
         if w_home.sum() <= 0 or w_seg.sum() <= 0:
-            raise ValueError("generated: home and segment weights must not all be zero")
+            raise ScenarioError("generated.home_weights / generated.segment_weights: weights must not all be zero "
+                                "(and a home country needs at least one region)")
         rng = self.rng
         homes = rng.choice(len(geo.countries), size=n, p=w_home / w_home.sum())
         segs = rng.choice(len(SEGMENTS), size=n, p=w_seg / w_seg.sum())
