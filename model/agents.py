@@ -68,8 +68,12 @@ class Firm(mesa.Agent):
         r = decisions.sample_choice(p, m.random.random())
         site = m.start_project(self, segment, r, capex=capex, grant=float(grant[r]),
                                expansion=bool(inputs.has_site[r]))
-        rejected = np.where(np.arange(len(v)) == r, -np.inf, v)
-        best_other = int(np.argmax(rejected)) if len(v) > 1 else r
+        best_other = r
+        if len(v) > 1:
+            vr = v[r]
+            v[r] = -np.inf
+            best_other = int(np.argmax(v))
+            v[r] = vr
         record: dict[str, Any] = {
             "firm": self.firm_id,
             "home": self.home_code,
@@ -86,9 +90,9 @@ class Firm(mesa.Agent):
             "rejected_region": m.geo.ids[best_other],
             "rejected_utility": float(v[best_other]),
         }
-        for k, term in enumerate(decisions.TERMS):
-            record[f"chosen_{term}"] = float(contrib[k, r])
-            record[f"rejected_{term}"] = float(contrib[k, best_other])
+        # Term contributions stay arrays here; records.py spreads them into columns.
+        record["chosen_terms"] = contrib[:, r].copy()
+        record["rejected_terms"] = contrib[:, best_other].copy()
         return record
 
 

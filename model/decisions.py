@@ -64,6 +64,7 @@ TERM_SIGNS: dict[str, float] = {
     "coordination": -1.0,
     "expansion": +1.0,
 }
+_SIGNS = np.array([TERM_SIGNS[t] for t in TERMS])
 
 
 # ------------------------------------------------------------ region-level terms
@@ -156,22 +157,20 @@ def location_terms(x: LocationInputs, coordination_spread: float) -> np.ndarray:
     penalty, falls only on regions where the firm has no same-segment site:
     expanding where it already is adds no site to coordinate.
     """
-    new_site = ~x.has_site
-    coordination = np.where(new_site, np.log(2.0 + x.n_sites) + coordination_spread * x.spread, 0.0)
-    return np.vstack([
-        x.net_subsidy,
-        x.labour_intensity * x.log_wage,
-        x.risk_aversion * x.political_risk,
-        x.power_reliability,
-        x.skill,
-        x.agglomeration,
-        x.is_home.astype(float),
-        x.same_bloc.astype(float),
-        x.tariff,
-        x.distance,
-        coordination,
-        x.has_site.astype(float),
-    ])
+    out = np.empty((len(TERMS), len(x.net_subsidy)))
+    out[0] = x.net_subsidy
+    np.multiply(x.labour_intensity, x.log_wage, out=out[1])
+    np.multiply(x.risk_aversion, x.political_risk, out=out[2])
+    out[3] = x.power_reliability
+    out[4] = x.skill
+    out[5] = x.agglomeration
+    out[6] = x.is_home
+    out[7] = x.same_bloc
+    out[8] = x.tariff
+    out[9] = x.distance
+    out[10] = np.where(x.has_site, 0.0, np.log(2.0 + x.n_sites) + coordination_spread * x.spread)
+    out[11] = x.has_site
+    return out
 
 
 def location_utility(terms: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -180,8 +179,7 @@ def location_utility(terms: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray
     ``weights`` are non-negative magnitudes in TERMS order; signs come from
     TERM_SIGNS.  Note the coordination weight multiplies its spread part too.
     """
-    signs = np.array([TERM_SIGNS[t] for t in TERMS])
-    contrib = (signs * weights)[:, None] * terms
+    contrib = (_SIGNS * weights)[:, None] * terms
     return contrib, contrib.sum(axis=0)
 
 

@@ -27,7 +27,7 @@ from .agents import Firm, Government
 from .geography import Geography
 from .records import Recorder, quarter_label
 from .scenario import FAB_SEGMENTS, SEGMENTS, Scenario, ScenarioError, SiteStatus, load_scenario
-from .sites import BUILDING, OPERATING, SiteRegistry
+from .sites import BUILDING, OFFLINE, OPERATING, SiteRegistry
 
 __all__ = ["ChipModel"]
 
@@ -271,7 +271,7 @@ class ChipModel(mesa.Model):
         p = self.spec.params
         n_seg = len(SEGMENTS)
         s = self.sites
-        live = s.col("status") != 2
+        live = s.col("status") != OFFLINE
         firm_col, seg_col, cap_col = s.col("firm")[live], s.col("segment")[live], s.col("capacity")[live]
         n_f = len(self.firm_list)
         cap_fs = np.zeros((n_f, n_seg))
@@ -396,11 +396,24 @@ class ChipModel(mesa.Model):
 
     # ========================================================= decision inputs
     def _prepare_location_cache(self) -> None:
-        """Region-level inputs shared by this quarter's location decisions."""
+        """Region-level inputs of this quarter's location decisions.
+
+        Firms decide simultaneously on the state at the start of the quarter
+        (capacity present, skilled labour, logistics); only subsidy budgets
+        are first come, first served within the quarter.
+        """
+        p = self.spec.params
         s = self.sites
-        live = s.col("status") != 2
-        self._present = np.zeros((self.geo.n, len(SEGMENTS)))
-        np.add.at(self._present, (s.col("region")[live], s.col("segment")[live]), s.col("capacity")[live])
+        geo = self.geo
+        live = s.col("status") != OFFLINE
+        present = np.zeros((geo.n, len(SEGMENTS)))
+        np.add.at(present, (s.col("region")[live], s.col("segment")[live]), s.col("capacity")[live])
+        linked = present @ self.linked.astype(float)          # region × segment
+        self._agglomeration = decisions.agglomeration(present, linked, p.agglomeration_link_weight,
+                                                      p.agglomeration_scale)
+        self._logistics = np.column_stack([decisions.linked_distance(geo.distance, linked[:, k])
+                                           for k in range(len(SEGMENTS))])
+        self._skill = decisions.skilled_availability(geo.skilled_labour, present @ self.workers)
 
     def location_inputs(self, firm: Firm, segment: int) -> tuple[decisions.LocationInputs, np.ndarray, float]:
         """Gather the arrays for one firm's location decision in ``segment``.
@@ -410,27 +423,25 @@ class ChipModel(mesa.Model):
         """
         p = self.spec.params
         geo = self.geo
+        sites = self.sites
         capex = float(self.project_size[segment] * self.capex_per_capacity[segment])
-        # Subsidy: conditions, the concern-country ban weighted by the firm's exposure there.
         my_sites = np.array(firm.sites(), dtype=np.int64)
-        live = self.sites.status[my_sites] != 2 if len(my_sites) else np.zeros(0, bool)
-        my_sites = my_sites[live]
-        my_regions = self.sites.region[my_sites]
-        my_caps = self.sites.capacity[my_sites]
-        concern_share = (my_caps[self.concern[geo.country[my_regions]]].sum() / my_caps.sum()
-                         if len(my_sites) and my_caps.sum() > 0 else 0.0)
-        cond = self.gov_condition + self.gov_concern_cost * concern_share
-        avail = np.array([g.available for g in self.governments])
-        net_c, grant_c = decisions.subsidy_offer(self.gov_rate, avail, capex, self.gov_tax_credit, cond)
-        present = self._present
-        employed = present @ self.workers
-        same = present[:, segment]
-        linked = present[:, self.linked[segment]].sum(axis=1)
+        my_sites = my_sites[sites.status[my_sites] != OFFLINE]
+        my_regions = sites.region[my_sites]
+        my_caps = sites.capacity[my_sites]
+        present_in = np.zeros(geo.n, dtype=bool)
+        present_in[my_regions] = True
         has_site = np.zeros(geo.n, dtype=bool)
-        has_site[my_regions[self.sites.segment[my_sites] == segment]] = True
-        uniq_regions = np.unique(my_regions)
-        spread = geo.distance[:, uniq_regions].mean(axis=1) if len(uniq_regions) else np.zeros(geo.n)
-        home_bloc = geo.country_bloc[firm.home]
+        has_site[my_regions[sites.segment[my_sites] == segment]] = True
+        # Subsidy: conditions, plus the concern-country ban weighted by the firm's exposure there.
+        total_cap = my_caps.sum()
+        concern_share = (my_caps[self.concern[geo.country[my_regions]]].sum() / total_cap
+                         if total_cap > 0 else 0.0)
+        cond = self.gov_condition + self.gov_concern_cost * concern_share
+        net_c, grant_c = decisions.subsidy_offer(self.gov_rate, self.gov_available, capex,
+                                                 self.gov_tax_credit, cond)
+        n_sites = int(present_in.sum())
+        spread = geo.distance[:, present_in].mean(axis=1) if n_sites else np.zeros(geo.n)
         inputs = decisions.LocationInputs(
             net_subsidy=net_c[geo.country],
             log_wage=self.log_wage,
@@ -438,13 +449,13 @@ class ChipModel(mesa.Model):
             political_risk=geo.political_risk,
             risk_aversion=firm.risk_aversion,
             power_reliability=geo.power_reliability,
-            skill=decisions.skilled_availability(geo.skilled_labour, employed),
-            agglomeration=decisions.agglomeration(same, linked, p.agglomeration_link_weight, p.agglomeration_scale),
+            skill=self._skill,
+            agglomeration=self._agglomeration[:, segment],
             is_home=geo.country == firm.home,
-            same_bloc=geo.bloc == home_bloc,
+            same_bloc=geo.bloc == geo.country_bloc[firm.home],
             tariff=self.region_tariff,
-            distance=decisions.linked_distance(geo.distance, linked),
-            n_sites=len(uniq_regions),
+            distance=self._logistics[:, segment],
+            n_sites=n_sites,
             spread=spread,
             has_site=has_site,
         )
@@ -457,6 +468,7 @@ class ChipModel(mesa.Model):
         c = int(self.geo.country[region])
         gov = self.governments[c]
         committed = gov.commit(grant)
+        self.gov_available[c] = gov.available
         lag = int(self.lag[segment])
         if expansion:
             lag = max(1, int(round(lag * p.expansion_lag_factor)))
@@ -465,7 +477,6 @@ class ChipModel(mesa.Model):
                               start_step=self.steps, online_step=self.steps + lag, expansion=expansion,
                               capex_total=capex, gov=c if committed > 0 else -1,
                               subsidy_committed=committed, tax_credit=gov.tax_credit)
-        self._present[region, segment] += capacity
         return site
 
     # ================================================================= helpers
@@ -499,7 +510,7 @@ class ChipModel(mesa.Model):
         cap = s.col("capacity")
         op = np.bincount(firm, weights=np.where(status == OPERATING, cap, 0.0), minlength=n_f)
         building = np.bincount(firm, weights=np.where(status == BUILDING, cap, 0.0), minlength=n_f)
-        n_sites = np.bincount(firm[status != 2], minlength=n_f)
+        n_sites = np.bincount(firm[status != OFFLINE], minlength=n_f)
         return op, building, n_sites
 
     def quarter_of(self, step: int) -> str:

@@ -118,7 +118,15 @@ class Recorder:
         return pd.DataFrame(data)
 
     def investments_table(self) -> pd.DataFrame:
-        return pd.DataFrame(self.investments, columns=INVESTMENT_COLUMNS)
+        if not self.investments:
+            return pd.DataFrame(columns=INVESTMENT_COLUMNS)
+        df = pd.DataFrame([{k: v for k, v in r.items() if not k.endswith("_terms")}
+                           for r in self.investments])
+        for side in ("chosen", "rejected"):
+            terms = np.vstack([r[f"{side}_terms"] for r in self.investments])
+            for k, t in enumerate(TERMS):
+                df[f"{side}_{t}"] = terms[:, k]
+        return df[INVESTMENT_COLUMNS]
 
     def events_table(self) -> pd.DataFrame:
         return pd.DataFrame(self.events, columns=EVENT_COLUMNS)
