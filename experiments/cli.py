@@ -84,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
                      help="override a parameter before validating (repeatable)")
 
+    cal = sub.add_parser("calibrate", help="check the location logit against the announced sites (optionally fit weights)")
+    cal.add_argument("scenario", nargs="?", default="baseline", help="built-in name or TOML file (default: baseline)")
+    cal.add_argument("--fit", action="store_true", help="also fit the location weights by maximum likelihood")
+    cal.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
+                     help="override a parameter first (repeatable)")
+
     par = sub.add_parser("params", help="list every parameter with unit, default, bounds and source")
     par.add_argument("--markdown", action="store_true", help="print a Markdown table")
     return parser
@@ -119,6 +125,25 @@ def cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from experiments.calibration import announced_site_fit, fit_location_weights
+
+    overrides = parse_sets(args.sets)
+    load_scenario(args.scenario, **overrides)          # user errors surface here, as one line
+    table, s = announced_site_fit(args.scenario, **overrides)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"{s['observations']} announced sites over {s['regions']} regions: mean log-likelihood "
+          f"{s['mean_loglik']:.3f} (equal probabilities {s['uniform_loglik']:.3f}), "
+          f"McFadden pseudo-R² {s['pseudo_r2']:.3f}, mean rank {s['mean_rank']:.1f}")
+    if args.fit:
+        fit = fit_location_weights(args.scenario, **overrides)
+        print(f"maximum-likelihood weights (mean log-likelihood {fit['mean_loglik_before']:.3f} → "
+              f"{fit['mean_loglik_after']:.3f}; indicative, {fit['observations']} observations):")
+        for k, v in fit["weights"].items():
+            print(f"  params.{k} = {v:.3f}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from experiments.runner import prepare_output, run_scenario, summary, write_run
 
@@ -136,7 +161,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "scenarios": cmd_scenarios, "validate": cmd_validate, "params": cmd_params}
+COMMANDS = {"run": cmd_run, "scenarios": cmd_scenarios, "validate": cmd_validate, "params": cmd_params,
+            "calibrate": cmd_calibrate}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

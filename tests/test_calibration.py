@@ -110,3 +110,23 @@ def test_announced_sites_come_online_in_their_announced_year():
         first_op = rows.loc[rows["status"] == "operating", "quarter"].astype(str)
         expected = f"{max(site.online, 2025)}Q1" if site.online > 2025 else "2025Q2"
         assert first_op.iloc[0] == expected, (i, site.region, site.online, first_op.iloc[0])
+
+
+def test_location_logit_reproduces_announced_sites_better_than_chance():
+    from experiments.calibration import announced_site_fit
+
+    table, s = announced_site_fit("baseline")
+    assert s["observations"] >= 30
+    assert s["pseudo_r2"] > 0.25, s
+    assert s["mean_rank"] < s["regions"] / 4
+    assert ((table["probability"] > 0) & (table["probability"] <= 1)).all()
+
+
+def test_weight_fit_improves_likelihood_within_bounds():
+    from experiments.calibration import fit_location_weights
+
+    fit = fit_location_weights("baseline", free=["w_subsidy", "w_risk", "w_home"])
+    assert fit["mean_loglik_after"] >= fit["mean_loglik_before"] - 1e-9
+    assert all(0.0 <= v <= 100.0 for v in fit["weights"].values())
+    with pytest.raises(ValueError, match="unknown weight"):
+        fit_location_weights("baseline", free=["w_magic"])

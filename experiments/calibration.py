@@ -1,0 +1,138 @@
+"""Check (and fit) the location logit against the announced sites in the data.
+
+The baseline's sites under construction are real location choices made by
+named firms (calibration_firms.csv).  For each one, the model's location
+probabilities are computed for that firm and segment on the initial state
+with the site itself left out; the log-likelihood of the observed regions
+measures how well the weights reproduce those choices (McFadden's
+pseudo-R² against equal probabilities).  ``fit_location_weights`` maximises
+that likelihood over chosen weights within the schema's bounds: the
+conditional-logit estimator of Head, Ries & Swenson (1995), here on a small
+sample, so treat fitted values as indicative.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+
+from model import ChipModel, decisions
+from model.scenario import Params
+from model.sites import BUILDING, OFFLINE
+
+__all__ = ["Observation", "observed_choices", "announced_site_fit", "fit_location_weights", "WEIGHT_NAMES"]
+
+#: Scenario parameter behind each utility term, in decisions.TERMS order.
+WEIGHT_NAMES: tuple[str, ...] = (
+    "w_subsidy", "w_labour", "w_risk", "w_infrastructure", "w_skill", "w_agglomeration",
+    "w_home", "w_bloc", "w_tariff", "w_distance", "w_coordination", "w_expansion",
+)
+
+
+@dataclass(frozen=True)
+class Observation:
+    firm: str
+    segment: str
+    region: str
+    chosen: int            # region index
+    terms: np.ndarray      # raw terms, TERMS × regions
+
+
+def observed_choices(model: ChipModel, kinds: Sequence[str] = ("named",)) -> list[Observation]:
+    """Terms of every announced (building) site of firms of ``kinds``, leaving the site out."""
+    s = model.sites
+    p = model.spec.params
+    out: list[Observation] = []
+    for i in range(s.n):
+        firm = model.firm_list[s.firm[i]]
+        if s.status[i] != BUILDING or firm.kind not in kinds:
+            continue
+        s.status[i] = OFFLINE            # leave the choice itself out of the state
+        try:
+            model._prepare_location_cache()
+            x, _, _ = model.location_inputs(firm, int(s.segment[i]))
+            terms = decisions.location_terms(x, p.coordination_spread)
+        finally:
+            s.status[i] = BUILDING
+        out.append(Observation(firm.firm_id, model.segment_ids[s.segment[i]], model.geo.ids[s.region[i]],
+                               int(s.region[i]), terms))
+    model._prepare_location_cache()
+    return out
+
+
+def _log_probs(obs: list[Observation], weights: np.ndarray, scale: float) -> np.ndarray:
+    out = np.empty(len(obs))
+    for k, o in enumerate(obs):
+        _, v = decisions.location_utility(o.terms, weights)
+        z = v / scale
+        z = z - z.max()
+        out[k] = z[o.chosen] - np.log(np.exp(z).sum())
+    return out
+
+
+def announced_site_fit(scenario: Any = "baseline", *, weights: dict[str, float] | None = None,
+                       **overrides: Any) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Per announced site: the model's probability and rank of the region chosen.
+
+    Returns the table and a summary (mean log-likelihood, its value under
+    equal probabilities, McFadden pseudo-R², mean rank, observations).
+    """
+    model = ChipModel(scenario, rng=0, **overrides)
+    obs = observed_choices(model)
+    if not obs:
+        raise ValueError("the scenario has no announced sites of named firms to check against")
+    w = model.term_weights.copy()
+    for name, value in (weights or {}).items():
+        w[WEIGHT_NAMES.index(name)] = value
+    scale = model.spec.params.logit_scale
+    rows = []
+    for o, lp in zip(obs, _log_probs(obs, w, scale)):
+        _, v = decisions.location_utility(o.terms, w)
+        p = decisions.logit_probabilities(v, scale)
+        rows.append({"firm": o.firm, "segment": o.segment, "region": o.region,
+                     "probability": float(np.exp(lp)), "rank": int((p > p[o.chosen]).sum()) + 1,
+                     "best_region": model.geo.ids[int(np.argmax(p))]})
+    table = pd.DataFrame(rows)
+    ll = float(np.log(table["probability"]).mean())
+    uniform = float(np.log(1.0 / model.geo.n))
+    summary = {"observations": len(table), "mean_loglik": ll, "uniform_loglik": uniform,
+               "pseudo_r2": 1.0 - ll / uniform, "mean_rank": float(table["rank"].mean()),
+               "regions": model.geo.n}
+    return table, summary
+
+
+def fit_location_weights(scenario: Any = "baseline", *, free: Sequence[str] = WEIGHT_NAMES,
+                         **overrides: Any) -> dict[str, Any]:
+    """Maximum-likelihood weights for the announced sites (L-BFGS-B within schema bounds).
+
+    Returns the fitted weights of ``free`` and the mean log-likelihood
+    before and after.
+    """
+    unknown = [n for n in free if n not in WEIGHT_NAMES]
+    if unknown:
+        raise ValueError(f"free: unknown weight(s) {', '.join(unknown)}; expected some of {', '.join(WEIGHT_NAMES)}")
+    model = ChipModel(scenario, rng=0, **overrides)
+    obs = observed_choices(model)
+    scale = model.spec.params.logit_scale
+    w0 = model.term_weights.copy()
+    idx = [WEIGHT_NAMES.index(n) for n in free]
+    bounds = []
+    for n in free:
+        meta = {type(m).__name__: m for m in Params.model_fields[n].metadata}
+        lo = getattr(meta.get("Ge"), "ge", 0.0)
+        hi = getattr(meta.get("Le"), "le", None)
+        bounds.append((lo, hi))
+
+    def nll(x: np.ndarray) -> float:
+        w = w0.copy()
+        w[idx] = x
+        return -float(_log_probs(obs, w, scale).mean())
+
+    res = minimize(nll, w0[idx], method="L-BFGS-B", bounds=bounds)
+    return {"weights": {n: float(v) for n, v in zip(free, res.x)},
+            "mean_loglik_before": -nll(w0[idx]), "mean_loglik_after": -float(res.fun),
+            "observations": len(obs), "converged": bool(res.success)}
