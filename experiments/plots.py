@@ -32,8 +32,9 @@ def capacity_share_by_country(metrics: pd.DataFrame, countries: list[str]) -> Fi
     order = sorted(cols, key=lambda c: -metrics[c].iloc[0])
     fig, ax = plt.subplots(figsize=(9, 4.8))
     x = np.arange(len(metrics))
+    colours = plt.get_cmap("tab20")(np.linspace(0, 1, 20))[: len(order)]
     ax.stackplot(x, *[100 * metrics[c].to_numpy() for c in order],
-                 labels=[c.removeprefix("share_") for c in order])
+                 labels=[c.removeprefix("share_") for c in order], colors=colours)
     ticks = x[:: max(1, len(x) // 8)]
     ax.set_xticks(ticks, metrics["quarter"].astype(str).to_numpy()[ticks], rotation=30)
     ax.set_xlim(0, max(len(x) - 1, 1))
@@ -52,31 +53,46 @@ def _region_capacity(sites: pd.DataFrame, step: int) -> pd.Series:
     return s.groupby("region", observed=False)["capacity"].sum()
 
 
+def _pacific_lon(lon: np.ndarray) -> np.ndarray:
+    """Longitude on a Pacific-centred axis (the Americas east of Asia)."""
+    lon = np.asarray(lon, dtype=float)
+    return np.where(lon < -30, lon + 360.0, lon)
+
+
 def region_map(sites: pd.DataFrame, regions: pd.DataFrame, steps: list[int],
-               quarters: list[str]) -> Figure:
+               quarters: list[str], label_top: int = 14) -> Figure:
     """Longitude/latitude scatter per quarter: bubble area = fab capacity, colour = bloc.
 
-    ``regions`` has columns region, lat, lon, bloc.
+    ``regions`` has columns region, lat, lon, bloc.  The longitude axis is
+    Pacific-centred; the ``label_top`` largest regions of each panel are labelled.
     """
-    fig, axes = plt.subplots(1, len(steps), figsize=(6.5 * len(steps), 5), squeeze=False)
+    fig, axes = plt.subplots(1, len(steps), figsize=(7 * len(steps), 5.2), squeeze=False)
     cap_max = max(_region_capacity(sites, s).max() for s in steps) or 1.0
+    blocs = list(dict.fromkeys(regions["bloc"]))
+    palette = plt.get_cmap("tab10")
+    colours = {b: BLOC_COLOURS.get(b, palette(k)) for k, b in enumerate(blocs)}
+    x_all = _pacific_lon(regions["lon"].to_numpy())
     for ax, step, q in zip(axes[0], steps, quarters):
         cap = _region_capacity(sites, step).reindex(regions["region"]).fillna(0.0).to_numpy()
-        for bloc, colour in BLOC_COLOURS.items():
+        for bloc in blocs:
             sel = (regions["bloc"] == bloc).to_numpy()
-            ax.scatter(regions["lon"][sel], regions["lat"][sel], s=1500 * cap[sel] / cap_max + 4,
-                       c=colour, alpha=0.55, edgecolors="k", linewidths=0.4, label=bloc)
-        for _, r in regions.iterrows():
-            ax.annotate(r["region"], (r["lon"], r["lat"]), fontsize=6, alpha=0.8,
-                        xytext=(3, 3), textcoords="offset points")
-        ax.set_xlabel("longitude (°E)")
+            ax.scatter(x_all[sel], regions["lat"][sel], s=2000 * cap[sel] / cap_max + 5,
+                       color=colours[bloc], alpha=0.5, edgecolors="k", linewidths=0.4, label=bloc)
+        for k in np.argsort(-cap)[:label_top]:
+            if cap[k] > 0:
+                ax.annotate(regions["region"].iloc[k], (x_all[k], regions["lat"].iloc[k]), fontsize=6.5,
+                            xytext=(4, 4), textcoords="offset points")
+        ax.set_xlim(-20, 300)
+        ticks = np.arange(0, 301, 60)
+        ax.set_xticks(ticks, [f"{t if t <= 180 else t - 360}°" for t in ticks])
+        ax.set_xlabel("longitude (°E; Pacific-centred)")
         ax.set_ylabel("latitude (°N)")
-        ax.set_title(f"Fab capacity by region, {q}")
+        ax.set_title(f"Front-end fab capacity by region, {q}")
         ax.grid(alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, title="bloc (bubble area = kwpm)", loc="lower center", ncol=3,
-               markerscale=0.4)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.legend(handles, labels, title=f"bloc (bubble area ∝ kwpm; largest = {cap_max:,.0f})",
+               loc="lower center", ncol=len(blocs), markerscale=0.35)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
 
 
