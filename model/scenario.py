@@ -43,6 +43,8 @@ __all__ = [
     "apply_overrides",
     "parse_value",
     "parameter_table",
+    "describe_path",
+    "PathInfo",
 ]
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -304,7 +306,7 @@ class Scenario(_Strict):
     base: str | None = Field(None, description="Built-in or file this scenario inherits from [name/path]")
     meta: Meta = Field(default_factory=Meta)
     data: DataFiles = Field(default_factory=DataFiles)
-    n_generated_firms: int = _f(0, "firms", "Firms added by drawing from the [generated] distributions", ge=0, le=1_000_000)
+    n_generated_firms: int = _f(0, "firms", "Firms added by drawing from the generated-firm distributions (table generated)", ge=0, le=1_000_000)
     params: Params = Field(default_factory=Params)
     generated: Generated = Field(default_factory=Generated)
     segments: dict[str, Segment]
@@ -658,3 +660,84 @@ def parameter_table() -> list[dict[str, str]]:
     rows.append({"path": "n_generated_firms", "unit": "firms", "default": "0", "low": "0",
                  "high": "1000000", "description": "Firms added from the [generated] distributions", "source": ""})
     return rows
+
+
+# ------------------------------------------------------------ path description
+class PathInfo(BaseModel):
+    """What the schema says about one dotted parameter path."""
+
+    path: str
+    kind: str                      # "float", "int", "bool", "str" or "other"
+    low: float | None = None       # inclusive or exclusive lower bound (see low_strict)
+    high: float | None = None
+    low_strict: bool = False
+    high_strict: bool = False
+    unit: str = ""
+    description: str = ""
+
+
+def describe_path(path: str, scenario: Scenario | None = None) -> PathInfo:
+    """Type, bounds and unit of the scalar at a dotted path (``__`` also accepted).
+
+    With ``scenario``, dictionary keys (regions, firms, governments, …) and list
+    indices must exist in it.  Raises ScenarioError for a path that names no
+    scalar parameter.  Sweeps and dashboard sliders use this to check ranges
+    against the schema.
+    """
+    import typing
+
+    parts = path.replace("__", ".").split(".")
+    if not all(parts):
+        raise ScenarioError(f"parameter path {path!r}: empty part in dotted path")
+    schema: Any = Scenario
+    node: Any = scenario
+    field = None
+    for depth, part in enumerate(parts):
+        where = ".".join(parts[: depth + 1])
+        origin = typing.get_origin(schema)
+        if isinstance(schema, type) and issubclass(schema, BaseModel):
+            field = schema.model_fields.get(part)
+            if field is None:
+                raise ScenarioError(f"parameter path {path!r}: unknown parameter {where!r}")
+            schema = field.annotation
+            node = getattr(node, part, None) if node is not None else None
+        elif origin is dict:
+            if node is not None and part not in node:
+                raise ScenarioError(f"parameter path {path!r}: unknown key {where!r}")
+            schema = typing.get_args(schema)[1]
+            node = node.get(part) if node is not None else None
+            field = None
+        elif origin is list:
+            if not part.isdigit() or (node is not None and int(part) >= len(node)):
+                raise ScenarioError(f"parameter path {path!r}: {where!r} is not a valid list index")
+            schema = typing.get_args(schema)[0]
+            node = node[int(part)] if node is not None else None
+            field = None
+        else:
+            raise ScenarioError(f"parameter path {path!r}: {'.'.join(parts[:depth])!r} is a value, not a table")
+    # Unwrap Optional[...] and Annotated[...]
+    metadata = list(field.metadata) if field is not None else []
+    ann = schema
+    if typing.get_origin(ann) is Annotated:
+        ann, *extra = typing.get_args(ann)
+        for e in extra:
+            metadata.extend(getattr(e, "metadata", []) or [e])
+    if typing.get_origin(ann) in (typing.Union, __import__("types").UnionType):
+        args = [a for a in typing.get_args(ann) if a is not type(None)]
+        ann = args[0] if len(args) == 1 else ann
+    kind = {float: "float", int: "int", bool: "bool", str: "str"}.get(ann, "other")
+    if isinstance(ann, type) and issubclass(ann, BaseModel) or typing.get_origin(ann) in (dict, list):
+        raise ScenarioError(f"parameter path {path!r}: names a table, not a single parameter")
+    info = PathInfo(path=".".join(parts), kind=kind)
+    for m in metadata:
+        for attr, target, strict in (("ge", "low", False), ("gt", "low", True),
+                                     ("le", "high", False), ("lt", "high", True)):
+            v = getattr(m, attr, None)
+            if v is not None:
+                setattr(info, target, float(v))
+                setattr(info, f"{target}_strict", strict)
+    if field is not None:
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        info.unit = str(extra.get("unit", ""))
+        info.description = (field.description or "").split(" [")[0]
+    return info

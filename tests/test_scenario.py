@@ -156,3 +156,17 @@ def test_apply_overrides_does_not_mutate_input():
     raw = {"params": {"w_home": 1.0}}
     out = apply_overrides(raw, {"params.w_home": 2.0})
     assert raw["params"]["w_home"] == 1.0 and out["params"]["w_home"] == 2.0
+
+
+def test_describe_path_gives_type_bounds_and_unit():
+    from model.scenario import describe_path
+
+    sc = load_scenario(TINY)
+    info = describe_path("governments.US.subsidy_rate", sc)
+    assert (info.kind, info.low, info.high, info.unit) == ("float", 0.0, 1.0, "share of capex")
+    assert describe_path("params__logit_scale").low_strict is True
+    assert describe_path("n_generated_firms").kind == "int"
+    assert describe_path("firms.alpha.sites.0.capacity", sc).unit == "kwpm"
+    for bad in ("governments.XX.subsidy_rate", "params.nope", "params", "firms.alpha.sites.9.capacity"):
+        with pytest.raises(ScenarioError):
+            describe_path(bad, sc)
