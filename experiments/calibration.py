@@ -54,8 +54,8 @@ def observed_choices(model: ChipModel, kinds: Sequence[str] = ("named",)) -> lis
         s.status[i] = OFFLINE            # leave the choice itself out of the state
         try:
             model._prepare_location_cache()
-            x, _, _ = model.location_inputs(firm, int(s.segment[i]))
-            terms = decisions.location_terms(x, p.coordination_spread)
+            x, _, _ = model.location_inputs(np.array([firm.idx]), np.array([s.segment[i]]))
+            terms = decisions.location_terms(x, p.coordination_spread)[:, 0, :]
         finally:
             s.status[i] = BUILDING
         out.append(Observation(firm.firm_id, model.segment_ids[s.segment[i]], model.geo.ids[s.region[i]],

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 import mesa
 import numpy as np
 
-from . import decisions
 from .scenario import Conditions
 
 if TYPE_CHECKING:
@@ -52,48 +51,13 @@ class Firm(mesa.Agent):
         return self.model.geo.countries[self.home]
 
     def sites(self) -> list[int]:
-        """Numbers of this firm's live (not offline) sites."""
+        """Numbers of all of this firm's sites (any status)."""
         return self.model.firm_sites[self.idx]
 
-    def invest(self, segment: int) -> dict[str, Any]:
-        """Choose a region for one project in ``segment`` and start it.
-
-        Returns the record of the decision for the ``investments`` table.
-        """
-        m = self.model
-        inputs, grant, capex = m.location_inputs(self, segment)
-        terms = decisions.location_terms(inputs, m.spec.params.coordination_spread)
-        contrib, v = decisions.location_utility(terms, m.term_weights)
-        p = decisions.logit_probabilities(v, m.spec.params.logit_scale, inputs.allowed)
-        r = decisions.sample_choice(p, m.random.random())
-        site = m.start_project(self, segment, r, capex=capex, grant=float(grant[r]),
-                               expansion=bool(inputs.has_site[r]))
-        best_other = r
-        if len(v) > 1:
-            vr = v[r]
-            v[r] = -np.inf
-            best_other = int(np.argmax(v))
-            v[r] = vr
-        record: dict[str, Any] = {
-            "firm": self.firm_id,
-            "home": self.home_code,
-            "segment": m.segment_ids[segment],
-            "region": m.geo.ids[r],
-            "country": m.geo.countries[m.geo.country[r]],
-            "site": site,
-            "expansion": bool(inputs.has_site[r]),
-            "capacity": float(m.sites.capacity[site]),
-            "capex": capex,
-            "subsidy_committed": float(grant[r]),
-            "probability": float(p[r]),
-            "utility": float(v[r]),
-            "rejected_region": m.geo.ids[best_other],
-            "rejected_utility": float(v[best_other]),
-        }
-        # Term contributions stay arrays here; records.py spreads them into columns.
-        record["chosen_terms"] = contrib[:, r].copy()
-        record["rejected_terms"] = contrib[:, best_other].copy()
-        return record
+    def invest(self, segment: int, region: int, *, capex: float, grant: float, expansion: bool) -> int:
+        """Start a project in ``segment`` at ``region`` (chosen by the location
+        logit, ``model.decisions``); returns the new site's number."""
+        return self.model.start_project(self, segment, region, capex=capex, grant=grant, expansion=expansion)
 
 
 class Government(mesa.Agent):
@@ -161,3 +125,57 @@ class Government(mesa.Agent):
         self.outstanding = max(self.outstanding - amount, 0.0)
         self.budget = max(self.budget - amount, 0.0)
         self.paid_total += amount
+
+
+class Institute(mesa.Agent):
+    """A public research institute (AIST, RIKEN, KAIST, ETRI) that hosts joint
+    projects and exchanges researchers between the partners."""
+
+    model: ChipModel
+
+    def __init__(self, model: ChipModel, key: str, name: str, country: int, researchers: float) -> None:
+        super().__init__(model)
+        self.key = key
+        self.name = name or key
+        self.country = country
+        self.researchers = researchers
+        self.projects_hosted = 0
+
+
+class JointFund(mesa.Agent):
+    """A partnership fund (e.g. the Japan–Korea Future Partnership Fund) that
+    pays for joint research projects, lump-sum or stage-gated.
+
+    It never pays beyond its budget: a stage starts only if its money is there.
+    """
+
+    model: ChipModel
+
+    def __init__(self, model: ChipModel, spec: Any, members: list[int]) -> None:
+        super().__init__(model)
+        self.spec = spec
+        self.members = members                 # country numbers
+        self.budget = spec.budget              # USD bn available
+        self.contributed = 0.0                 # USD bn received since the start
+        self.spent = 0.0                       # USD bn paid since the start
+        self.kpi_checks = 0
+        self.kpi_met = 0
+        self.projects: list[dict[str, Any]] = []
+
+    @property
+    def kpi_attainment(self) -> float:
+        """Share of stage KPIs met so far (NaN before the first check)."""
+        return self.kpi_met / self.kpi_checks if self.kpi_checks else float("nan")
+
+    def collect_contributions(self) -> None:
+        per_quarter = sum(self.spec.contributions.values()) / 4.0
+        self.budget += per_quarter
+        self.contributed += per_quarter
+
+    def pay(self, amount: float) -> bool:
+        """Pay ``amount`` if the budget allows it (all or nothing)."""
+        if amount > self.budget + 1e-12:
+            return False
+        self.budget = max(self.budget - amount, 0.0)
+        self.spent += amount
+        return True

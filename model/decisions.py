@@ -71,7 +71,7 @@ _SIGNS = np.array([TERM_SIGNS[t] for t in TERMS])
 def subsidy_offer(
     rate: np.ndarray,
     available: np.ndarray,
-    capex: float,
+    capex: float | np.ndarray,
     tax_credit: np.ndarray,
     condition_cost: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -79,17 +79,20 @@ def subsidy_offer(
 
     The grant is the rate times capex, capped by the budget still available
     (uncommitted); conditions cost the recipient only when a grant is taken.
-    Returns (net share of capex, grant in USD bn), one entry per region.
+    Arrays are per country; ``capex`` may be a column (decisions × 1) to
+    price several projects at once.  Returns (net share of capex, grant).
     """
+    capex = np.asarray(capex, dtype=float)
     wanted = rate * capex
     grant = np.minimum(wanted, np.maximum(available, 0.0))
-    grant_share = grant / capex if capex > 0 else np.zeros_like(rate)
+    grant_share = np.divide(grant, capex, out=np.zeros_like(grant), where=capex > 0)
     net = grant_share + tax_credit - np.where(grant > 0, condition_cost, 0.0)
     return net, grant
 
 
 def skilled_availability(pool: np.ndarray, employed: np.ndarray) -> np.ndarray:
-    """Share of the skilled pool not already employed: pool / (pool + employed), in [0, 1]."""
+    """Skilled-labour availability pool / (pool + employed), in [0, 1]: 1 with
+    nobody employed, 1/2 when employment equals the pool, falling as it grows."""
     denom = pool + employed
     return np.divide(pool, denom, out=np.zeros_like(pool, dtype=float), where=denom > 0)
 
@@ -130,13 +133,14 @@ def linked_distance(distance: np.ndarray, linked_capacity: np.ndarray) -> np.nda
 # ---------------------------------------------------------------- firm × region
 @dataclass(frozen=True)
 class LocationInputs:
-    """Everything one location decision needs, one entry per region."""
+    """Everything location decisions need: per region (R,) or per decision and
+    region (M × R); per-decision scalars may be columns (M × 1)."""
 
     net_subsidy: np.ndarray        # share of capex
     log_wage: np.ndarray           # ln(wage / reference wage)
-    labour_intensity: float        # share
-    political_risk: np.ndarray     # index 0–1
-    risk_aversion: float
+    labour_intensity: float | np.ndarray  # share
+    political_risk: np.ndarray     # index 0–1 (as the investor perceives it)
+    risk_aversion: float | np.ndarray
     power_reliability: np.ndarray  # index 0–1
     skill: np.ndarray              # availability 0–1
     agglomeration: np.ndarray      # log units
@@ -144,23 +148,25 @@ class LocationInputs:
     same_bloc: np.ndarray          # bool
     tariff: np.ndarray             # ad valorem
     distance: np.ndarray           # 1000 km to linked capacity
-    n_sites: int                   # firm's current number of sites
+    n_sites: int | np.ndarray      # firm's current number of site regions
     spread: np.ndarray             # mean 1000 km from region to the firm's sites
     has_site: np.ndarray           # bool: firm already has a same-segment site here
     allowed: np.ndarray | None = None  # bool mask of admissible regions
 
 
 def location_terms(x: LocationInputs, coordination_spread: float) -> np.ndarray:
-    """Raw (unweighted, unsigned) terms, shape (len(TERMS), regions).
+    """Raw (unweighted, unsigned) terms, shape (len(TERMS), *decisions, regions).
 
     The coordination cost of one more site, ln(2 + n_sites) plus a spread
     penalty, falls only on regions where the firm has no same-segment site:
     expanding where it already is adds no site to coordinate.
     """
-    out = np.empty((len(TERMS), len(x.net_subsidy)))
+    shape = np.broadcast_shapes(np.shape(x.net_subsidy), np.shape(x.has_site), np.shape(x.political_risk),
+                                np.shape(x.agglomeration), np.shape(x.is_home))
+    out = np.empty((len(TERMS), *shape))
     out[0] = x.net_subsidy
-    np.multiply(x.labour_intensity, x.log_wage, out=out[1])
-    np.multiply(x.risk_aversion, x.political_risk, out=out[2])
+    out[1] = np.multiply(x.labour_intensity, x.log_wage)
+    out[2] = np.multiply(x.risk_aversion, x.political_risk)
     out[3] = x.power_reliability
     out[4] = x.skill
     out[5] = x.agglomeration
@@ -168,41 +174,45 @@ def location_terms(x: LocationInputs, coordination_spread: float) -> np.ndarray:
     out[7] = x.same_bloc
     out[8] = x.tariff
     out[9] = x.distance
-    out[10] = np.where(x.has_site, 0.0, np.log(2.0 + x.n_sites) + coordination_spread * x.spread)
+    out[10] = np.where(x.has_site, 0.0, np.log(2.0 + np.asarray(x.n_sites, dtype=float)) + coordination_spread * x.spread)
     out[11] = x.has_site
     return out
 
 
 def location_utility(terms: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Signed, weighted contributions (terms × regions) and their sum V (regions).
+    """Signed, weighted contributions (same shape as ``terms``) and their sum V.
 
     ``weights`` are non-negative magnitudes in TERMS order; signs come from
     TERM_SIGNS.  Note the coordination weight multiplies its spread part too.
     """
-    contrib = (_SIGNS * weights)[:, None] * terms
+    w = (_SIGNS * weights).reshape(-1, *([1] * (terms.ndim - 1)))
+    contrib = w * terms
     return contrib, contrib.sum(axis=0)
 
 
 def logit_probabilities(v: np.ndarray, scale: float, allowed: np.ndarray | None = None) -> np.ndarray:
-    """Conditional-logit choice probabilities exp(V/μ)/Σexp(V/μ), numerically stable.
+    """Conditional-logit choice probabilities exp(V/μ)/Σexp(V/μ) along the last axis.
 
-    Regions outside ``allowed`` get probability zero; if none is allowed the
-    result is all zeros.
+    Regions outside ``allowed`` get probability zero; a row with none allowed
+    is all zeros.
     """
     z = np.asarray(v, dtype=float) / scale
     if allowed is not None:
-        if not allowed.any():
-            return np.zeros_like(z)
         z = np.where(allowed, z, -np.inf)
-    z = z - z.max()
-    e = np.exp(z)
-    return e / e.sum()
+    top = z.max(axis=-1, keepdims=True)
+    none = ~np.isfinite(top)
+    e = np.exp(z - np.where(none, 0.0, top))
+    total = e.sum(axis=-1, keepdims=True)
+    return np.divide(e, total, out=np.zeros_like(e), where=total > 0)
 
 
-def sample_choice(p: np.ndarray, u: float) -> int:
-    """Index drawn from probabilities ``p`` with one uniform draw ``u`` in [0, 1)."""
-    c = np.cumsum(p)
-    return int(min(np.searchsorted(c, u * c[-1], side="right"), len(p) - 1))
+def sample_choice(p: np.ndarray, u: float | np.ndarray) -> int | np.ndarray:
+    """Index drawn from probabilities ``p`` (last axis) with uniform draw(s) ``u`` in [0, 1)."""
+    c = np.cumsum(p, axis=-1)
+    u = np.asarray(u, dtype=float)
+    idx = (c <= (u[..., None] if c.ndim > 1 else u) * c[..., -1:]).sum(axis=-1)
+    idx = np.minimum(idx, p.shape[-1] - 1)
+    return int(idx) if np.ndim(idx) == 0 else idx
 
 
 # ------------------------------------------------------------ investment trigger

@@ -72,8 +72,89 @@ def metric_names(countries: list[str], blocs: list[str]) -> list[str]:
         "firm_cash",
         "firm_debt",
         "revenue",
+        # value chain (docs/ODD.md §7.8)
+        "supply_shortfall",
+        *[f"shortfall_{s}" for s in FAB_SEGMENTS],
+        "spot_deliveries",
+        "partnerships_active",
+        "partnerships_cross_border_share",
+        "partnerships_jk",
+        "partnerships_members",
+        "partnership_changes",
+        "trust_jk",
+        "technology_mean",
+        "technology_JP",
+        "technology_KR",
+        "knowledge_gap_jk",
+        "knowledge_sharing_rate",
+        "project_sharing_rate",
+        "projects_active",
+        "fund_budget",
+        "fund_spent",
+        "kpi_attainment",
+        "construction_delays",
+        "labour_shortage",
     ]
     return names
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(values.mean()) if len(values) else float("nan")
+
+
+def value_chain(m: ChipModel) -> dict[str, float]:
+    """Partnership, trust, knowledge, fund and supply metrics."""
+    geo = m.geo
+    book = m.partners
+    act = np.flatnonzero(book.active)
+    hb = m.firm_home[book.buyer[act]]
+    hs = m.firm_home[book.supplier[act]]
+    cross = hb != hs
+    code = {c: i for i, c in enumerate(geo.countries)}
+    jp, kr = code.get("JP", -1), code.get("KR", -1)
+    jk = ((hb == jp) & (hs == kr)) | ((hb == kr) & (hs == jp))
+    members = np.zeros(len(geo.countries), dtype=bool)
+    members[[code[c] for c in m.spec.cocreation.members if c in code]] = True
+    row: dict[str, float] = {
+        "supply_shortfall": float(m.supply_shortfall),
+        "spot_deliveries": float(m.spot_deliveries),
+        "partnerships_active": float(len(act)),
+        "partnerships_cross_border_share": float(cross.mean()) if len(act) else 0.0,
+        "partnerships_jk": float(jk.sum()),
+        "partnerships_members": float((cross & members[hb] & members[hs]).sum()),
+        "partnership_changes": float(m.partnership_changes),
+        "trust_jk": float(m.country_trust[jp, kr]) if jp >= 0 and kr >= 0 else float("nan"),
+        "technology_mean": float(m.tech.mean()) if len(m.tech) else float("nan"),
+        "technology_JP": _mean(m.tech[m.firm_home == jp]),
+        "technology_KR": _mean(m.tech[m.firm_home == kr]),
+    }
+    for k, s in enumerate(SEGMENTS):
+        if s in FAB_SEGMENTS:
+            row[f"shortfall_{s}"] = float(m.shortfall_by_segment[k])
+    # Knowledge between Japan and Korea: partnerships and the fund's projects.
+    gaps = list(np.abs(m.tech[book.buyer[act][jk]] - m.tech[book.supplier[act][jk]]))
+    sharing = list(book.sharing[act][book.delivered[act] > 0])
+    project_sharing = []
+    fund = m.fund
+    if fund is not None:
+        for p in fund.projects:
+            if p["status"] == "active" and p["sharing"]:
+                project_sharing.append(p["sharing"][-1])
+                a, b = m.firm_home[p["leader"]], m.firm_home[p["follower"]]
+                if {a, b} == {jp, kr}:
+                    gaps.append(abs(m.tech[p["leader"]] - m.tech[p["follower"]]))
+    row["knowledge_gap_jk"] = _mean(np.array(gaps))
+    row["knowledge_sharing_rate"] = _mean(np.array(sharing + project_sharing))
+    row["project_sharing_rate"] = _mean(np.array(project_sharing))
+    row["projects_active"] = float(sum(p["status"] == "active" for p in fund.projects)) if fund else 0.0
+    row["fund_budget"] = float(fund.budget) if fund else 0.0
+    row["fund_spent"] = float(fund.spent) if fund else 0.0
+    row["kpi_attainment"] = float(fund.kpi_attainment) if fund else float("nan")
+    row["construction_delays"] = float(m.quarter_delays)
+    pool, employed = m.skilled_pools()
+    short = np.maximum(employed - pool, 0.0)
+    row["labour_shortage"] = float(short.sum() / employed.sum()) if employed.sum() > 0 else 0.0
+    return row
 
 
 def snapshot(m: ChipModel) -> dict[str, float]:
@@ -119,4 +200,5 @@ def snapshot(m: ChipModel) -> dict[str, float]:
     row["firm_cash"] = float(m.cash.sum())
     row["firm_debt"] = float(m.debt.sum())
     row["revenue"] = float(m.flows["revenue"].sum())
+    row.update(value_chain(m))
     return row

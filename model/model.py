@@ -2,15 +2,16 @@
 
 The schedule (docs/ODD.md §3) in ``step()``:
 
-1. governments set policy (appropriations; tariffs and subsidy offers)
+1. governments set policy (appropriations; the offers and tariffs firms see)
 2. demand and prices update (markets)
 3. firms decide whether to invest, and where (trigger + location logit)
 4. construction advances (capex spent, subsidies paid on milestones)
-5. production and accounting
-6. data collection
+5. supply: partnerships form and are reviewed, inputs flow, output follows
+6. learning: trust, knowledge spillovers, the joint fund's projects
+7. production and accounting
+8. data collection
 
-Events (shocks) fire before step 1 and supply partnerships act between 4
-and 5; the issues that add them plug in there.
+Events (shocks, a later issue) fire before step 1.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from . import decisions, markets, metrics
-from .agents import Firm, Government
+from . import decisions, knowledge, markets, metrics, network, supply
+from .agents import Firm, Government, Institute, JointFund
 from .geography import Geography
 from .records import Recorder, quarter_label
 from .scenario import FAB_SEGMENTS, SEGMENTS, Scenario, ScenarioError, SiteStatus, load_scenario
@@ -66,11 +67,13 @@ class ChipModel(mesa.Model):
         self.firm_home = np.array([f.home for f in self.firm_list], dtype=np.int64)
         self.cash = np.array(self._initial_cash, dtype=float)
         self.debt = np.zeros(n_f)
-        self.flows = {k: np.zeros(n_f) for k in ("revenue", "opex", "capex", "subsidy", "tax_credit", "interest")}
+        self.flows = {k: np.zeros(n_f) for k in ("revenue", "opex", "capex", "subsidy", "tax_credit", "interest",
+                                                 "fund")}
         self.site_unit_cost = np.zeros(0)
         self.quarter_investments = 0
         self.quarter_investment_capex = 0.0
         self._init_markets()
+        self._init_value_chain()
         self.unit_cost_base = None
         self.unit_cost_base = self.unit_cost_index(raw=True)
 
@@ -91,9 +94,11 @@ class ChipModel(mesa.Model):
         self.governments_set_policy()   # ODD 3.1  policy: appropriations, tariffs, offers
         self.update_markets()           # ODD 3.2  demand, utilisation, prices
         self.firms_invest()             # ODD 3.3  investment trigger and location choice
-        self.advance_construction()     # ODD 3.4  capex, milestone subsidies, completion
-        self.produce_and_account()      # ODD 3.5  output, revenue, costs, cash and debt
-        self.collect()                  # ODD 3.6  metrics and tables
+        self.advance_construction()     # ODD 3.4  capex, milestone subsidies, delays, completion
+        self.supply_chain()             # ODD 3.5  partnerships, orders, rationing, deliveries
+        self.learn()                    # ODD 3.6  trust, knowledge, joint-fund projects
+        self.produce_and_account()      # ODD 3.7  revenue, costs, cash and debt
+        self.collect()                  # ODD 3.8  metrics and tables
         if self.steps >= self.horizon:
             self.running = False
 
@@ -152,6 +157,7 @@ class ChipModel(mesa.Model):
         self.gov_tax_credit = np.array([g.tax_credit for g in gs])
         self.gov_condition = np.array([g.condition_cost for g in gs])
         self.gov_concern_cost = np.array([g.conditions.concern_ban for g in gs])
+        self.gov_tariff = np.array([g.tariff for g in gs])
         self.region_tariff = decisions.tariff_exposure(
             self.geo.country, np.array([g.market_share for g in gs]), np.array([g.tariff for g in gs]),
             self.exempt,
@@ -240,12 +246,86 @@ class ChipModel(mesa.Model):
         self.expected_growth = self.growth_final.copy()
         self._market_update(op, step=0)
 
+    def _init_value_chain(self) -> None:
+        """Technology levels, trust, co-creation levers, institutes, the fund, partnerships."""
+        sc = self.spec
+        geo = self.geo
+        n_c = len(geo.countries)
+        cidx = {c: i for i, c in enumerate(geo.countries)}
+        co = sc.cocreation
+
+        def member_mask(lever) -> np.ndarray:
+            mask = np.zeros(n_c, dtype=bool)
+            if lever.enabled:
+                mask[[cidx[c] for c in co.members_of(lever)]] = True
+            return mask
+
+        self.protected = member_mask(co.investment_protection)
+        self.protection_strength = co.investment_protection.strength
+        self.harmonised = member_mask(co.export_control)
+        self.harmonise_strength = co.export_control.strength
+        self.talent_members = member_mask(co.talent)
+        self.talent_mobility = co.talent.mobility
+        self.standard_members = member_mask(co.standards)
+        self.standards_reduction = co.standards.switching_cost_reduction
+        self.ip_keep = network.follower_keep(co.ip.regime, co.ip.licence_years, co.ip.licence_scope,
+                                             co.ip.reference_years, sc.knowledge.joint_ownership_leakage)
+        # Country-pair trust: domestic, listed pairs, default.
+        net = sc.network
+        self.country_trust = np.full((n_c, n_c), net.default_trust)
+        np.fill_diagonal(self.country_trust, net.domestic_trust)
+        for ct in net.country_trust:
+            a, b = cidx[ct.a], cidx[ct.b]
+            self.country_trust[a, b] = self.country_trust[b, a] = ct.trust
+        # Technology: given per firm, else derived from its sites (docs/ODD.md §5).
+        cap = supply.operating_capacity(self)
+        s = self.sites
+        lead = np.zeros(len(self.firm_list))
+        op = s.col("status") == OPERATING
+        fab_site = op & self.fab_mask[s.col("segment")]
+        np.add.at(lead, s.col("firm")[fab_site & s.col("leading_edge")], s.col("capacity")[fab_site & s.col("leading_edge")])
+        fab_cap = cap[:, self.fab_mask].sum(axis=1)
+        seg_max = cap.max(axis=0)
+        rel = np.divide(cap, seg_max, out=np.zeros_like(cap), where=seg_max > 0).max(axis=1)
+        derived = np.where(fab_cap > 0, 0.5 + 0.5 * np.divide(lead, fab_cap, out=np.zeros_like(lead), where=fab_cap > 0),
+                           0.5 + 0.5 * np.sqrt(rel))
+        given = [self.spec.firms[f.firm_id].technology if f.firm_id in self.spec.firms else None
+                 for f in self.firm_list]
+        self.tech = np.array([g if g is not None else d for g, d in zip(given, derived)], dtype=float)
+        self.institutes = [Institute(self, key, i.name, cidx[i.country], i.researchers)
+                           for key, i in sc.institutes.items()]
+        self.fund = (JointFund(self, co.fund, [cidx[c] for c in co.members_of(co.fund)])
+                     if co.fund.enabled else None)
+        self.partners = network.PartnershipBook(capacity_hint=64 + 8 * len(self.firm_list))
+        self.supply_shortfall = 0.0
+        self.shortfall_by_segment = np.zeros(len(SEGMENTS))
+        self.output_fs = np.zeros_like(cap)
+        self.supply_plan = np.zeros_like(cap)
+        self.spot_deliveries = 0.0
+        self.quarter_delays = 0
+        self.total_delays = 0
+        self.partnership_changes = 0
+        self._refresh_firm_costs(cap)
+        supply.form_partnerships(self, cap, supply._main_region(self))
+
+    def _refresh_firm_costs(self, cap: np.ndarray) -> None:
+        """Capacity-weighted unit cost of each firm in each segment (USD per unit)."""
+        s = self.sites
+        op = s.col("status") == OPERATING
+        n_f = len(self.firm_list)
+        cost = np.zeros((n_f, len(SEGMENTS)))
+        np.add.at(cost, (s.col("firm")[op], s.col("segment")[op]), (self._site_unit_cost() * s.col("capacity"))[op])
+        self.firm_unit_cost = np.where(cap > 0, np.divide(cost, cap, out=np.zeros_like(cost), where=cap > 0),
+                                       self.base_price * self.cost_share)
+        self.firm_capacity_total = cap.sum(axis=1)
+
     # ================================================================== phases
     def governments_set_policy(self) -> None:
         """Governments top up budgets and set offers; policy arrays follow."""
         for g in self.governments:
             g.set_policy()
         self._policy_arrays()
+        self.geo.skilled_labour *= (1.0 + self.spec.params.skilled_labour_growth) ** 0.25
 
     def update_markets(self) -> None:
         """Demand grows, utilisation and prices respond to operating capacity."""
@@ -296,44 +376,79 @@ class ChipModel(mesa.Model):
         draws = self.rng.random(len(fi))
         hit = draws < prob[fi, si]
         fi, si = fi[hit], si[hit]
-        order = self.rng.permutation(len(fi))
+        if len(fi) == 0:
+            return
+        # Firms decide simultaneously on the quarter's state (ODD 7.3): one
+        # batch of location logits, then projects start in random order and
+        # subsidy money is first come, first served.
         self._prepare_location_cache()
-        for k in order:
+        inputs, grant, capex_i = self.location_inputs(fi, si)
+        terms = decisions.location_terms(inputs, p.coordination_spread)
+        contrib, v = decisions.location_utility(terms, self.term_weights)
+        prob_r = decisions.logit_probabilities(v, p.logit_scale, inputs.allowed)
+        choice = decisions.sample_choice(prob_r, self.rng.random(len(fi)))
+        rows = np.arange(len(fi))
+        v_other = v.copy()
+        v_other[rows, choice] = -np.inf
+        other = v_other.argmax(axis=1)
+        free_cash = self.cash.copy()            # cash not yet set aside this quarter
+        for k in self.rng.permutation(len(fi)):
             firm = self.firm_list[fi[k]]
             seg = int(si[k])
-            # Finances may have changed with this quarter's earlier projects.
-            if not decisions.can_finance(self.cash[firm.idx], self.debt[firm.idx], annual_rev[firm.idx],
-                                         capex[seg], p.equity_share, p.max_leverage):
+            # The firm's earlier projects this quarter have set cash aside
+            # (the scalar form of decisions.can_finance).
+            cash, debt, rev = free_cash[firm.idx], self.debt[firm.idx], annual_rev[firm.idx]
+            if cash < p.equity_share * capex[seg] or (debt > p.max_leverage * rev if rev > 0 else debt > 0):
                 continue
-            record = firm.invest(seg)
-            record["step"] = self.steps
-            record["quarter"] = self.quarter_of(self.steps)
-            self.recorder.investments.append(record)
+            free_cash[firm.idx] -= p.equity_share * capex[seg]
+            r, o = int(choice[k]), int(other[k])
+            expansion = bool(inputs.has_site[k, r])
+            site = firm.invest(seg, r, capex=float(capex_i[k, 0]), grant=float(grant[k, r]), expansion=expansion)
+            self.recorder.investments.append({
+                "step": self.steps, "quarter": self.quarter_of(self.steps), "firm": firm.firm_id,
+                "home": firm.home_code, "segment": self.segment_ids[seg], "region": self.geo.ids[r],
+                "country": self.geo.countries[self.geo.country[r]], "site": site, "expansion": expansion,
+                "capacity": float(self.sites.capacity[site]), "capex": float(capex_i[k, 0]),
+                "subsidy_committed": float(self.sites.subsidy_committed[site]),
+                "probability": float(prob_r[k, r]), "utility": float(v[k, r]),
+                "rejected_region": self.geo.ids[o], "rejected_utility": float(v[k, o]),
+                "chosen_terms": contrib[:, k, r].copy(), "rejected_terms": contrib[:, k, o].copy(),
+            })
             self.quarter_investments += 1
-            self.quarter_investment_capex += record["capex"]
+            self.quarter_investment_capex += float(capex_i[k, 0])
 
     def advance_construction(self) -> None:
         """Spend capex on projects, pay subsidy milestones, complete projects."""
         s = self.sites
         n_f = len(self.firm_list)
-        for k in ("capex", "subsidy", "tax_credit"):
+        for k in ("capex", "subsidy", "tax_credit", "fund"):
             self.flows[k] = np.zeros(n_f)
         building = np.flatnonzero(s.col("status") == BUILDING)
+        self.quarter_delays = 0
         if len(building) == 0:
             return
         t = self.steps
         start = s.start_step[building]
-        online = s.online_step[building]
         in_model = start >= 0
+        # Skilled-labour shortages delay projects started in the model by a quarter
+        # (announced sites keep their announced dates).
+        shortage = self.labour_shortage()[s.region[building]]
+        slip = in_model & (s.online_step[building] > t) & \
+            (self.rng.random(len(building)) < self.spec.params.shortage_delay * shortage)
+        s.online_step[building[slip]] += 1
+        self.quarter_delays = int(slip.sum())
+        self.total_delays += self.quarter_delays
+        online = s.online_step[building]
         duration = np.maximum(online - start, 1)
-        # Capex: evenly over the construction quarters of projects started in the model.
-        spend = np.where(in_model, s.capex_total[building] / duration, 0.0)
-        spend = np.minimum(spend, s.capex_total[building] - s.capex_spent[building])
+        completes = online <= t
+        # Capex: evenly over the construction quarters; the rest on completion.
+        remaining = s.capex_total[building] - s.capex_spent[building]
+        spend = np.where(in_model, np.where(completes, remaining, np.minimum(s.capex_total[building] / duration,
+                                                                            remaining)), 0.0)
         s.capex_spent[building] += spend
         np.add.at(self.flows["capex"], s.firm[building], spend)
         # Milestones: start (first quarter), midpoint, completion.
         progress = np.where(in_model, (t - start + 1) / duration, 0.0)
-        completes = online <= t
         reached = np.where(completes, 3, np.where(progress >= 0.5, 2, np.where(in_model, 1, 0)))
         shares = np.cumsum([0.0, *self.spec.params.milestone_shares])
         due = reached > s.milestones_paid[building]
@@ -355,20 +470,47 @@ class ChipModel(mesa.Model):
             s.status[done] = OPERATING
             credit = s.tax_credit[done] * s.capex_total[done]
             np.add.at(self.flows["tax_credit"], s.firm[done], credit)
-            gov = s.gov[done]
+            host = self.geo.country[s.region[done]]     # the host country grants the credit
             for g in self.governments:
-                g.tax_credit_total += float(credit[gov == g.cidx].sum())
+                g.tax_credit_total += float(credit[host == g.cidx].sum())
+
+    def supply_chain(self) -> None:
+        """Partnerships end, are reviewed and form; inputs flow; output follows (ODD 3.5)."""
+        cap = supply.operating_capacity(self)
+        self._refresh_firm_costs(cap)
+        main = supply._main_region(self)
+        changes = supply.review_partnerships(self, cap, main)
+        changes += supply.form_partnerships(self, cap, main)
+        self.partnership_changes = changes
+        cap_seg = cap.sum(axis=0)
+        u = markets.utilisation(self.demand, cap_seg)
+        plan = np.where(self.fab_mask, cap * u, 0.0)
+        out = supply.flows(self, cap, plan, main)
+        self.output_fs = out
+        planned = plan[:, self.fab_mask].sum(axis=0)
+        made = out[:, self.fab_mask].sum(axis=0)
+        self.shortfall_by_segment = np.zeros(len(SEGMENTS))
+        self.shortfall_by_segment[self.fab_mask] = np.divide(planned - made, planned, out=np.zeros_like(planned),
+                                                             where=planned > 0)
+        self.supply_shortfall = float((planned - made).sum() / planned.sum()) if planned.sum() > 0 else 0.0
+        self.utilisation = np.divide(out.sum(axis=0), cap_seg, out=np.zeros(len(SEGMENTS)), where=cap_seg > 0)
+
+    def learn(self) -> None:
+        """Trust follows deliveries; knowledge spills; the joint fund runs its projects (ODD 3.6)."""
+        knowledge.update_trust(self)
+        knowledge.partnership_spillovers(self)
+        knowledge.run_fund(self)
 
     def produce_and_account(self) -> None:
-        """Operating sites produce at their segment's utilisation; cash and debt update."""
+        """Sites produce their firm-segment's delivered output; cash and debt update (ODD 3.7)."""
         p = self.spec.params
         s = self.sites
-        n_seg = len(SEGMENTS)
         op_mask = s.col("status") == OPERATING
-        cap_seg = np.bincount(s.col("segment")[op_mask], weights=s.col("capacity")[op_mask], minlength=n_seg)
-        u = markets.utilisation(self.demand, cap_seg)
         seg = s.col("segment")
-        output = np.where(op_mask, u[seg] * s.col("capacity"), 0.0)
+        firm_col = s.col("firm")
+        cap = supply.operating_capacity(self)
+        ratio = np.divide(self.output_fs, cap, out=np.zeros_like(cap), where=cap > 0)
+        output = np.where(op_mask, ratio[firm_col, seg] * s.col("capacity"), 0.0)
         unit_cost = self._site_unit_cost()
         revenue = self.price[seg] * output * KWPM_QUARTER_TO_USD_BN
         opex = unit_cost * output * KWPM_QUARTER_TO_USD_BN
@@ -377,9 +519,8 @@ class ChipModel(mesa.Model):
         self.flows["revenue"] = np.bincount(firm, weights=revenue, minlength=n_f)
         self.flows["opex"] = np.bincount(firm, weights=opex, minlength=n_f)
         self.flows["interest"] = self.debt * p.interest_rate / 4.0
-        self.utilisation = u
         net = (self.flows["revenue"] - self.flows["opex"] - self.flows["capex"] + self.flows["subsidy"]
-               + self.flows["tax_credit"] - self.flows["interest"])
+               + self.flows["tax_credit"] + self.flows["fund"] - self.flows["interest"])
         cash = self.cash + net
         borrow = np.maximum(-cash, 0.0)          # shortfalls are financed by debt
         cash = cash + borrow
@@ -403,63 +544,122 @@ class ChipModel(mesa.Model):
         are first come, first served within the quarter.
         """
         p = self.spec.params
-        s = self.sites
         geo = self.geo
-        live = s.col("status") != OFFLINE
-        present = np.zeros((geo.n, len(SEGMENTS)))
-        np.add.at(present, (s.col("region")[live], s.col("segment")[live]), s.col("capacity")[live])
+        present = self._present_capacity()
         linked = present @ self.linked.astype(float)          # region × segment
         self._agglomeration = decisions.agglomeration(present, linked, p.agglomeration_link_weight,
                                                       p.agglomeration_scale)
         self._logistics = np.column_stack([decisions.linked_distance(geo.distance, linked[:, k])
                                            for k in range(len(SEGMENTS))])
-        self._skill = decisions.skilled_availability(geo.skilled_labour, present @ self.workers)
+        pool, employed = self.skilled_pools(present)
+        self._skill = decisions.skilled_availability(pool, employed)
 
-    def location_inputs(self, firm: Firm, segment: int) -> tuple[decisions.LocationInputs, np.ndarray, float]:
-        """Gather the arrays for one firm's location decision in ``segment``.
+    def _present_capacity(self) -> np.ndarray:
+        """Live (operating or building) capacity as a region × segment matrix."""
+        s = self.sites
+        live = s.col("status") != OFFLINE
+        present = np.zeros((self.geo.n, len(SEGMENTS)))
+        np.add.at(present, (s.col("region")[live], s.col("segment")[live]), s.col("capacity")[live])
+        return present
 
-        Returns the inputs, the grant each region's government would commit
-        (USD bn) and the project's capex (USD bn).
+    def skilled_pools(self, present: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Effective skilled pool per region and the workers its live capacity employs (thousands).
+
+        With talent circulation on, each member's regions may draw on
+        ``mobility`` × the free pools of the other members, shared in
+        proportion to the regions' own pools.
         """
-        p = self.spec.params
         geo = self.geo
-        sites = self.sites
-        capex = float(self.project_size[segment] * self.capex_per_capacity[segment])
-        my_sites = np.array(firm.sites(), dtype=np.int64)
-        my_sites = my_sites[sites.status[my_sites] != OFFLINE]
-        my_regions = sites.region[my_sites]
-        my_caps = sites.capacity[my_sites]
-        present_in = np.zeros(geo.n, dtype=bool)
-        present_in[my_regions] = True
-        has_site = np.zeros(geo.n, dtype=bool)
-        has_site[my_regions[sites.segment[my_sites] == segment]] = True
+        if present is None:
+            present = self._present_capacity()
+        employed = present @ self.workers
+        pool = geo.skilled_labour
+        if not self.talent_members.any():
+            return pool, employed
+        n_c = len(geo.countries)
+        free_c = np.bincount(geo.country, weights=np.maximum(pool - employed, 0.0), minlength=n_c)
+        pool_c = np.bincount(geo.country, weights=pool, minlength=n_c)
+        member_free = free_c[self.talent_members].sum()
+        inflow_c = np.where(self.talent_members, self.talent_mobility * (member_free - free_c), 0.0)
+        share = np.divide(pool, pool_c[geo.country], out=np.zeros_like(pool), where=pool_c[geo.country] > 0)
+        return pool + inflow_c[geo.country] * share, employed
+
+    def labour_shortage(self) -> np.ndarray:
+        """Share of each region's skilled-labour need that its effective pool cannot meet (0–1)."""
+        pool, employed = self.skilled_pools()
+        return np.divide(np.maximum(employed - pool, 0.0), employed, out=np.zeros_like(employed), where=employed > 0)
+
+    def location_inputs(self, firms: np.ndarray, segments: np.ndarray
+                        ) -> tuple[decisions.LocationInputs, np.ndarray, np.ndarray]:
+        """Gather the arrays for location decisions of ``firms[i]`` in ``segments[i]``.
+
+        Returns the inputs (decisions × regions), the grant each region's
+        government would commit (USD bn, decisions × regions) and each
+        project's capex (USD bn, a decisions × 1 column).
+        """
+        geo = self.geo
+        s = self.sites
+        firms = np.asarray(firms, dtype=np.int64)
+        segments = np.asarray(segments, dtype=np.int64)
+        m = len(firms)
+        n_r, n_s = geo.n, len(SEGMENTS)
+        capex = (self.project_size[segments] * self.capex_per_capacity[segments])[:, None]
+        # Where each deciding firm already is (any segment) and has a same-segment site.
+        live = s.col("status") != OFFLINE
+        f_col, r_col, g_col, c_col = s.col("firm")[live], s.col("region")[live], s.col("segment")[live], s.col("capacity")[live]
+        row_of = np.full(len(self.firm_list), -1, dtype=np.int64)
+        row_of[firms] = np.arange(m)      # a firm deciding twice: both rows see the same sites
+        mine = row_of[f_col] >= 0
+        present_fr = np.zeros((len(self.firm_list), n_r))
+        np.add.at(present_fr, (f_col[mine], r_col[mine]), c_col[mine])
+        present_in = present_fr[firms] > 0
+        seg_fr = np.zeros((len(self.firm_list), n_s, n_r), dtype=bool)
+        seg_fr[f_col[mine], g_col[mine], r_col[mine]] = True
+        has_site = seg_fr[firms, segments]
+        n_sites = present_in.sum(axis=1, keepdims=True)
+        spread = np.divide(present_in @ geo.distance, n_sites, out=np.zeros((m, n_r)), where=n_sites > 0)
         # Subsidy: conditions, plus the concern-country ban weighted by the firm's exposure there.
-        total_cap = my_caps.sum()
-        concern_share = (my_caps[self.concern[geo.country[my_regions]]].sum() / total_cap
-                         if total_cap > 0 else 0.0)
+        cap_f = present_fr[firms]
+        total = cap_f.sum(axis=1, keepdims=True)
+        concern_share = np.divide(cap_f[:, self.concern[geo.country]].sum(axis=1, keepdims=True), total,
+                                  out=np.zeros((m, 1)), where=total > 0)
         cond = self.gov_condition + self.gov_concern_cost * concern_share
         net_c, grant_c = decisions.subsidy_offer(self.gov_rate, self.gov_available, capex,
                                                  self.gov_tax_credit, cond)
-        n_sites = int(present_in.sum())
-        spread = geo.distance[:, present_in].mean(axis=1) if n_sites else np.zeros(geo.n)
+        homes = self.firm_home[firms]
+        ra = np.array([self.firm_list[f].risk_aversion for f in firms])[:, None]
         inputs = decisions.LocationInputs(
-            net_subsidy=net_c[geo.country],
+            net_subsidy=net_c[:, geo.country],
             log_wage=self.log_wage,
-            labour_intensity=float(self.labour_intensity[segment]),
-            political_risk=geo.political_risk,
-            risk_aversion=firm.risk_aversion,
+            labour_intensity=self.labour_intensity[segments][:, None],
+            political_risk=self.perceived_risk(homes),
+            risk_aversion=ra,
             power_reliability=geo.power_reliability,
             skill=self._skill,
-            agglomeration=self._agglomeration[:, segment],
-            is_home=geo.country == firm.home,
-            same_bloc=geo.bloc == geo.country_bloc[firm.home],
+            agglomeration=self._agglomeration[:, segments].T,
+            is_home=geo.country[None, :] == homes[:, None],
+            same_bloc=geo.bloc[None, :] == geo.country_bloc[homes][:, None],
             tariff=self.region_tariff,
-            distance=self._logistics[:, segment],
+            distance=self._logistics[:, segments].T,
             n_sites=n_sites,
             spread=spread,
             has_site=has_site,
         )
-        return inputs, grant_c[geo.country], capex
+        return inputs, grant_c[:, geo.country], capex
+
+    def perceived_risk(self, homes: np.ndarray) -> np.ndarray:
+        """Political risk of each region as investors from countries ``homes`` see it
+        (decisions × regions).
+
+        An investment-protection agreement removes ``strength`` of the risk
+        of another member's regions for investors from a member.
+        """
+        geo = self.geo
+        homes = np.asarray(homes)
+        risk = np.broadcast_to(geo.political_risk, (len(homes), geo.n))
+        covered = self.protected[homes][:, None] & self.protected[geo.country][None, :] \
+            & (geo.country[None, :] != homes[:, None])
+        return np.where(covered, risk * (1.0 - self.protection_strength), risk)
 
     def start_project(self, firm: Firm, segment: int, region: int, *, capex: float, grant: float,
                       expansion: bool) -> int:
@@ -519,7 +719,7 @@ class ChipModel(mesa.Model):
 
     # ================================================================= outputs
     def tables(self) -> dict[str, pd.DataFrame]:
-        """Tidy output tables keyed by name: metrics, sites, firms, investments, events."""
+        """Tidy output tables keyed by name: metrics, sites, firms, investments, events, partnerships."""
         mv = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
         mv.insert(0, "step", np.arange(len(mv)))
         return {
@@ -528,4 +728,5 @@ class ChipModel(mesa.Model):
             "firms": self.recorder.firms_table(self),
             "investments": self.recorder.investments_table(),
             "events": self.recorder.events_table(),
+            "partnerships": self.recorder.partnerships_table(self),
         }

@@ -28,7 +28,8 @@ INVESTMENT_COLUMNS = (
     + [f"chosen_{t}" for t in TERMS]
     + [f"rejected_{t}" for t in TERMS]
 )
-_FIRM_FLOWS = ("revenue", "opex", "capex", "subsidy", "tax_credit", "interest")
+_FIRM_FLOWS = ("revenue", "opex", "capex", "subsidy", "tax_credit", "interest", "fund")
+_LINK_STATE = ("trust", "ordered", "delivered", "sharing", "disrupted")
 
 
 def quarter_label(start_year: int, start_q: int, step: int) -> str:
@@ -49,6 +50,8 @@ class Recorder:
         self.firm_steps: list[int] = []
         self.investments: list[dict] = []
         self.events: list[dict] = []
+        self.link_steps: list[int] = []
+        self.link_cols: dict[str, list[np.ndarray]] = {k: [] for k in ("id", *_LINK_STATE)}
 
     def record(self, m: ChipModel) -> None:
         step = m.steps
@@ -65,6 +68,12 @@ class Recorder:
         self.firm_cols["n_sites"].append(n_sites)
         for k in _FIRM_FLOWS:
             self.firm_cols[k].append(m.flows[k].copy())
+        book = m.partners
+        act = np.flatnonzero(book.active)
+        self.link_steps.append(step)
+        self.link_cols["id"].append(act)
+        for k in _LINK_STATE:
+            self.link_cols[k].append(book.col(k)[act].copy())
 
     # ------------------------------------------------------------------ tables
     def sites_table(self, m: ChipModel) -> pd.DataFrame:
@@ -116,6 +125,34 @@ class Recorder:
         for k, arrays in self.firm_cols.items():
             data[k] = np.concatenate(arrays)
         return pd.DataFrame(data)
+
+    def partnerships_table(self, m: ChipModel) -> pd.DataFrame:
+        """One row per quarter × active partnership."""
+        counts = np.array([len(a) for a in self.link_cols["id"]])
+        ids = np.concatenate(self.link_cols["id"]) if len(counts) else np.zeros(0, dtype=np.int64)
+        steps = np.repeat(self.link_steps, counts)
+        book = m.partners
+        firm_ids = np.array([f.firm_id for f in m.firm_list], dtype=object)
+        homes = np.array([m.geo.countries[f.home] for f in m.firm_list], dtype=object)
+        buyer, supplier = book.buyer[ids], book.supplier[ids]
+        df = pd.DataFrame({
+            "step": steps,
+            "quarter": self._quarters(m, steps),
+            "partnership": ids,
+            "buyer": pd.Categorical(firm_ids[buyer]),
+            "buyer_home": pd.Categorical(homes[buyer]),
+            "buyer_segment": pd.Categorical.from_codes(book.buyer_segment[ids], categories=list(SEGMENTS)),
+            "supplier": pd.Categorical(firm_ids[supplier]),
+            "supplier_home": pd.Categorical(homes[supplier]),
+            "input": pd.Categorical.from_codes(book.input[ids], categories=list(SEGMENTS)),
+            "cross_border": homes[buyer] != homes[supplier],
+            "start_step": book.start_step[ids],
+        })
+        for k in _LINK_STATE:
+            df[k] = np.concatenate(self.link_cols[k]) if len(counts) else np.zeros(0)
+        df["fill_rate"] = np.divide(df["delivered"].to_numpy(), df["ordered"].to_numpy(),
+                                    out=np.ones(len(df)), where=df["ordered"].to_numpy() > 0)
+        return df
 
     def investments_table(self) -> pd.DataFrame:
         if not self.investments:

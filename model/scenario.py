@@ -153,14 +153,14 @@ class Params(_Strict):
     w_bloc: float = _f(1.0, "utility", "Bonus for a region in the firm's home bloc", ge=0.0, le=100.0)
     w_tariff: float = _f(5.0, "utility per tariff-rate unit", "Weight of the demand-weighted tariff faced by exports from the region", ge=0.0, le=100.0)
     w_distance: float = _f(0.1, "utility per 1000 km", "Weight of logistics distance to linked-segment capacity", ge=0.0, le=100.0)
-    w_coordination: float = _f(0.4, "utility per log-site unit", "Coordination cost of one more site: × ln(2 + number of the firm's sites)", ge=0.0, le=100.0)
-    coordination_spread: float = _f(0.05, "utility per 1000 km", "Coordination cost per 1000 km of mean distance to the firm's existing sites", ge=0.0, le=100.0)
+    w_coordination: float = _f(0.4, "utility per log-site unit", "Coordination cost of one more site: × (ln(2 + number of regions where the firm has sites) + spread term)", ge=0.0, le=100.0)
+    coordination_spread: float = _f(0.05, "per 1000 km (× w_coordination)", "Spread part of the coordination cost per 1000 km of mean distance to the firm's existing site regions", ge=0.0, le=100.0)
     w_expansion: float = _f(1.0, "utility", "Bonus for expanding an existing same-segment site (brownfield)", ge=0.0, le=100.0)
 
     target_utilisation: float = _f(0.85, "share", "Utilisation firms plan capacity for; investment triggers when expected utilisation exceeds it", gt=0.1, le=1.0)
-    initial_utilisation: float = _f(0.85, "share", "Utilisation of operating capacity at step 0 (sets initial demand)", gt=0.1, le=1.0)
+    initial_utilisation: float = _f(0.85, "share", "Utilisation of fab segments' operating capacity at step 0 (sets initial final demand)", gt=0.1, le=1.0)
     investment_pace: float = _f(0.5, "share per quarter", "Share of the expected capacity gap that firms act on in one quarter", gt=0.0, le=1.0)
-    equity_share: float = _f(0.3, "share", "Share of a project's net capex the firm must hold in cash to start it", ge=0.0, le=1.0)
+    equity_share: float = _f(0.3, "share", "Share of a project's capex the firm must hold in cash (not yet set aside this quarter) to start it", ge=0.0, le=1.0)
     max_leverage: float = _f(3.0, "debt / annual revenue", "Firms with more debt than this multiple of annual revenue do not invest", ge=0.0, le=100.0)
     interest_rate: float = _f(0.05, "per year", "Interest on firm debt", ge=0.0, le=1.0)
     repayment_share: float = _f(0.25, "share per quarter", "Share of positive cash used to repay debt each quarter", ge=0.0, le=1.0)
@@ -168,9 +168,11 @@ class Params(_Strict):
     price_floor: float = _f(0.5, "× base price", "Lowest price relative to the segment base price", gt=0.0, le=1.0)
     price_cap: float = _f(2.0, "× base price", "Highest price relative to the segment base price", ge=1.0, le=100.0)
     reference_wage: float = _f(2687.0, "USD / month", "Wage at which labour cost neither raises nor lowers unit cost", gt=0.0, le=1e5, source="Japan manufacturing wage 2021, calibration_regions.csv (ILOSTAT via secondary compilation) [M]")
+    skilled_labour_growth: float = _f(0.03, "per year", "Growth of every region's skilled-labour pool (training, migration)", ge=-0.5, le=1.0)
+    shortage_delay: float = _f(0.5, "per quarter per unit shortage", "Probability that a project under construction slips one quarter, × its region's skilled-labour shortage (0–1)", ge=0.0, le=1.0)
     expansion_lag_factor: float = _f(0.6, "share of lag", "Construction lag of a brownfield expansion relative to a new site", gt=0.0, le=1.0)
     milestone_shares: list[Share] = Field([0.2, 0.3, 0.5], description="Share of a subsidy paid at the start, the midpoint and the completion of construction [shares summing to 1]")
-    concern_countries: list[str] = Field(["CN"], description="Countries of concern for subsidy guardrails (no expansion there for recipients) [ISO codes]")
+    concern_countries: list[str] = Field(["CN"], description="Countries of concern under subsidy guardrails: a government's concern_ban condition costs recipients in proportion to their capacity there [ISO codes]")
 
     @field_validator("milestone_shares")
     @classmethod
@@ -276,6 +278,7 @@ class Firm(_Strict):
     kind: str = Field("named", description="named, aggregate or generated [text]")
     risk_aversion: float = _f(1.0, "dimensionless", "Multiplier on political risk in location choice", ge=0.0, le=10.0)
     cash: float = _f(1.0, "USD bn", "Cash available at the start", ge=0.0, le=1e4)
+    technology: float | None = _f(None, "index 0–1", "Technology level; empty = derived from the firm's sites (docs/ODD.md §5)", ge=0.0, le=1.0)
     sites: list[Site] = Field(default_factory=list, description="Existing and announced sites")
     source: str = Field("", description="Where the numbers come from [text]")
     note: str = Field("", description="Derivations and assumptions [text]")
@@ -299,6 +302,140 @@ class Generated(_Strict):
         return self
 
 
+# ----------------------------------------------------------------- value chain
+class CountryTrust(_Strict):
+    """Initial trust between the firms of two countries (symmetric)."""
+
+    a: str = Field(..., description="First country [ISO code]")
+    b: str = Field(..., description="Second country [ISO code]")
+    trust: float = _f(0.5, "index 0–1", "Initial trust between the two countries' firms", ge=0.0, le=1.0)
+    source: str = Field("", description="Where the value comes from [text]")
+
+
+class Network(_Strict):
+    """Supply partnerships, partner choice and trust (docs/ODD.md §7, network)."""
+
+    sources_per_input: int = _f(2, "suppliers", "Least number of suppliers per input segment (1 = single sourcing); large buyers hold more", ge=1, le=10)
+    max_sources: int = _f(8, "suppliers", "Most suppliers a buyer holds for one input (large buyers need several)", ge=1, le=50)
+    candidates: int = _f(16, "suppliers", "Suppliers sampled (in proportion to capacity) for each partner choice", ge=1, le=1000)
+    partner_logit_scale: float = _f(1.0, "utility units", "Scale of the Gumbel noise in partner choice", gt=0.0, le=100.0)
+    w_technology: float = _f(2.0, "utility per technology unit", "Weight of the supplier's technology level (0–1)", ge=0.0, le=100.0)
+    w_price: float = _f(3.0, "utility per relative-cost unit", "Weight of the supplier's delivered cost relative to the segment base price", ge=0.0, le=100.0)
+    w_trust: float = _f(3.0, "utility per trust unit", "Weight of trust between buyer and supplier (0–1)", ge=0.0, le=100.0)
+    w_distance: float = _f(0.1, "utility per 1000 km", "Weight of the distance between buyer and supplier", ge=0.0, le=100.0)
+    w_export_control: float = _f(2.0, "utility per exposure unit", "Weight of export-control exposure of the link (0–1)", ge=0.0, le=100.0)
+    w_ip: float = _f(1.0, "utility per exposure unit", "Weight of IP-leakage exposure of a cross-border link (0–1)", ge=0.0, le=100.0)
+    spot_share: float = _f(0.5, "share", "Share of an input still missing after partnership deliveries that a buyer can buy on the spot market from spare capacity", ge=0.0, le=1.0)
+    break_trust: float = _f(0.05, "index 0–1", "A partnership whose trust falls below this ends", ge=0.0, le=1.0)
+    switching_cost: float = _f(1.0, "utility", "Utility an incumbent partner keeps over a challenger when a partnership is reviewed", ge=0.0, le=100.0)
+    review_probability: float = _f(0.05, "per quarter", "Probability that a partnership is reviewed (and possibly switched) in a quarter", ge=0.0, le=1.0)
+    ally_licence_exposure: float = _f(0.3, "index 0–1", "Export-control exposure of a cross-border link within one bloc (across blocs it is 1)", ge=0.0, le=1.0)
+    licence_friction: float = _f(0.05, "share of deliveries", "Deliveries lost to licence delays on a fully exposed link", ge=0.0, le=1.0)
+    disruption_probability: float = _f(0.02, "per quarter", "Probability that a fully exposed link is disrupted in a quarter", ge=0.0, le=1.0)
+    disruption_severity: float = _f(0.5, "share of deliveries", "Deliveries lost on a disrupted link", ge=0.0, le=1.0)
+    trust_gain: float = _f(0.02, "per quarter", "Trust gained by a partnership in a quarter of full delivery", ge=0.0, le=1.0)
+    trust_loss: float = _f(0.3, "per unit shortfall", "Trust lost per unit of delivery shortfall (1 − fill rate)", ge=0.0, le=10.0)
+    project_trust_gain: float = _f(0.01, "share per quarter", "Share of the way to full trust a country pair moves per quarter of each active joint project between them", ge=0.0, le=1.0)
+    country_trust_rate: float = _f(0.1, "per quarter", "Speed at which country-pair trust follows its firms' partnership trust", ge=0.0, le=1.0)
+    domestic_trust: float = _f(0.8, "index 0–1", "Initial trust between firms of the same country", ge=0.0, le=1.0)
+    default_trust: float = _f(0.5, "index 0–1", "Initial trust between firms of countries not listed in country_trust", ge=0.0, le=1.0)
+    country_trust: list[CountryTrust] = Field(default_factory=list, description="Initial trust of listed country pairs")
+
+
+class Knowledge(_Strict):
+    """Technology levels, spillovers and the leader's sharing decision."""
+
+    own_progress: float = _f(0.002, "per quarter", "Technology gained by every firm from its own R&D", ge=0.0, le=0.1)
+    partnership_spill: float = _f(0.01, "share of gap per quarter", "Share of the technology gap a follower closes per quarter along a supply partnership at full sharing", ge=0.0, le=1.0)
+    project_spill: float = _f(0.06, "share of gap per quarter", "Share of the gap a follower closes per quarter in a joint project at full sharing", ge=0.0, le=1.0)
+    institute_bonus: float = _f(0.5, "share", "Extra spill in a project from the host institute's researcher exchange", ge=0.0, le=10.0)
+    base_sharing: float = _f(0.8, "share", "Sharing rate of a leader that expects balanced gains and full trust", ge=0.0, le=1.0)
+    asymmetry_aversion: float = _f(1.0, "dimensionless", "How strongly a leader cuts sharing when the follower expects to gain more (0 = not at all)", ge=0.0, le=10.0)
+    complementarity: float = _f(0.3, "dimensionless", "Leader's expected gain relative to the follower's gap-based gain (what the follower brings)", ge=0.0, le=10.0)
+    stage_gate_incentive: float = _f(0.5, "dimensionless", "Leader's extra expected gain under stage-gated funding (the next stage's money depends on the KPI), relative to the follower's gain", ge=0.0, le=10.0)
+    joint_ownership_leakage: float = _f(1.0, "share", "Share of the follower's gain the leader counts under joint IP ownership", ge=0.0, le=1.0)
+
+
+class Institute(_Strict):
+    """A research institute hosting joint projects and exchanging researchers."""
+
+    name: str = Field("", description="Name [text]")
+    country: str = Field(..., description="Host country [ISO code]")
+    researchers: float = _f(100.0, "researchers", "Researchers available for exchange", ge=0.0, le=1e6)
+    source: str = Field("", description="Where it comes from [text]")
+
+
+class Lever(_Strict):
+    enabled: bool = Field(False, description="Whether the lever is on [bool]")
+    members: list[str] | None = Field(None, description="Member countries; empty = cocreation.members [ISO codes]")
+
+
+class InvestmentProtection(Lever):
+    strength: float = _f(0.5, "share", "Share of political risk removed for investors from a member in another member", ge=0.0, le=1.0)
+
+
+class ExportControl(Lever):
+    strength: float = _f(1.0, "share", "Share of export-control exposure removed on links between members", ge=0.0, le=1.0)
+
+
+class Talent(Lever):
+    mobility: float = _f(0.3, "share", "Share of other members' free skilled pool that can move to a member's regions", ge=0.0, le=1.0)
+
+
+class Standards(Lever):
+    switching_cost_reduction: float = _f(0.5, "share", "Share of the switching cost removed between members by common supply-chain standards", ge=0.0, le=1.0)
+
+
+class IPRegime(_Strict):
+    regime: str = Field("joint", description="IP regime of partnerships and projects: joint (ownership) or licence (time- and use-limited) [joint|licence]")
+    licence_years: float = _f(5.0, "years", "Length of a limited licence", ge=0.0, le=100.0)
+    licence_scope: float = _f(0.5, "share", "Share of fields of use a limited licence covers", ge=0.0, le=1.0)
+    reference_years: float = _f(10.0, "years", "Licence length at which the follower keeps the full gain", gt=0.0, le=100.0)
+
+    @field_validator("regime")
+    @classmethod
+    def _regime(cls, v: str) -> str:
+        if v not in ("joint", "licence"):
+            raise ValueError(f"expected 'joint' or 'licence', got {v!r}")
+        return v
+
+
+class Fund(Lever):
+    """A partnership fund for joint research projects (lump-sum or stage-gated)."""
+
+    mode: str = Field("lump_sum", description="lump_sum or stage_gated [mode]")
+    budget: float = _f(0.0, "USD bn", "Money in the fund at the start", ge=0.0, le=1e3)
+    contributions: dict[str, Annotated[float, Field(ge=0.0, le=1e3)]] = Field(default_factory=dict, description="Annual contribution by country [USD bn per year ≥ 0]")
+    projects_per_year: float = _f(4.0, "projects per year", "Joint projects the fund starts per year (while money lasts)", ge=0.0, le=1000.0)
+    stage_budget: float = _f(0.02, "USD bn", "Money for a project's first stage", gt=0.0, le=100.0)
+    stages: int = _f(3, "stages", "Stages of a project", ge=1, le=20)
+    stage_quarters: int = _f(4, "quarters", "Length of a stage", ge=1, le=40)
+    kpi_target: float = _f(0.5, "sharing rate", "KPI of a stage: the leader's mean sharing rate over the stage", ge=0.0, le=1.0)
+    stage_growth: float = _f(0.25, "share", "Growth of the next stage's money when the KPI is met (stage-gated)", ge=0.0, le=10.0)
+
+    @field_validator("mode")
+    @classmethod
+    def _mode(cls, v: str) -> str:
+        if v not in ("lump_sum", "stage_gated"):
+            raise ValueError(f"expected 'lump_sum' or 'stage_gated', got {v!r}")
+        return v
+
+
+class Cocreation(_Strict):
+    """The Japan–Korea co-creation levers of the source column (§4), each switchable."""
+
+    members: list[str] = Field(["JP", "KR"], description="Member countries of the co-creation network (add ASEAN and India for an Asian Knowledge Network) [ISO codes]")
+    investment_protection: InvestmentProtection = Field(default_factory=InvestmentProtection)
+    export_control: ExportControl = Field(default_factory=ExportControl)
+    talent: Talent = Field(default_factory=Talent)
+    standards: Standards = Field(default_factory=Standards)
+    fund: Fund = Field(default_factory=Fund)
+    ip: IPRegime = Field(default_factory=IPRegime)
+
+    def members_of(self, lever: Lever) -> list[str]:
+        return list(lever.members) if lever.members else list(self.members)
+
+
 # ---------------------------------------------------------------------- scenario
 class Scenario(_Strict):
     """A whole scenario: the world at the start and the rules that move it."""
@@ -313,6 +450,10 @@ class Scenario(_Strict):
     regions: dict[str, Region]
     governments: dict[str, Government]
     firms: dict[str, Firm]
+    network: Network = Field(default_factory=Network)
+    knowledge: Knowledge = Field(default_factory=Knowledge)
+    institutes: dict[str, Institute] = Field(default_factory=dict)
+    cocreation: Cocreation = Field(default_factory=Cocreation)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
@@ -360,6 +501,24 @@ class Scenario(_Strict):
         for s in self.generated.segment_weights:
             if s not in SEGMENTS:
                 raise ValueError(f"generated.segment_weights.{s}: unknown segment")
+        for i, ct in enumerate(self.network.country_trust):
+            for side in ("a", "b"):
+                if getattr(ct, side) not in self.governments:
+                    raise ValueError(f"network.country_trust.{i}.{side}: unknown country {getattr(ct, side)!r}")
+        for iid, inst in self.institutes.items():
+            if inst.country not in self.governments:
+                raise ValueError(f"institutes.{iid}.country: unknown country {inst.country!r}")
+        co = self.cocreation
+        for cc in co.members:
+            if cc not in self.governments:
+                raise ValueError(f"cocreation.members: unknown country {cc!r}")
+        for name in ("investment_protection", "export_control", "talent", "standards", "fund"):
+            for cc in getattr(co, name).members or []:
+                if cc not in self.governments:
+                    raise ValueError(f"cocreation.{name}.members: unknown country {cc!r}")
+        for cc in co.fund.contributions:
+            if cc not in self.governments:
+                raise ValueError(f"cocreation.fund.contributions.{cc}: unknown country")
         return self
 
     @property
@@ -634,22 +793,32 @@ def parameter_table() -> list[dict[str, str]]:
                 continue
             lo = hi = ""
             for meta in field.metadata:
-                for attr in ("ge", "gt"):
-                    if getattr(meta, attr, None) is not None:
-                        lo = str(getattr(meta, attr))
-                for attr in ("le", "lt"):
-                    if getattr(meta, attr, None) is not None:
-                        hi = str(getattr(meta, attr))
+                if getattr(meta, "ge", None) is not None:
+                    lo = str(meta.ge)
+                if getattr(meta, "gt", None) is not None:
+                    lo = f"> {meta.gt}"
+                if getattr(meta, "le", None) is not None:
+                    hi = str(meta.le)
+                if getattr(meta, "lt", None) is not None:
+                    hi = f"< {meta.lt}"
+            default = field.default
+            if default is None:
+                shown = ""
+            elif repr(default) == "PydanticUndefined":
+                shown = "required"
+            else:
+                shown = str(default)
             rows.append({
                 "path": prefix + name,
                 "unit": str(extra["unit"]),
-                "default": "" if field.default is None else str(field.default),
+                "default": shown,
                 "low": lo,
                 "high": hi,
                 "description": (field.description or "").split(" [")[0],
                 "source": str(extra.get("source", "")),
             })
 
+    walk(Meta, "meta.")
     walk(Params, "params.")
     walk(Segment, "segments.<segment>.")
     walk(Region, "regions.<region>.")
@@ -657,6 +826,10 @@ def parameter_table() -> list[dict[str, str]]:
     walk(Firm, "firms.<firm>.")
     walk(Site, "firms.<firm>.sites.<i>.")
     walk(Generated, "generated.")
+    walk(Network, "network.")
+    walk(Knowledge, "knowledge.")
+    walk(Institute, "institutes.<institute>.")
+    walk(Cocreation, "cocreation.")
     rows.append({"path": "n_generated_firms", "unit": "firms", "default": "0", "low": "0",
                  "high": "1000000", "description": "Firms added from the [generated] distributions", "source": ""})
     return rows

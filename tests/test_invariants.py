@@ -31,7 +31,8 @@ def check_invariants(m: ChipModel) -> None:
     # Money is conserved: each firm's net worth changes by exactly its flows.
     f = firms.sort_values(["firm", "step"])
     worth = (f["cash"] - f["debt"]).to_numpy()
-    flow = (f["revenue"] - f["opex"] - f["capex"] + f["subsidy"] + f["tax_credit"] - f["interest"]).to_numpy()
+    flow = (f["revenue"] - f["opex"] - f["capex"] + f["subsidy"] + f["tax_credit"] + f["fund"]
+            - f["interest"]).to_numpy()
     same_firm = (f["firm"].to_numpy()[1:] == f["firm"].to_numpy()[:-1])
     np.testing.assert_allclose(np.diff(worth)[same_firm], flow[1:][same_firm], atol=1e-9)
     # What governments paid is what firms received; budgets add up.
@@ -40,6 +41,15 @@ def check_invariants(m: ChipModel) -> None:
     assert received == pytest.approx(paid, abs=1e-9)
     for g, spec in zip(m.governments, (m.spec.governments[c] for c in m.geo.countries)):
         assert g.budget == pytest.approx(spec.budget + g.appropriated_total - g.paid_total, abs=1e-9)
+    # Trust stays in its bounds; the fund never pays beyond its budget.
+    links = t["partnerships"]
+    assert ((links["trust"] >= 0) & (links["trust"] <= 1)).all()
+    assert ((m.country_trust >= 0) & (m.country_trust <= 1)).all()
+    assert (links["delivered"] <= links["ordered"] + 1e-9).all()
+    if m.fund is not None:
+        assert m.fund.spent <= m.spec.cocreation.fund.budget + m.fund.contributed + 1e-9
+        assert m.fund.budget >= -1e-12
+        assert firms["fund"].sum() == pytest.approx(m.fund.spent, abs=1e-9)
     # Subsidies paid never exceed what was committed per site.
     s = m.sites
     assert (s.col("subsidy_paid") <= s.col("subsidy_committed") + 1e-12).all()
