@@ -392,30 +392,36 @@ class ChipModel(mesa.Model):
         v_other[rows, choice] = -np.inf
         other = v_other.argmax(axis=1)
         free_cash = self.cash.copy()            # cash not yet set aside this quarter
-        for k in self.rng.permutation(len(fi)):
-            firm = self.firm_list[fi[k]]
+        choice_l, other_l = choice.tolist(), other.tolist()
+        capex_l = capex_i[:, 0].tolist()
+        quarter = self.quarter_of(self.steps)
+        eq, lev = p.equity_share, p.max_leverage
+        for k in self.rng.permutation(len(fi)).tolist():
+            f = int(fi[k])
             seg = int(si[k])
             # The firm's earlier projects this quarter have set cash aside
             # (the scalar form of decisions.can_finance).
-            cash, debt, rev = free_cash[firm.idx], self.debt[firm.idx], annual_rev[firm.idx]
-            if cash < p.equity_share * capex[seg] or (debt > p.max_leverage * rev if rev > 0 else debt > 0):
+            need = eq * capex_l[k]
+            debt, rev = self.debt[f], annual_rev[f]
+            if free_cash[f] < need or (debt > lev * rev if rev > 0 else debt > 0):
                 continue
-            free_cash[firm.idx] -= p.equity_share * capex[seg]
-            r, o = int(choice[k]), int(other[k])
+            free_cash[f] -= need
+            firm = self.firm_list[f]
+            r, o = choice_l[k], other_l[k]
             expansion = bool(inputs.has_site[k, r])
-            site = firm.invest(seg, r, capex=float(capex_i[k, 0]), grant=float(grant[k, r]), expansion=expansion)
+            site = firm.invest(seg, r, capex=capex_l[k], grant=float(grant[k, r]), expansion=expansion)
             self.recorder.investments.append({
-                "step": self.steps, "quarter": self.quarter_of(self.steps), "firm": firm.firm_id,
+                "step": self.steps, "quarter": quarter, "firm": firm.firm_id,
                 "home": firm.home_code, "segment": self.segment_ids[seg], "region": self.geo.ids[r],
                 "country": self.geo.countries[self.geo.country[r]], "site": site, "expansion": expansion,
-                "capacity": float(self.sites.capacity[site]), "capex": float(capex_i[k, 0]),
+                "capacity": float(self.sites.capacity[site]), "capex": capex_l[k],
                 "subsidy_committed": float(self.sites.subsidy_committed[site]),
                 "probability": float(prob_r[k, r]), "utility": float(v[k, r]),
                 "rejected_region": self.geo.ids[o], "rejected_utility": float(v[k, o]),
                 "chosen_terms": contrib[:, k, r].copy(), "rejected_terms": contrib[:, k, o].copy(),
             })
             self.quarter_investments += 1
-            self.quarter_investment_capex += float(capex_i[k, 0])
+            self.quarter_investment_capex += capex_l[k]
 
     def advance_construction(self) -> None:
         """Spend capex on projects, pay subsidy milestones, complete projects."""

@@ -94,8 +94,9 @@ def ration(orders: np.ndarray, supplier: np.ndarray, capacity: np.ndarray) -> np
     """Proportional rationing: each order is filled at min(1, capacity / total orders)
     of its supplier.  ``capacity`` is indexed by supplier."""
     total = np.bincount(supplier, weights=orders, minlength=len(capacity))
-    fill = np.divide(capacity, total, out=np.ones_like(capacity, dtype=float), where=total > 0)
-    return orders * np.minimum(fill, 1.0)[supplier]
+    short = total > capacity                      # only then is there anything to ration
+    fill = np.divide(capacity, total, out=np.ones_like(capacity, dtype=float), where=short)
+    return orders * np.clip(fill, 0.0, 1.0)[supplier]
 
 
 def fixed_proportion_output(plan: np.ndarray, delivered: np.ndarray, coefficients: np.ndarray) -> np.ndarray:

@@ -163,7 +163,8 @@ def form_partnerships(m: ChipModel, cap: np.ndarray, main_region: np.ndarray) ->
     f_idx, d_idx, u_idx = f_idx[order], d_idx[order], u_idx[order]
     pick = np.full(len(f_idx), -1, dtype=np.int64)
     load = committed_load(m, cap)
-    for part in np.array_split(np.arange(len(f_idx)), min(4, len(f_idx))):
+    rounds = 4 if len(f_idx) > 64 else 1
+    for part in np.array_split(np.arange(len(f_idx)), rounds):
         spare = np.maximum(cap - load, 0.05 * cap)
         pick[part] = _choose(m, f_idx[part], u_idx[part], cap, main_region, spare=spare)
         ok_p = pick[part] >= 0
