@@ -133,16 +133,26 @@ def advance_projects(m: ChipModel) -> None:
     fund = m.fund
     spec = fund.spec
     kn = m.spec.knowledge
-    for p in fund.projects:
-        if p["status"] != "active":
-            continue
+    # Researcher exchange: each host shares its researchers among its active projects.
+    active = [p for p in fund.projects if p["status"] == "active"]
+    hosted = {i.key: i for i in m.institutes}
+    load: dict[str, int] = {}
+    for p in active:
+        if p["host"]:
+            load[p["host"]] = load.get(p["host"], 0) + 1
+    for p in active:
         lead, fol = p["leader"], p["follower"]
         gap = max(m.tech[lead] - m.tech[fol], 0.0)
         trust = m.country_trust[m.firm_home[lead], m.firm_home[fol]]
         incentive = kn.stage_gate_incentive if spec.mode == "stage_gated" else 0.0
         share = float(network.sharing_rate(np.array([gap]), np.array([trust]), m.ip_keep, kn.base_sharing,
                                            kn.asymmetry_aversion, kn.complementarity, incentive)[0])
-        spill = kn.project_spill * (1.0 + (kn.institute_bonus if p["host"] else 0.0))
+        exchange = 0.0
+        if p["host"]:
+            inst = hosted[p["host"]]
+            exchange = min(1.0, inst.researchers / (load[p["host"]] * kn.researchers_per_project))
+        p["exchange"] = exchange
+        spill = kn.project_spill * (1.0 + kn.institute_bonus * exchange)
         gain = float(network.knowledge_gain(np.array([gap]), np.array([share]), spill)[0])
         m.tech[fol] = min(1.0, m.tech[fol] + gain)
         m.tech[lead] = min(1.0, m.tech[lead] + kn.complementarity * gain)

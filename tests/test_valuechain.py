@@ -244,3 +244,13 @@ def test_same_seed_identical_with_all_levers_on():
     b = ChipModel("jk_cocreation", rng=9).run(12).tables()
     for k in a:
         pd.testing.assert_frame_equal(a[k], b[k])
+
+
+def test_institutes_host_projects_and_exchange_researchers():
+    big = ChipModel("jk_cocreation", rng=4).run(12)
+    assert sum(i.projects_hosted for i in big.institutes) == len(big.fund.projects) > 0
+    small = ChipModel("jk_cocreation", rng=4, **{f"institutes.{k}.researchers": 1.0
+                                                 for k in ("AIST", "RIKEN", "KAIST", "ETRI")}).run(12)
+    ex_big = [p["exchange"] for p in big.fund.projects if "exchange" in p]
+    ex_small = [p["exchange"] for p in small.fund.projects if "exchange" in p]
+    assert min(ex_big) == 1.0 and max(ex_small) < 1.0
