@@ -1,4 +1,5 @@
-"""Agents: firms that choose where to build, governments that pay for it.
+"""Agents: firms that choose where to build, governments that pay for it,
+research institutes that host joint projects, and the joint fund that pays for them.
 
 Firm money (cash, debt) lives in the model's arrays so that production and
 accounting are one vectorised pass over all firms; the agent exposes it as
@@ -19,7 +20,7 @@ from .scenario import Conditions
 if TYPE_CHECKING:
     from .model import ChipModel
 
-__all__ = ["Firm", "Government"]
+__all__ = ["Firm", "Government", "Institute", "JointFund"]
 
 
 class Firm(mesa.Agent):
@@ -73,7 +74,7 @@ class Government(mesa.Agent):
     def __init__(self, model: ChipModel, cidx: int, code: str, name: str, bloc: str,
                  subsidy_rate: float, budget: float, annual_budget: float, tax_credit: float,
                  tariff: float, tariff_exempt: list[str], market_share: float,
-                 conditions: Conditions) -> None:
+                 conditions: Conditions, rules: Any = None) -> None:
         super().__init__(model)
         self.cidx = cidx
         self.code = code
@@ -87,6 +88,9 @@ class Government(mesa.Agent):
         self.tariff_exempt = list(tariff_exempt)
         self.market_share = market_share
         self.conditions = conditions
+        self.rules = rules           # the scenario's Government spec: target, drift, tit-for-tat
+        self.tit_for_tat = bool(getattr(rules, "tit_for_tat", False))
+        self.drift_added = 0.0       # share of capex added to conditions by the drift
         self.outstanding = 0.0       # USD bn promised, not yet paid
         self.paid_total = 0.0        # USD bn paid since the start
         self.tax_credit_total = 0.0  # USD bn of tax credits granted
@@ -102,15 +106,29 @@ class Government(mesa.Agent):
         """Flat cost of the conditions, as a share of capex."""
         return self.conditions.flat_cost()
 
-    def set_policy(self) -> None:
-        """Quarterly policy: the year's appropriation arrives in quarterly parts.
+    def set_policy(self, capacity_share: float = 0.0) -> None:
+        """Quarterly policy (ODD 7.2).
 
-        Adaptive subsidy targets and tightening conditions are a later
-        mechanism (issue: government policy rules); they act here.
+        The year's appropriation arrives in quarterly parts.  With a strategic
+        target, the subsidy rate moves toward closing the gap between the
+        target and the country's share of world fab capacity, within
+        [0, max_subsidy_rate] and only while money is left.  Conditions drift
+        tighter (technology transfer and data disclosure, half each) up to a cap.
         """
         top_up = self.annual_budget / 4.0
         self.budget += top_up
         self.appropriated_total += top_up
+        r = self.rules
+        if r is None:
+            return
+        if r.strategic_target is not None and self.available > 0:
+            step = r.target_adjustment * (r.strategic_target - capacity_share) / 4.0
+            self.subsidy_rate = float(min(max(self.subsidy_rate + step, 0.0), r.max_subsidy_rate))
+        if r.condition_drift > 0 and self.drift_added < r.condition_cap:
+            add = min(r.condition_drift / 4.0, r.condition_cap - self.drift_added)
+            self.conditions.technology_transfer = min(1.0, self.conditions.technology_transfer + add / 2)
+            self.conditions.data_disclosure = min(1.0, self.conditions.data_disclosure + add / 2)
+            self.drift_added += add
 
     def commit(self, amount: float) -> float:
         """Promise up to ``amount`` to a project; returns what was promised."""

@@ -94,6 +94,17 @@ def metric_names(countries: list[str], blocs: list[str]) -> list[str]:
         "kpi_attainment",
         "construction_delays",
         "labour_shortage",
+        # shocks and policy (docs/ODD.md §7.9)
+        *[f"shortfall_{c}" for c in countries],
+        "events_active",
+        "stranded_capacity",
+        "stranded_capital",
+        "deferrals",
+        "deferral_quarters",
+        "friendshored_share",
+        "subsidy_per_capacity",
+        "perceived_risk_mean",
+        "tariff_mean",
     ]
     return names
 
@@ -157,6 +168,23 @@ def value_chain(m: ChipModel) -> dict[str, float]:
     return row
 
 
+def shocks(m: ChipModel) -> dict[str, float]:
+    """Shock, resilience and policy metrics."""
+    geo = m.geo
+    row: dict[str, float] = {f"shortfall_{c}": float(v) for c, v in zip(geo.countries, m.shortfall_by_country)}
+    row["events_active"] = float(len(m.events.active))
+    row["stranded_capacity"] = float(m.stranded)
+    row["stranded_capital"] = float(m.stranded_capital)
+    row["deferrals"] = float(m.quarter_deferrals)
+    row["deferral_quarters"] = float(m.deferral_quarters_total)
+    row["friendshored_share"] = (m.friendshored_total / m.new_capacity_total) if m.new_capacity_total > 0 else 0.0
+    paid = sum(g.paid_total for g in m.governments)
+    row["subsidy_per_capacity"] = paid / m.completed_capacity_total if m.completed_capacity_total > 0 else 0.0
+    row["perceived_risk_mean"] = float(m.perceived.mean())
+    row["tariff_mean"] = float((m.gov_market[:, None] * m.tariff_matrix).sum())
+    return row
+
+
 def snapshot(m: ChipModel) -> dict[str, float]:
     """One row of the metrics table for the model's current state."""
     geo = m.geo
@@ -201,4 +229,5 @@ def snapshot(m: ChipModel) -> dict[str, float]:
     row["firm_debt"] = float(m.debt.sum())
     row["revenue"] = float(m.flows["revenue"].sum())
     row.update(value_chain(m))
+    row.update(shocks(m))
     return row

@@ -2,16 +2,15 @@
 
 The schedule (docs/ODD.md §3) in ``step()``:
 
-1. governments set policy (appropriations; the offers and tariffs firms see)
-2. demand and prices update (markets)
-3. firms decide whether to invest, and where (trigger + location logit)
-4. construction advances (capex spent, subsidies paid on milestones)
-5. supply: partnerships form and are reviewed, inputs flow, output follows
-6. learning: trust, knowledge spillovers, the joint fund's projects
-7. production and accounting
-8. data collection
-
-Events (shocks, a later issue) fire before step 1.
+1. events fire (scheduled and random shocks); firms update perceived risk
+2. governments set policy (appropriations, strategic targets, conditions, tariffs)
+3. demand and prices update (markets)
+4. firms decide whether to invest, and where (trigger, deferral, location logit)
+5. construction advances (capex spent, subsidies paid on milestones, delays)
+6. supply: partnerships form and are reviewed, inputs flow, output follows
+7. learning: trust, knowledge spillovers, the joint fund's projects
+8. production and accounting
+9. data collection
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ import pandas as pd
 
 from . import decisions, knowledge, markets, metrics, network, supply
 from .agents import Firm, Government, Institute, JointFund
+from .events import EventBook
 from .geography import Geography
 from .records import Recorder, quarter_label
 from .scenario import FAB_SEGMENTS, SEGMENTS, Scenario, ScenarioError, SiteStatus, load_scenario
@@ -74,6 +74,7 @@ class ChipModel(mesa.Model):
         self.quarter_investment_capex = 0.0
         self._init_markets()
         self._init_value_chain()
+        self._init_shocks()
         self.unit_cost_base = None
         self.unit_cost_base = self.unit_cost_index(raw=True)
 
@@ -91,14 +92,15 @@ class ChipModel(mesa.Model):
     # ================================================================ schedule
     def step(self) -> None:
         """One quarter, in the order of docs/ODD.md §3."""
-        self.governments_set_policy()   # ODD 3.1  policy: appropriations, tariffs, offers
-        self.update_markets()           # ODD 3.2  demand, utilisation, prices
-        self.firms_invest()             # ODD 3.3  investment trigger and location choice
-        self.advance_construction()     # ODD 3.4  capex, milestone subsidies, delays, completion
-        self.supply_chain()             # ODD 3.5  partnerships, orders, rationing, deliveries
-        self.learn()                    # ODD 3.6  trust, knowledge, joint-fund projects
-        self.produce_and_account()      # ODD 3.7  revenue, costs, cash and debt
-        self.collect()                  # ODD 3.8  metrics and tables
+        self.fire_events()              # ODD 3.1  shocks start and end; firms update perceived risk
+        self.governments_set_policy()   # ODD 3.2  policy: appropriations, targets, conditions, tariffs
+        self.update_markets()           # ODD 3.3  demand, utilisation, prices
+        self.firms_invest()             # ODD 3.4  investment trigger, deferral, location choice
+        self.advance_construction()     # ODD 3.5  capex, milestone subsidies, delays, completion
+        self.supply_chain()             # ODD 3.6  partnerships, orders, rationing, deliveries
+        self.learn()                    # ODD 3.7  trust, knowledge, joint-fund projects
+        self.produce_and_account()      # ODD 3.8  revenue, costs, cash and debt
+        self.collect()                  # ODD 3.9  metrics and tables
         if self.steps >= self.horizon:
             self.running = False
 
@@ -137,7 +139,7 @@ class ChipModel(mesa.Model):
             g = sc.governments[code]
             self.governments.append(Government(
                 self, cidx, code, g.name, g.bloc, g.subsidy_rate, g.budget, g.annual_budget,
-                g.tax_credit, g.tariff, g.tariff_exempt, g.market_share, g.conditions.model_copy(),
+                g.tax_credit, g.tariff, g.tariff_exempt, g.market_share, g.conditions.model_copy(), rules=g,
             ))
         n_c = len(self.governments)
         self.concern = np.array([c in sc.params.concern_countries for c in self.geo.countries])
@@ -157,11 +159,14 @@ class ChipModel(mesa.Model):
         self.gov_tax_credit = np.array([g.tax_credit for g in gs])
         self.gov_condition = np.array([g.condition_cost for g in gs])
         self.gov_concern_cost = np.array([g.conditions.concern_ban for g in gs])
-        self.gov_tariff = np.array([g.tariff for g in gs])
-        self.region_tariff = decisions.tariff_exposure(
-            self.geo.country, np.array([g.market_share for g in gs]), np.array([g.tariff for g in gs]),
-            self.exempt,
-        )
+        self.gov_market = np.array([g.market_share for g in gs])
+        if hasattr(self, "events"):
+            self.tariff_matrix = self.events.tariff
+            self.tariff_exempt_local = self.events.tariff_exempt_local
+        else:
+            self.tariff_matrix = np.where(self.exempt, 0.0, np.array([g.tariff for g in gs])[:, None])
+            np.fill_diagonal(self.tariff_matrix, 0.0)
+            self.tariff_exempt_local = np.zeros(len(gs), dtype=bool)
 
     def _start_step_of_year(self, year: int) -> int:
         meta = self.spec.meta
@@ -184,6 +189,10 @@ class ChipModel(mesa.Model):
             for site in spec.sites:
                 if site.status == SiteStatus.BUILDING:
                     online = max(1, self._start_step_of_year(site.online))
+                    status = BUILDING
+                elif site.since is not None and site.since >= self.spec.meta.start_year:
+                    # A scenario starting before the site began (e.g. a 2019 backcast).
+                    online = max(1, self._start_step_of_year(site.since))
                     status = BUILDING
                 else:
                     online, status = 0, OPERATING
@@ -308,6 +317,28 @@ class ChipModel(mesa.Model):
         self._refresh_firm_costs(cap)
         supply.form_partnerships(self, cap, supply._main_region(self))
 
+    def _init_shocks(self) -> None:
+        """Events, learned risk, visibility, and the counters the shock metrics read."""
+        geo = self.geo
+        n_c, n_f = len(geo.countries), len(self.firm_list)
+        self.events = EventBook(self)
+        self.events._rebuild()
+        self._policy_arrays()
+        self.perceived = np.tile(geo.political_risk, (n_c, 1))     # home country × region
+        self.uncertainty = np.zeros((n_c, geo.n))
+        share = self.spec.resilience.visibility_share
+        self.visible = (self.rng.random(n_f) < share) if share > 0 else np.zeros(n_f, dtype=bool)
+        self.deferral_count = np.zeros((n_f, len(SEGMENTS)), dtype=np.int64)
+        self.extra_opex = np.zeros(n_f)
+        self.quarter_deferrals = 0
+        self.deferral_quarters_total = 0
+        self.new_capacity_total = 0.0
+        self.friendshored_total = 0.0
+        self.completed_capacity_total = 0.0
+        self.stranded = 0.0
+        self.stranded_capital = 0.0
+        self.shortfall_by_country = np.zeros(n_c)
+
     def _refresh_firm_costs(self, cap: np.ndarray) -> None:
         """Capacity-weighted unit cost of each firm in each segment (USD per unit)."""
         s = self.sites
@@ -320,10 +351,29 @@ class ChipModel(mesa.Model):
         self.firm_capacity_total = cap.sum(axis=1)
 
     # ================================================================== phases
+    def fire_events(self) -> None:
+        """Shocks start and end; firms update the risk they perceive (ODD 3.1).
+
+        Perceived risk P[h, r] of firms from country h for region r follows the
+        signal (the region's political risk plus the impulses of events that hit
+        the region or the home country) by exponential smoothing; uncertainty U
+        smooths the squared surprise.
+        """
+        self.events.fire()
+        learn = self.spec.learning
+        a = learn.smoothing
+        signal = self.geo.political_risk[None, :] + learn.impulse * self.events.impulse
+        surprise = signal - self.perceived
+        self.perceived += a * surprise
+        self.uncertainty = (1.0 - a) * self.uncertainty + a * surprise**2
+
     def governments_set_policy(self) -> None:
-        """Governments top up budgets and set offers; policy arrays follow."""
+        """Governments top up budgets, steer subsidies toward their targets and
+        tighten conditions; tariffs (with tit-for-tat) come from the events (ODD 3.2)."""
+        op = self.sites.capacity_by(OPERATING, self.geo.n, len(SEGMENTS))[:, self.fab_mask].sum(axis=1)
+        share = metrics.shares(np.bincount(self.geo.country, weights=op, minlength=len(self.geo.countries)))
         for g in self.governments:
-            g.set_policy()
+            g.set_policy(float(share[g.cidx]))
         self._policy_arrays()
         self.geo.skilled_labour *= (1.0 + self.spec.params.skilled_labour_growth) ** 0.25
 
@@ -361,6 +411,7 @@ class ChipModel(mesa.Model):
                                      p.target_utilisation)
         self.quarter_investments = 0
         self.quarter_investment_capex = 0.0
+        self.quarter_deferrals = 0
         if not (gap > 0).any():
             return
         share = np.divide(cap_fs, seg_total, out=np.zeros_like(cap_fs), where=seg_total > 0)
@@ -396,6 +447,7 @@ class ChipModel(mesa.Model):
         capex_l = capex_i[:, 0].tolist()
         quarter = self.quarter_of(self.steps)
         eq, lev = p.equity_share, p.max_leverage
+        learn = self.spec.learning
         for k in self.rng.permutation(len(fi)).tolist():
             f = int(fi[k])
             seg = int(si[k])
@@ -405,23 +457,50 @@ class ChipModel(mesa.Model):
             debt, rev = self.debt[f], annual_rev[f]
             if free_cash[f] < need or (debt > lev * rev if rev > 0 else debt > 0):
                 continue
-            free_cash[f] -= need
             firm = self.firm_list[f]
             r, o = choice_l[k], other_l[k]
+            # Real-options wait: defer while uncertainty about the chosen region is
+            # high, up to max_deferral quarters in a row (ODD 7.4).
+            h = self.firm_home[f]
+            sigma2 = self.uncertainty[h, r] + learn.risk_variance * self.perceived[h, r] ** 2
+            if sigma2 > learn.defer_threshold and self.deferral_count[f, seg] < learn.max_deferral:
+                self.deferral_count[f, seg] += 1
+                self.quarter_deferrals += 1
+                self.recorder.investments.append(self._investment_row(
+                    firm, seg, r, o, -1, False, 0.0, prob_r[k, r], v[k, r], v[k, o],
+                    contrib[:, k, r], contrib[:, k, o], deferred=True))
+                continue
+            free_cash[f] -= need
             expansion = bool(inputs.has_site[k, r])
             site = firm.invest(seg, r, capex=capex_l[k], grant=float(grant[k, r]), expansion=expansion)
-            self.recorder.investments.append({
-                "step": self.steps, "quarter": quarter, "firm": firm.firm_id,
-                "home": firm.home_code, "segment": self.segment_ids[seg], "region": self.geo.ids[r],
-                "country": self.geo.countries[self.geo.country[r]], "site": site, "expansion": expansion,
-                "capacity": float(self.sites.capacity[site]), "capex": capex_l[k],
-                "subsidy_committed": float(self.sites.subsidy_committed[site]),
-                "probability": float(prob_r[k, r]), "utility": float(v[k, r]),
-                "rejected_region": self.geo.ids[o], "rejected_utility": float(v[k, o]),
-                "chosen_terms": contrib[:, k, r].copy(), "rejected_terms": contrib[:, k, o].copy(),
-            })
+            self.recorder.investments.append(self._investment_row(
+                firm, seg, r, o, site, expansion, capex_l[k], prob_r[k, r], v[k, r], v[k, o],
+                contrib[:, k, r], contrib[:, k, o], deferred=False))
+            self.deferral_quarters_total += int(self.deferral_count[f, seg])
+            self.deferral_count[f, seg] = 0
             self.quarter_investments += 1
             self.quarter_investment_capex += capex_l[k]
+            cap_new = float(self.sites.capacity[site])
+            self.new_capacity_total += cap_new
+            c = self.geo.country[r]
+            if c != h and self.geo.country_bloc[c] == self.geo.country_bloc[h]:
+                self.friendshored_total += cap_new
+
+    def _investment_row(self, firm: Firm, seg: int, r: int, o: int, site: int, expansion: bool,
+                        capex: float, prob: float, v_r: float, v_o: float, chosen: np.ndarray,
+                        rejected: np.ndarray, *, deferred: bool) -> dict[str, Any]:
+        """One row of the investments table (a deferral has site −1 and no capacity)."""
+        return {
+            "step": self.steps, "quarter": self.quarter_of(self.steps), "firm": firm.firm_id,
+            "home": firm.home_code, "segment": self.segment_ids[seg], "region": self.geo.ids[r],
+            "country": self.geo.countries[self.geo.country[r]], "site": site, "expansion": expansion,
+            "capacity": float(self.sites.capacity[site]) if site >= 0 else 0.0, "capex": capex,
+            "subsidy_committed": float(self.sites.subsidy_committed[site]) if site >= 0 else 0.0,
+            "probability": float(prob), "utility": float(v_r),
+            "rejected_region": self.geo.ids[o], "rejected_utility": float(v_o),
+            "deferred": deferred, "deferrals": int(self.deferral_count[firm.idx, seg]),
+            "chosen_terms": chosen.copy(), "rejected_terms": rejected.copy(),
+        }
 
     def advance_construction(self) -> None:
         """Spend capex on projects, pay subsidy milestones, complete projects."""
@@ -441,6 +520,12 @@ class ChipModel(mesa.Model):
         shortage = self.labour_shortage()[s.region[building]]
         slip = in_model & (s.online_step[building] > t) & \
             (self.rng.random(len(building)) < self.spec.params.shortage_delay * shortage)
+        # Immigration enforcement against a home country's workers slows its
+        # firms' projects in the host regions (ODD 7.5).
+        for home, host, mag in self.events.immigration:
+            hit = (self.firm_home[s.firm[building]] == home) & host[s.region[building]] \
+                & (s.online_step[building] > t) & ~slip
+            slip |= hit & (self.rng.random(len(building)) < mag)
         s.online_step[building[slip]] += 1
         self.quarter_delays = int(slip.sum())
         self.total_delays += self.quarter_delays
@@ -474,6 +559,7 @@ class ChipModel(mesa.Model):
         done = building[completes]
         if len(done):
             s.status[done] = OPERATING
+            self.completed_capacity_total += float(s.capacity[done][s.start_step[done] >= 0].sum())
             credit = s.tax_credit[done] * s.capex_total[done]
             np.add.at(self.flows["tax_credit"], s.firm[done], credit)
             host = self.geo.country[s.region[done]]     # the host country grants the credit
@@ -485,21 +571,47 @@ class ChipModel(mesa.Model):
         cap = supply.operating_capacity(self)
         self._refresh_firm_costs(cap)
         main = supply._main_region(self)
+        self.location_share = supply.location_shares(self)
+        fab_idx = np.flatnonzero(self.fab_mask)
+        self.main_fab_segment = fab_idx[cap[:, fab_idx].argmax(axis=1)]
+        self.upcoming = (self.events.upcoming_restriction(self.spec.resilience.lead_quarters)
+                         if self.visible.any() else np.zeros_like(self.events.restriction))
         changes = supply.review_partnerships(self, cap, main)
         changes += supply.form_partnerships(self, cap, main)
         self.partnership_changes = changes
-        cap_seg = cap.sum(axis=0)
-        u = markets.utilisation(self.demand, cap_seg)
-        plan = np.where(self.fab_mask, cap * u, 0.0)
-        out = supply.flows(self, cap, plan, main)
+        # Outages take capacity out of this quarter's production.
+        avail = supply.available_capacity(self)
+        cap_seg = avail.sum(axis=0)
+        u = markets.utilisation(self.demand, cap.sum(axis=0))
+        intended = np.where(self.fab_mask, cap * u, 0.0)       # what firms meant to make
+        plan = np.where(self.fab_mask, avail * u, 0.0)          # what the running capacity allows
+        out = supply.flows(self, avail, plan, main)
         self.output_fs = out
+        plan = intended                                         # shortfall counts outages too
         planned = plan[:, self.fab_mask].sum(axis=0)
         made = out[:, self.fab_mask].sum(axis=0)
         self.shortfall_by_segment = np.zeros(len(SEGMENTS))
         self.shortfall_by_segment[self.fab_mask] = np.divide(planned - made, planned, out=np.zeros_like(planned),
                                                              where=planned > 0)
         self.supply_shortfall = float((planned - made).sum() / planned.sum()) if planned.sum() > 0 else 0.0
+        # Shortfall of the fab output planned by each country's firms (by home country).
+        n_c = len(self.geo.countries)
+        p_c = np.bincount(self.firm_home, weights=plan[:, self.fab_mask].sum(axis=1), minlength=n_c)
+        o_c = np.bincount(self.firm_home, weights=out[:, self.fab_mask].sum(axis=1), minlength=n_c)
+        self.shortfall_by_country = np.divide(p_c - o_c, p_c, out=np.zeros(n_c), where=p_c > 0)
+        self._stranded(cap, avail)
         self.utilisation = np.divide(out.sum(axis=0), cap_seg, out=np.zeros(len(SEGMENTS)), where=cap_seg > 0)
+
+    def _stranded(self, cap: np.ndarray, avail: np.ndarray) -> None:
+        """Capacity that cannot serve its markets: offline, or blockaded from export."""
+        idle = cap - avail
+        blocked = np.zeros_like(cap)
+        if self.events.blockade.any():
+            lost = np.einsum("fdc,c->fd", self.location_share, self.events.blockade * (1.0 - self.gov_market))
+            blocked = avail * np.clip(lost, 0.0, 1.0) * self.fab_mask
+        stranded = idle + blocked
+        self.stranded = float(stranded.sum())
+        self.stranded_capital = float((stranded * self.capex_per_capacity).sum())
 
     def learn(self) -> None:
         """Trust follows deliveries; knowledge spills; the joint fund runs its projects (ODD 3.6)."""
@@ -523,7 +635,8 @@ class ChipModel(mesa.Model):
         n_f = len(self.firm_list)
         firm = s.col("firm")
         self.flows["revenue"] = np.bincount(firm, weights=revenue, minlength=n_f)
-        self.flows["opex"] = np.bincount(firm, weights=opex, minlength=n_f)
+        self.flows["opex"] = (np.bincount(firm, weights=opex, minlength=n_f) + self.extra_opex
+                              + self.visible * self.spec.resilience.visibility_cost)
         self.flows["interest"] = self.debt * p.interest_rate / 4.0
         net = (self.flows["revenue"] - self.flows["opex"] - self.flows["capex"] + self.flows["subsidy"]
                + self.flows["tax_credit"] + self.flows["fund"] - self.flows["interest"])
@@ -634,6 +747,16 @@ class ChipModel(mesa.Model):
                                                  self.gov_tax_credit, cond)
         homes = self.firm_home[firms]
         ra = np.array([self.firm_list[f].risk_aversion for f in firms])[:, None]
+        # Tariffs on exports from each region, weighted by the importers' market
+        # shares; an importer that spares local producers (exempt_local) waives
+        # its tariff for a firm already there or choosing a region there.
+        n_c = len(geo.countries)
+        in_country = np.zeros((m, n_c), dtype=bool)
+        in_country[:, :] = (present_in[:, :, None] & (geo.country[None, :, None] == np.arange(n_c)[None, None, :])).any(axis=1)
+        duty = self.gov_market[:, None] * self.tariff_matrix[:, geo.country]          # importer × region
+        waived = self.tariff_exempt_local[None, :, None] & (
+            in_country[:, :, None] | (geo.country[None, None, :] == np.arange(n_c)[None, :, None]))
+        tariff = (duty[None, :, :] * ~waived).sum(axis=1)                                # decisions × region
         inputs = decisions.LocationInputs(
             net_subsidy=net_c[:, geo.country],
             log_wage=self.log_wage,
@@ -645,7 +768,7 @@ class ChipModel(mesa.Model):
             agglomeration=self._agglomeration[:, segments].T,
             is_home=geo.country[None, :] == homes[:, None],
             same_bloc=geo.bloc[None, :] == geo.country_bloc[homes][:, None],
-            tariff=self.region_tariff,
+            tariff=tariff,
             distance=self._logistics[:, segments].T,
             n_sites=n_sites,
             spread=spread,
@@ -657,12 +780,13 @@ class ChipModel(mesa.Model):
         """Political risk of each region as investors from countries ``homes`` see it
         (decisions × regions).
 
-        An investment-protection agreement removes ``strength`` of the risk
-        of another member's regions for investors from a member.
+        Firms read the risk they have learned (``fire_events``); an
+        investment-protection agreement removes ``strength`` of the risk of
+        another member's regions for investors from a member.
         """
         geo = self.geo
         homes = np.asarray(homes)
-        risk = np.broadcast_to(geo.political_risk, (len(homes), geo.n))
+        risk = self.perceived[homes]                       # learned from events (ODD 3.1)
         covered = self.protected[homes][:, None] & self.protected[geo.country][None, :] \
             & (geo.country[None, :] != homes[:, None])
         return np.where(covered, risk * (1.0 - self.protection_strength), risk)
@@ -733,6 +857,6 @@ class ChipModel(mesa.Model):
             "sites": self.recorder.sites_table(self),
             "firms": self.recorder.firms_table(self),
             "investments": self.recorder.investments_table(),
-            "events": self.recorder.events_table(),
+            "events": self.recorder.events_table(self, mv),
             "partnerships": self.recorder.partnerships_table(self),
         }

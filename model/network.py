@@ -133,7 +133,8 @@ def sharing_rate(gap: np.ndarray, trust: np.ndarray, keep: float, base: float, a
 
 
 def knowledge_gain(gap: np.ndarray, sharing: np.ndarray, spill: float | np.ndarray) -> np.ndarray:
-    """Technology a follower gains in a quarter: spill × sharing × gap (never past the leader)."""
+    """Technology a follower gains from one link in a quarter: spill × sharing × gap
+    (never past that link's leader; gains over several links add up)."""
     return np.minimum(spill * sharing * gap, gap)
 
 

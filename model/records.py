@@ -20,11 +20,12 @@ if TYPE_CHECKING:
 
 __all__ = ["Recorder", "quarter_label", "EVENT_COLUMNS", "INVESTMENT_COLUMNS"]
 
-EVENT_COLUMNS = ["step", "quarter", "type", "target", "magnitude", "description"]
+EVENT_COLUMNS = ["step", "quarter", "type", "target", "magnitude", "description", "event", "id", "origin",
+                 "end_step", "recovery_quarters", "source"]
 INVESTMENT_COLUMNS = (
     ["step", "quarter", "firm", "home", "segment", "region", "country", "site", "expansion",
      "capacity", "capex", "subsidy_committed", "probability", "utility", "rejected_region",
-     "rejected_utility"]
+     "rejected_utility", "deferred", "deferrals"]
     + [f"chosen_{t}" for t in TERMS]
     + [f"rejected_{t}" for t in TERMS]
 )
@@ -165,8 +166,26 @@ class Recorder:
                 df[f"{side}_{t}"] = terms[:, k]
         return df[INVESTMENT_COLUMNS]
 
-    def events_table(self) -> pd.DataFrame:
-        return pd.DataFrame(self.events, columns=EVENT_COLUMNS)
+    def events_table(self, m: ChipModel, metrics: pd.DataFrame) -> pd.DataFrame:
+        """One row per event, with the quarters supply took to recover.
+
+        Recovery: quarters from the event's start until the supply shortfall is
+        back within 0.5 percentage points of its level in the quarter before;
+        empty if it never recovers within the run (or never fell)."""
+        rows = [dict(r) for r in m.events.rows]
+        short = metrics["supply_shortfall"].to_numpy() if len(metrics) else np.zeros(0)
+        for r in rows:
+            t0 = r["step"]
+            pre = short[t0 - 1] if t0 >= 1 else short[0]
+            after = short[t0:]
+            worse = np.flatnonzero(after > pre + 0.005)
+            if len(worse) == 0:
+                r["recovery_quarters"] = 0.0
+                continue
+            back = np.flatnonzero(after[worse[0]:] <= pre + 0.005)
+            r["recovery_quarters"] = float(worse[0] + back[0]) if len(back) else float("nan")
+        df = pd.DataFrame(rows, columns=EVENT_COLUMNS)
+        return df.astype({"end_step": "float64"}) if len(df) else df
 
     @staticmethod
     def _quarters(m: ChipModel, steps: np.ndarray) -> pd.Categorical:

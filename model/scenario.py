@@ -169,7 +169,7 @@ class Params(_Strict):
     price_cap: float = _f(2.0, "× base price", "Highest price relative to the segment base price", ge=1.0, le=100.0)
     reference_wage: float = _f(2687.0, "USD / month", "Wage at which labour cost neither raises nor lowers unit cost", gt=0.0, le=1e5, source="Japan manufacturing wage 2021, calibration_regions.csv (ILOSTAT via secondary compilation) [M]")
     skilled_labour_growth: float = _f(0.03, "per year", "Growth of every region's skilled-labour pool (training, migration)", ge=-0.5, le=1.0)
-    shortage_delay: float = _f(0.5, "per quarter per unit shortage", "Probability that a project under construction slips one quarter, × its region's skilled-labour shortage (0–1)", ge=0.0, le=1.0)
+    shortage_delay: float = _f(0.5, "per quarter per unit shortage", "Probability that a project started in the model slips one quarter, × its region's skilled-labour shortage (0–1); announced sites keep their dates", ge=0.0, le=1.0)
     expansion_lag_factor: float = _f(0.6, "share of lag", "Construction lag of a brownfield expansion relative to a new site", gt=0.0, le=1.0)
     milestone_shares: list[Share] = Field([0.2, 0.3, 0.5], description="Share of a subsidy paid at the start, the midpoint and the completion of construction [shares summing to 1]")
     concern_countries: list[str] = Field(["CN"], description="Countries of concern under subsidy guardrails: a government's concern_ban condition costs recipients in proportion to their capacity there [ISO codes]")
@@ -243,6 +243,12 @@ class Government(_Strict):
     tariff_exempt: list[str] = Field(default_factory=list, description="Countries whose exports this tariff spares [ISO codes]")
     market_share: float = _f(0.0, "share", "Share of world semiconductor demand in this country", ge=0.0, le=1.0)
     conditions: Conditions = Field(default_factory=Conditions, description="Conditions attached to its subsidies")
+    strategic_target: float | None = _f(None, "share of world fab capacity", "Capacity share the government steers its subsidy rate toward; empty = fixed rate", ge=0.0, le=1.0)
+    target_adjustment: float = _f(0.5, "rate per unit share gap per quarter", "How fast the subsidy rate moves toward the strategic target", ge=0.0, le=100.0)
+    max_subsidy_rate: float = _f(0.5, "share of capex", "Highest subsidy rate the target rule may set", ge=0.0, le=1.0)
+    condition_drift: float = _f(0.0, "share of capex per year", "Yearly tightening of the technology-transfer and data-disclosure conditions", ge=0.0, le=1.0)
+    condition_cap: float = _f(0.2, "share of capex", "Most the drift may add to the conditions' flat cost", ge=0.0, le=1.0)
+    tit_for_tat: bool = Field(False, description="Answer another country's tariff on its exports with the same rate [bool]")
     source: str = Field("", description="Where the numbers come from [text]")
 
 
@@ -254,6 +260,7 @@ class Site(_Strict):
     status: SiteStatus = Field(SiteStatus.OPERATING, description="operating or building at the start [status]")
     online: int | None = _f(None, "year", "Year an announced site comes online (building sites)", ge=1990, le=2100)
     leading_edge: bool = Field(False, description="Leading-edge (≤7nm-class logic, leading DRAM/HBM) [bool]")
+    since: int | None = _f(None, "year", "Year an operating site began production; a scenario starting before it treats the site as building", ge=1950, le=2100)
     product: str = Field("", description="What the site makes [text]")
     source: str = Field("", description="Where the numbers come from [text]")
     note: str = Field("", description="Derivations and assumptions [text]")
@@ -315,9 +322,9 @@ class CountryTrust(_Strict):
 class Network(_Strict):
     """Supply partnerships, partner choice and trust (docs/ODD.md §7, network)."""
 
-    sources_per_input: int = _f(2, "suppliers", "Least number of suppliers per input segment (1 = single sourcing); large buyers hold more", ge=1, le=10)
+    sources_per_input: int = _f(2, "suppliers", "Suppliers a buyer asks for per input segment (1 = single sourcing); large buyers ask for more, and fewer are found while candidates run out", ge=1, le=10)
     max_sources: int = _f(8, "suppliers", "Most suppliers a buyer holds for one input (large buyers need several)", ge=1, le=50)
-    candidates: int = _f(16, "suppliers", "Suppliers sampled (in proportion to capacity) for each partner choice", ge=1, le=1000)
+    candidates: int = _f(16, "suppliers", "Suppliers sampled (with replacement, in proportion to spare capacity, at least 5% of capacity) for each partner choice", ge=1, le=1000)
     partner_logit_scale: float = _f(1.0, "utility units", "Scale of the Gumbel noise in partner choice", gt=0.0, le=100.0)
     w_technology: float = _f(2.0, "utility per technology unit", "Weight of the supplier's technology level (0–1)", ge=0.0, le=100.0)
     w_price: float = _f(3.0, "utility per relative-cost unit", "Weight of the supplier's delivered cost relative to the segment base price", ge=0.0, le=100.0)
@@ -437,6 +444,127 @@ class Cocreation(_Strict):
         return list(lever.members) if lever.members else list(self.members)
 
 
+# ------------------------------------------------------------------ shocks
+#: Event types (docs/ODD.md §7, events) and whether their magnitude is a share (≤ 1).
+EVENT_TYPES: dict[str, bool] = {
+    "export_restriction": True,       # exporter → importer, listed segments; share of deliveries blocked
+    "tariff": False,                  # importer's ad valorem tariff on exporters (1 = 100%)
+    "outage": True,                   # share of capacity offline in a region (optionally a firm, segments)
+    "immigration_enforcement": True,  # against a home country's workers in a host region
+    "subsidy_tightening": True,       # added cost share of a government's subsidy conditions
+    "blockade": True,                 # share of a country's exports blocked
+    "sanctions_lifted": True,         # ends an earlier event (lifts)
+}
+CONDITION_NAMES = ("technology_transfer", "data_disclosure", "local_content", "concern_ban")
+
+
+class Event(_Strict):
+    """A dated shock.  ``end`` is the first quarter in which it no longer acts."""
+
+    id: str = Field("", description="Identifier (needed for sanctions_lifted to name it) [text]")
+    type: str = Field(..., description=f"One of {', '.join(EVENT_TYPES)} [type]")
+    start: str = Field(..., description="First quarter in force, e.g. 2025Q3 [YYYYQn]")
+    end: str | None = Field(None, description="First quarter no longer in force; empty = to the end [YYYYQn]")
+    exporter: str | None = Field(None, description="Exporting country (export_restriction) [ISO code]")
+    importer: str | None = Field(None, description="Importing country (export_restriction) [ISO code]")
+    country: str | None = Field(None, description="Country acting or hit (tariff: importer; subsidy_tightening; blockade; immigration_enforcement: host country) [ISO code]")
+    exporters: list[str] = Field(default_factory=list, description="Countries a tariff applies to; empty = all others [ISO codes]")
+    exempt_local: bool = Field(False, description="Tariff spares firms with capacity in the importing country [bool]")
+    region: str | None = Field(None, description="Region hit (outage; immigration_enforcement host) [CC-Name]")
+    firm: str | None = Field(None, description="Firm hit (outage, optional) [firm id]")
+    home: str | None = Field(None, description="Home country of the targeted workers (immigration_enforcement) [ISO code]")
+    segments: list[str] = Field(default_factory=list, description="Segments concerned; empty = all [segment ids]")
+    condition: str = Field("technology_transfer", description=f"Condition tightened: one of {', '.join(CONDITION_NAMES)} [name]")
+    lifts: str | None = Field(None, description="Id of the event a sanctions_lifted event ends [text]")
+    magnitude: float = _f(1.0, "share (tariff: ad valorem)", "Strength of the event", ge=0.0, le=5.0)
+    description: str = Field("", description="What happened [text]")
+    source: str = Field("", description="Where it is documented [text]")
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, v: str) -> str:
+        if v not in EVENT_TYPES:
+            raise ValueError(f"expected one of {', '.join(EVENT_TYPES)}, got {v!r}")
+        return v
+
+    @field_validator("start", "end")
+    @classmethod
+    def _q(cls, v: str | None) -> str | None:
+        if v is not None and not _QUARTER.match(v):
+            raise ValueError(f"expected a quarter like 2025Q3, got {v!r}")
+        return v
+
+    @field_validator("condition")
+    @classmethod
+    def _cond(cls, v: str) -> str:
+        if v not in CONDITION_NAMES:
+            raise ValueError(f"expected one of {', '.join(CONDITION_NAMES)}, got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _shape(self) -> Event:
+        if EVENT_TYPES[self.type] and self.magnitude > 1.0:
+            raise ValueError(f"magnitude: {self.magnitude} is a share for {self.type} events, expected ≤ 1")
+        need = {
+            "export_restriction": ("exporter", "importer"),
+            "tariff": ("country",),
+            "outage": ("region",),
+            "immigration_enforcement": ("home",),
+            "subsidy_tightening": ("country",),
+            "blockade": ("country",),
+            "sanctions_lifted": ("lifts",),
+        }[self.type]
+        for name in need:
+            if getattr(self, name) in (None, ""):
+                raise ValueError(f"{name}: required for a {self.type} event")
+        if self.type == "immigration_enforcement" and self.region is None and self.country is None:
+            raise ValueError("region or country: a host is required for an immigration_enforcement event")
+        if self.end is not None and quarter_index(self.end) <= quarter_index(self.start):
+            raise ValueError(f"end: {self.end} is not after start {self.start}")
+        return self
+
+
+def _quarter_name(k: int) -> str:
+    return f"{k // 4}Q{k % 4 + 1}"
+
+
+def quarter_index(q: str) -> int:
+    """Quarters since year 0 (2025Q1 → 8100)."""
+    m = _QUARTER.match(q)
+    return int(m.group(1)) * 4 + int(m.group(2)) - 1
+
+
+class RandomEvents(_Strict):
+    """Political and infrastructure shocks drawn each quarter for every region."""
+
+    enabled: bool = Field(False, description="Draw random events [bool]")
+    political_rate: float = _f(0.02, "per quarter", "Political-event hazard of a region with political risk 1 (× the region's risk index)", ge=0.0, le=1.0)
+    infrastructure_rate: float = _f(0.5, "per quarter", "Infrastructure-event hazard of a region with power reliability 0 (× 1 − reliability)", ge=0.0, le=1.0)
+    magnitude_alpha: float = _f(2.0, "dimensionless", "Beta(α, β) distribution of the share of capacity knocked out: α", gt=0.0, le=100.0)
+    magnitude_beta: float = _f(5.0, "dimensionless", "Beta(α, β): β", gt=0.0, le=100.0)
+    mean_duration: float = _f(1.5, "quarters", "Mean duration of a random event (1 + Poisson)", ge=0.0, le=40.0)
+
+
+class Learning(_Strict):
+    """How firms learn political risk from events and wait under uncertainty."""
+
+    smoothing: float = _f(0.25, "share per quarter", "Weight of this quarter's signal in perceived risk (exponential smoothing)", ge=0.0, le=1.0)
+    impulse: float = _f(0.5, "risk units per unit magnitude", "Rise of the risk signal for a region (and home country) an event hits", ge=0.0, le=10.0)
+    risk_variance: float = _f(0.1, "per risk² unit", "Baseline uncertainty per unit of squared perceived risk", ge=0.0, le=10.0)
+    defer_threshold: float = _f(0.05, "risk² units", "Uncertainty about the chosen region above which a firm defers its investment", gt=0.0, le=10.0)
+    max_deferral: int = _f(4, "quarters", "Consecutive deferrals after which a firm invests anyway", ge=0, le=40)
+
+
+class Resilience(_Strict):
+    """Visibility of the supply chain, and alternative routes."""
+
+    visibility_share: float = _f(0.0, "share of firms", "Firms that invest in supply-chain visibility (drawn at the start)", ge=0.0, le=1.0)
+    visibility_cost: float = _f(0.002, "USD bn per quarter", "Running cost of visibility for a firm", ge=0.0, le=10.0)
+    lead_quarters: int = _f(2, "quarters", "How far ahead a firm with visibility sees scheduled disruptions of its suppliers", ge=0, le=20)
+    reroute_share: float = _f(0.3, "share", "Share of a cut link's deliveries that alternative routes can carry", ge=0.0, le=1.0)
+    reroute_cost: float = _f(0.15, "share of input value", "Extra logistics cost of rerouted deliveries", ge=0.0, le=10.0)
+
+
 # ---------------------------------------------------------------------- scenario
 class Scenario(_Strict):
     """A whole scenario: the world at the start and the rules that move it."""
@@ -455,6 +583,11 @@ class Scenario(_Strict):
     knowledge: Knowledge = Field(default_factory=Knowledge)
     institutes: dict[str, Institute] = Field(default_factory=dict)
     cocreation: Cocreation = Field(default_factory=Cocreation)
+    events: list[Event] = Field(default_factory=list, description="Dated shocks")
+    event_library: list[str] = Field(default_factory=list, description="Ids of historical events from model/data/events_library.toml to include [ids]")
+    random_events: RandomEvents = Field(default_factory=RandomEvents)
+    learning: Learning = Field(default_factory=Learning)
+    resilience: Resilience = Field(default_factory=Resilience)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
@@ -520,6 +653,36 @@ class Scenario(_Strict):
         for cc in co.fund.contributions:
             if cc not in self.governments:
                 raise ValueError(f"cocreation.fund.contributions.{cc}: unknown country")
+        first = quarter_index(self.meta.start_quarter)
+        last = first + self.meta.horizon
+        ids: set[str] = set()
+        for i, ev in enumerate(self.events):
+            where = f"events.{i}"
+            for name in ("exporter", "importer", "country", "home"):
+                v = getattr(ev, name)
+                if v is not None and v not in self.governments:
+                    raise ValueError(f"{where}.{name}: unknown country {v!r}")
+            for v in ev.exporters:
+                if v not in self.governments:
+                    raise ValueError(f"{where}.exporters: unknown country {v!r}")
+            if ev.region is not None and ev.region not in self.regions:
+                raise ValueError(f"{where}.region: unknown region {ev.region!r}")
+            if ev.firm is not None and ev.firm not in self.firms:
+                raise ValueError(f"{where}.firm: unknown firm {ev.firm!r}")
+            for sg in ev.segments:
+                if sg not in SEGMENTS:
+                    raise ValueError(f"{where}.segments: unknown segment {sg!r}")
+            if not first <= quarter_index(ev.start) < last:
+                raise ValueError(f"{where}.start: {ev.start} is outside the horizon "
+                                 f"{self.meta.start_quarter}..{_quarter_name(last - 1)}")
+            if ev.end is not None and quarter_index(ev.end) > last:
+                raise ValueError(f"{where}.end: {ev.end} is after the horizon's end {_quarter_name(last)}")
+            if ev.type == "sanctions_lifted" and ev.lifts not in ids:
+                raise ValueError(f"{where}.lifts: no earlier event with id {ev.lifts!r}")
+            if ev.id:
+                if ev.id in ids:
+                    raise ValueError(f"{where}.id: duplicate event id {ev.id!r}")
+                ids.add(ev.id)
         return self
 
     @property
@@ -531,7 +694,7 @@ class Scenario(_Strict):
 # ----------------------------------------------------------------- file loading
 def builtin_scenarios() -> dict[str, Path]:
     """Built-in scenario names → TOML path."""
-    return {p.stem: p for p in sorted(DATA_DIR.glob("*.toml"))}
+    return {p.stem: p for p in sorted(DATA_DIR.glob("*.toml")) if p.stem != "events_library"}
 
 
 def _resolve(name_or_path: str | Path) -> Path:
@@ -752,6 +915,9 @@ def _format_error(exc: ValidationError, raw: dict, origin: str) -> ScenarioError
 
 def validate(raw: dict, origin: str = "scenario") -> Scenario:
     """Validate a raw dict into a :class:`Scenario`, or raise a one-line ScenarioError."""
+    from .events import merge_library
+
+    raw = merge_library(raw)
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
@@ -779,8 +945,9 @@ def load_scenario(name_or_path: str | Path | Scenario = "baseline", **overrides:
 
 # ------------------------------------------------------------- parameter table
 def parameter_table() -> list[dict[str, str]]:
-    """Every scalar parameter of the schema with unit, default, bounds and
-    description (the ODD parameter table and slider ranges read this)."""
+    """Every numeric parameter of the schema with unit, default, bounds and
+    description (the ODD parameter table reads this; switches and names such
+    as ``enabled``, ``regime`` or ``mode`` are described in docs/ODD.md)."""
     rows: list[dict[str, str]] = []
 
     def walk(model: type[BaseModel], prefix: str) -> None:
@@ -831,6 +998,10 @@ def parameter_table() -> list[dict[str, str]]:
     walk(Knowledge, "knowledge.")
     walk(Institute, "institutes.<institute>.")
     walk(Cocreation, "cocreation.")
+    walk(RandomEvents, "random_events.")
+    walk(Learning, "learning.")
+    walk(Resilience, "resilience.")
+    walk(Event, "events.<i>.")
     rows.append({"path": "n_generated_firms", "unit": "firms", "default": "0", "low": "0",
                  "high": "1000000", "description": "Firms added from the [generated] distributions", "source": ""})
     return rows

@@ -32,6 +32,39 @@ def operating_capacity(m: ChipModel) -> np.ndarray:
     return out
 
 
+def available_capacity(m: ChipModel) -> np.ndarray:
+    """Operating capacity able to run this quarter (outages removed), firm × segment."""
+    s = m.sites
+    op = s.col("status") == OPERATING
+    avail = m.events.availability() if hasattr(m, "events") else np.ones(s.n)
+    out = np.zeros((len(m.firm_list), len(SEGMENTS)))
+    np.add.at(out, (s.col("firm")[op], s.col("segment")[op]), (s.col("capacity") * avail)[op])
+    return out
+
+
+def location_shares(m: ChipModel) -> np.ndarray:
+    """Share of each firm-segment's operating capacity located in each country (firm × segment × country)."""
+    s = m.sites
+    op = s.col("status") == OPERATING
+    n_f, n_s, n_c = len(m.firm_list), len(SEGMENTS), len(m.geo.countries)
+    out = np.zeros((n_f, n_s, n_c))
+    np.add.at(out, (s.col("firm")[op], s.col("segment")[op], m.geo.country[s.col("region")[op]]), s.col("capacity")[op])
+    tot = out.sum(axis=2, keepdims=True)
+    return np.divide(out, tot, out=np.zeros_like(out), where=tot > 0)
+
+
+def link_block(m: ChipModel, shares: np.ndarray, restriction: np.ndarray, buyer: np.ndarray, bseg: np.ndarray,
+               supplier: np.ndarray, useg: np.ndarray) -> np.ndarray:
+    """Share of each link's deliveries blocked by restrictions between the countries
+    where the supplier produces and where the buyer uses them."""
+    if not restriction.any() or len(buyer) == 0:
+        return np.zeros(len(buyer))
+    s_sup = shares[supplier, useg]                       # link × exporter
+    s_buy = shares[buyer, bseg]                          # link × importer
+    r = np.moveaxis(restriction[:, :, useg], 2, 0)       # link × exporter × importer
+    return np.clip(np.einsum("le,lei,li->l", s_sup, r, s_buy), 0.0, 1.0)
+
+
 def _main_region(m: ChipModel) -> np.ndarray:
     """Each firm's region with the most live capacity (its headquarters' proxy)."""
     s = m.sites
@@ -50,7 +83,7 @@ def link_attributes(m: ChipModel, buyer: np.ndarray, supplier: np.ndarray, input
     exposure = network.link_exposure(cs, cb, m.geo.country_bloc, m.spec.network.ally_licence_exposure,
                                      m.harmonised, m.harmonise_strength)
     cross = cs != cb
-    tariff = np.where(cross & ~m.exempt[cb, cs], m.gov_tariff[cb], 0.0)
+    tariff = m.tariff_matrix[cb, cs]               # importer (buyer) × exporter (supplier)
     cost = m.firm_unit_cost[supplier, input_seg] / m.base_price[input_seg] * (1.0 + tariff)
     dist = m.geo.distance[main_region[buyer], main_region[supplier]]
     return {"exposure": exposure, "cross": cross, "cost": cost, "distance": dist,
@@ -104,16 +137,18 @@ def _choose(m: ChipModel, buyer: np.ndarray, input_seg: np.ndarray, cap: np.ndar
         b = np.repeat(buyer[rows], k)
         c = cand.ravel()
         attrs = link_attributes(m, b, c, np.full(len(c), u), main_region)
+        exposure = np.maximum(attrs["exposure"], _blocked(m, b, c, u))
         util = network.partner_utility(m.tech[c], attrs["cost"], attrs["trust0"], attrs["distance"],
-                                       attrs["exposure"], network.ip_exposure(attrs["cross"], keep),
+                                       exposure, network.ip_exposure(attrs["cross"], keep),
                                        weights).reshape(len(rows), k)
         util[cand == buyer[rows][:, None]] = -np.inf
         if incumbent is not None:
             inc = incumbent[rows]
             util[cand == inc[:, None]] = -np.inf
             ia = link_attributes(m, buyer[rows], inc, np.full(len(rows), u), main_region)
+            inc_exposure = np.maximum(ia["exposure"], _blocked(m, buyer[rows], inc, u))
             inc_util = network.partner_utility(m.tech[inc], ia["cost"], incumbent_trust[rows], ia["distance"],
-                                               ia["exposure"], network.ip_exposure(ia["cross"], keep), weights)
+                                               inc_exposure, network.ip_exposure(ia["cross"], keep), weights)
             switching = net.switching_cost * np.where(
                 m.standard_members[m.firm_home[buyer[rows]]] & m.standard_members[m.firm_home[inc]],
                 1.0 - m.standards_reduction, 1.0)
@@ -126,6 +161,23 @@ def _choose(m: ChipModel, buyer: np.ndarray, input_seg: np.ndarray, cap: np.ndar
             pick = np.where(np.isfinite(util[np.arange(len(rows)), choice]), pick, -1)
         out[rows] = pick
     return out
+
+
+def _blocked(m: ChipModel, buyer: np.ndarray, supplier: np.ndarray, u: int) -> np.ndarray:
+    """Blocked share of candidate links now, and, for buyers with visibility, soon.
+
+    The buyer's segment is taken as its largest fab segment (restrictions are
+    rarely segment-specific on the buyer's side)."""
+    if not hasattr(m, "events"):
+        return np.zeros(len(buyer))
+    shares = m.location_share
+    bseg = m.main_fab_segment[buyer]
+    useg = np.full(len(buyer), u)
+    block = link_block(m, shares, m.events.restriction, buyer, bseg, supplier, useg)
+    if m.visible.any() and m.upcoming.any():
+        soon = link_block(m, shares, m.upcoming, buyer, bseg, supplier, useg)
+        block = np.where(m.visible[buyer], np.maximum(block, soon), block)
+    return block
 
 
 def form_partnerships(m: ChipModel, cap: np.ndarray, main_region: np.ndarray) -> int:
@@ -198,6 +250,13 @@ def review_partnerships(m: ChipModel, cap: np.ndarray, main_region: np.ndarray) 
         return 0
     gone = (cap[book.supplier[act], book.input[act]] <= 0) | (cap[book.buyer[act], book.buyer_segment[act]] <= 0) \
         | (book.trust[act] < net.break_trust)
+    # Firms with visibility see scheduled disruptions of their suppliers coming
+    # and switch ahead of them (ODD 7.6).
+    if hasattr(m, "events") and m.visible.any() and m.upcoming.any():
+        vis = m.visible[book.buyer[act]]
+        soon = link_block(m, m.location_share, m.upcoming, book.buyer[act], book.buyer_segment[act],
+                          book.supplier[act], book.input[act])
+        gone |= vis & (soon > 0.5)
     book.end_step[act[gone]] = m.steps
     act = act[~gone]
     review = act[m.rng.random(len(act)) < net.review_probability]
@@ -206,6 +265,17 @@ def review_partnerships(m: ChipModel, cap: np.ndarray, main_region: np.ndarray) 
         pick = _choose(m, book.buyer[review], book.input[review], cap, main_region,
                        incumbent=book.supplier[review], incumbent_trust=book.trust[review])
         change = (pick >= 0) & (pick != book.supplier[review])
+        # A buyer does not switch to a supplier it already holds for that input.
+        held = set(zip(book.col("buyer")[act].tolist(), book.col("buyer_segment")[act].tolist(),
+                       book.col("input")[act].tolist(), book.col("supplier")[act].tolist()))
+        for j in np.flatnonzero(change):
+            i = review[j]
+            base = (int(book.buyer[i]), int(book.buyer_segment[i]), int(book.input[i]))
+            if (*base, int(pick[j])) in held:
+                change[j] = False
+            else:
+                held.discard((*base, int(book.supplier[i])))
+                held.add((*base, int(pick[j])))
         old = review[change]
         if len(old):
             book.end_step[old] = m.steps
@@ -245,6 +315,15 @@ def flows(m: ChipModel, cap: np.ndarray, plan: np.ndarray, main_region: np.ndarr
     disrupted = m.rng.random(len(act)) < net.disruption_probability * attrs["exposure"]
     loss = (1.0 - net.licence_friction * attrs["exposure"]) * np.where(disrupted, 1.0 - net.disruption_severity, 1.0)
     book.disrupted[act] = disrupted
+    # Export restrictions and blockades cut links; alternative routes carry part
+    # of a cut link's deliveries at an extra logistics cost (ODD 7.6).
+    res = m.spec.resilience
+    restriction = m.events.restriction if hasattr(m, "events") else np.zeros((1, 1, n_s))
+    shares = m.location_share
+    block = link_block(m, shares, restriction, buyer, bseg, sup, useg)
+    loss = loss * (1.0 - block * (1.0 - res.reroute_share))
+    rerouted_share = block * res.reroute_share
+    m.extra_opex[:] = 0.0
     spot_total = 0.0
     for before in (True, False):                  # inputs before the fab, then packaging after it
         pairs = [(d, u) for d in fab for u in np.flatnonzero(m.coef[d] > 0) if (u < d) == before]
@@ -274,8 +353,20 @@ def flows(m: ChipModel, cap: np.ndarray, plan: np.ndarray, main_region: np.ndarr
                 np.add.at(got.ravel(), k, received)
                 book.ordered[act[idx]] += orders
                 book.delivered[act[idx]] += received
-        # Round 2: the spot market for part of what is still missing.
+                rerouted = shipped * rerouted_share[idx]
+                if rerouted.any():
+                    cost = rerouted * m.base_price[useg[idx]] * res.reroute_cost * 3000 / 1e9   # USD bn
+                    np.add.at(m.extra_opex, buyer[idx], cost)
+        # Round 2: the spot market for part of what is still missing; restrictions
+        # on imports into where the buyer produces limit its access.
         spot_req = net.spot_share * np.maximum(need - got, 0.0)
+        if restriction.any():
+            spare_c = np.einsum("gue,gu->ue", shares, remaining)                 # segment × exporter
+            tot = spare_c.sum(axis=1, keepdims=True)
+            mix = np.divide(spare_c, tot, out=np.zeros_like(spare_c), where=tot > 0)
+            access = 1.0 - np.einsum("ue,eiu->ui", mix, restriction)            # segment × importer
+            buyer_access = np.einsum("fdi,ui->fdu", shares, access)
+            spot_req = spot_req * np.clip(buyer_access, 0.0, 1.0)
         for u in {u for _, u in pairs}:
             wanted = spot_req[:, :, u].sum()
             spare = remaining[:, u].sum()
@@ -292,6 +383,10 @@ def flows(m: ChipModel, cap: np.ndarray, plan: np.ndarray, main_region: np.ndarr
             if inputs:
                 stage_out[:, d] = network.fixed_proportion_output(
                     stage_out[:, d], got[:, d, inputs], np.broadcast_to(m.coef[d, inputs], (n_f, len(inputs))))
+        if before and hasattr(m, "events") and m.events.blockade.any():
+            # Chips made in a blockaded country reach only its own market.
+            lost = np.einsum("fdc,c->fd", shares, m.events.blockade * (1.0 - m.gov_market))
+            stage_out[:, fab] *= 1.0 - np.clip(lost[:, fab], 0.0, 1.0)
     output[:, fab] = stage_out[:, fab]
     m.spot_deliveries = spot_total
     return output

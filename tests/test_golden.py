@@ -13,10 +13,10 @@ def test_baseline_golden_values():
     m = ChipModel("baseline", rng=2024).run(16)
     t = m.tables()
     last = t["metrics"].iloc[-1]
-    assert len(t["investments"]) == 397
-    assert last["capacity_fab"] == pytest.approx(42308.0, abs=1e-6)
-    assert last["share_US"] == pytest.approx(0.11156282499763638, rel=1e-9)
-    assert last["subsidy_paid_cumulative"] == pytest.approx(122.85175, rel=1e-9)
-    assert last["clustering_index"] == pytest.approx(0.09829181495930438, rel=1e-9)
-    assert last["supply_shortfall"] == pytest.approx(0.013811679452149872, rel=1e-9)
-    assert last["partnerships_jk"] == 13
+    assert len(t["investments"]) == 398
+    assert last["capacity_fab"] == pytest.approx(41308.0, abs=1e-6)
+    assert last["share_US"] == pytest.approx(0.10409605887479423, rel=1e-9)
+    assert last["subsidy_paid_cumulative"] == pytest.approx(115.139, rel=1e-9)
+    assert last["clustering_index"] == pytest.approx(0.10169163043442825, rel=1e-9)
+    assert last["supply_shortfall"] == pytest.approx(0.007889988092015318, rel=1e-9)
+    assert last["partnerships_jk"] == 16

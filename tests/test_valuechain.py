@@ -254,3 +254,11 @@ def test_institutes_host_projects_and_exchange_researchers():
     ex_big = [p["exchange"] for p in big.fund.projects if "exchange" in p]
     ex_small = [p["exchange"] for p in small.fund.projects if "exchange" in p]
     assert min(ex_big) == 1.0 and max(ex_small) < 1.0
+
+
+def test_no_buyer_holds_the_same_supplier_twice_for_one_input():
+    m = ChipModel("baseline", rng=1, **{"network.review_probability": 0.5}).run(20)
+    b = m.partners
+    act = b.active
+    keys = list(zip(b.col("buyer")[act], b.col("buyer_segment")[act], b.col("input")[act], b.col("supplier")[act]))
+    assert len(keys) == len(set(keys))

@@ -1,0 +1,290 @@
+"""Shocks: scheduled and random events, and the state they leave in force.
+
+``EventBook`` turns the scenario's events (and any historical ones it names
+from ``data/events_library.toml``) into quarters, starts and ends them, draws
+random political and infrastructure events for every region, and exposes
+what is in force as arrays the other phases read:
+
+* ``restriction[e, i, u]`` — share of deliveries of segment u from country e
+  to country i that is blocked (export restrictions and blockades combine as
+  1 − Π(1 − m));
+* ``tariff[i, e]`` and ``tariff_exempt_local[i]`` — importer i's tariff on
+  exporter e, and whether firms with capacity in i are spared;
+* ``site_availability`` — share of each site's capacity that can run;
+* ``immigration`` — active (home, host regions, magnitude) actions;
+* ``impulse[h, r]`` — the rise in the risk signal that firms from country h
+  read for region r while events that hit r (or h) are in force
+  (``ChipModel.fire_events``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .scenario import DATA_DIR, SEGMENTS, Event, ScenarioError, quarter_index
+
+if TYPE_CHECKING:
+    from .model import ChipModel
+
+__all__ = ["EventBook", "ActiveEvent", "load_library", "LIBRARY_PATH"]
+
+LIBRARY_PATH = DATA_DIR / "events_library.toml"
+
+
+def load_library() -> dict[str, dict[str, Any]]:
+    """Historical events by id (raw tables, validated when a scenario includes them)."""
+    with LIBRARY_PATH.open("rb") as fh:
+        raw = tomllib.load(fh)
+    return {ev["id"]: ev for ev in raw.get("events", [])}
+
+
+@dataclass
+class ActiveEvent:
+    """An event in force (scheduled or random), with what is needed to undo it."""
+
+    key: int
+    spec: Event
+    start_step: int
+    end_step: int | None                  # first step no longer in force
+    origin: str                           # "scenario" or "random"
+    undo: dict[str, Any] = field(default_factory=dict)
+
+
+class EventBook:
+    """Scheduled and random events of one model run."""
+
+    def __init__(self, m: ChipModel) -> None:
+        sc = m.spec
+        self.m = m
+        geo = m.geo
+        n_c, n_s = len(geo.countries), len(SEGMENTS)
+        self.cidx = {c: i for i, c in enumerate(geo.countries)}
+        self.ridx = {r: i for i, r in enumerate(geo.ids)}
+        self.fidx = {f.firm_id: f.idx for f in m.firm_list}
+        first = quarter_index(sc.meta.start_quarter)
+        self.scheduled: list[tuple[int, int | None, Event]] = []
+        for ev in sc.events:
+            start = quarter_index(ev.start) - first
+            end = quarter_index(ev.end) - first if ev.end else None
+            self.scheduled.append((start, end, ev))
+        self.active: list[ActiveEvent] = []
+        self.rows: list[dict[str, Any]] = []
+        self.restriction = np.zeros((n_c, n_c, n_s))
+        self.tariff = np.zeros((n_c, n_c))
+        for g in m.governments:
+            self.tariff[g.cidx, :] = g.tariff
+            for ex in g.tariff_exempt:
+                self.tariff[g.cidx, self.cidx[ex]] = 0.0
+            self.tariff[g.cidx, g.cidx] = 0.0
+        self._base_tariff = self.tariff.copy()
+        self.tariff_exempt_local = np.zeros(n_c, dtype=bool)
+        self.blockade = np.zeros(n_c)
+        self.impulse = np.zeros((n_c, geo.n))
+        self.immigration: list[tuple[int, np.ndarray, float]] = []
+        self._key = 0
+        self._started: dict[str, ActiveEvent] = {}
+
+    # ------------------------------------------------------------ each quarter
+    def fire(self) -> None:
+        """End what expires, start what is due, draw random events; rebuild the state in force."""
+        m = self.m
+        t = m.steps
+        for ev in [a for a in self.active if a.end_step is not None and a.end_step <= t]:
+            self._end(ev, t)
+        for start, end, spec in self.scheduled:
+            if start == t:
+                self._start(spec, t, end, "scenario")
+        if m.spec.random_events.enabled:
+            self._draw_random(t)
+        self._rebuild()
+
+    def _start(self, spec: Event, t: int, end: int | None, origin: str) -> None:
+        ev = ActiveEvent(self._key, spec, t, end, origin)
+        self._key += 1
+        m = self.m
+        if spec.type == "sanctions_lifted":
+            target = self._started.get(spec.lifts)
+            if target is not None and target in self.active:
+                self._end(target, t)
+        elif spec.type == "subsidy_tightening":
+            gov = m.governments[self.cidx[spec.country]]
+            before = getattr(gov.conditions, spec.condition)
+            after = min(1.0, before + spec.magnitude)
+            setattr(gov.conditions, spec.condition, after)
+            ev.undo = {"gov": gov, "condition": spec.condition, "added": after - before}
+        self.active.append(ev)
+        if spec.id:
+            self._started[spec.id] = ev
+        self.rows.append({
+            "step": t, "quarter": m.quarter_of(t), "type": spec.type, "target": self._target(spec),
+            "magnitude": spec.magnitude, "description": spec.description, "event": ev.key, "id": spec.id,
+            "origin": origin, "end_step": end, "source": spec.source,
+        })
+
+    def _end(self, ev: ActiveEvent, t: int) -> None:
+        if ev.spec.type == "subsidy_tightening" and ev.undo:
+            gov = ev.undo["gov"]
+            value = getattr(gov.conditions, ev.undo["condition"]) - ev.undo["added"]
+            setattr(gov.conditions, ev.undo["condition"], max(0.0, value))
+        self.active.remove(ev)
+        for row in self.rows:
+            if row["event"] == ev.key:
+                row["end_step"] = t
+
+    def _impulses(self, spec: Event) -> None:
+        """Events in force that hit a region or a home country raise the risk signal firms read."""
+        geo = self.m.geo
+        mag = spec.magnitude
+        if spec.type == "outage":
+            self.impulse[:, self.ridx[spec.region]] += mag
+        elif spec.type == "blockade":
+            self.impulse[:, geo.country == self.cidx[spec.country]] += mag
+        elif spec.type == "export_restriction":
+            # Firms of the importing country read more risk in the exporter's regions.
+            self.impulse[self.cidx[spec.importer], geo.country == self.cidx[spec.exporter]] += mag
+        elif spec.type == "immigration_enforcement":
+            self.impulse[self.cidx[spec.home], self._host_regions(spec)] += mag
+
+    def _host_regions(self, spec: Event) -> np.ndarray:
+        geo = self.m.geo
+        if spec.region is not None:
+            mask = np.zeros(geo.n, dtype=bool)
+            mask[self.ridx[spec.region]] = True
+            return mask
+        return geo.country == self.cidx[spec.country]
+
+    def _draw_random(self, t: int) -> None:
+        """Political events (hazard ∝ political risk) and infrastructure events
+        (hazard ∝ 1 − power reliability) knock out part of a region's capacity."""
+        m = self.m
+        rnd = m.spec.random_events
+        geo = m.geo
+        horizon = m.horizon
+        hazards = (("political", rnd.political_rate * geo.political_risk),
+                   ("infrastructure", rnd.infrastructure_rate * (1.0 - geo.power_reliability)))
+        for kind, hazard in hazards:
+            hit = np.flatnonzero(m.rng.random(geo.n) < hazard)
+            for r in hit.tolist():
+                mag = float(m.rng.beta(rnd.magnitude_alpha, rnd.magnitude_beta))
+                dur = 1 + int(m.rng.poisson(rnd.mean_duration))
+                spec = Event(type="outage", start=m.quarter_of(t), region=geo.ids[r], magnitude=mag,
+                             description=f"random {kind} event")
+                end = t + dur if t + dur <= horizon else None
+                self._start(spec, t, end, "random")
+
+    def _rebuild(self) -> None:
+        """Recompute the arrays in force from the active events."""
+        m = self.m
+        geo = m.geo
+        n_c = len(geo.countries)
+        keep = np.ones_like(self.restriction)
+        s = m.sites
+        avail = np.ones(s.n)
+        tariff = self._base_tariff.copy()
+        exempt_local = np.zeros(n_c, dtype=bool)
+        blockade_keep = np.ones(n_c)
+        self.immigration = []
+        self.impulse[:] = 0.0
+        for ev in self.active:
+            sp = ev.spec
+            self._impulses(sp)
+            segs = [SEGMENTS.index(x) for x in sp.segments] or list(range(len(SEGMENTS)))
+            if sp.type == "export_restriction":
+                e, i = self.cidx[sp.exporter], self.cidx[sp.importer]
+                keep[e, i, segs] *= 1.0 - sp.magnitude
+            elif sp.type == "blockade":
+                c = self.cidx[sp.country]
+                others = np.arange(n_c) != c
+                keep[c, others, :] *= 1.0 - sp.magnitude
+                blockade_keep[c] *= 1.0 - sp.magnitude
+            elif sp.type == "tariff":
+                c = self.cidx[sp.country]
+                targets = [self.cidx[x] for x in sp.exporters] or [k for k in range(n_c) if k != c]
+                tariff[c, targets] = np.maximum(tariff[c, targets], sp.magnitude)
+                exempt_local[c] |= sp.exempt_local
+            elif sp.type == "outage":
+                sel = s.col("region") == self.ridx[sp.region]
+                if sp.firm is not None:
+                    sel &= s.col("firm") == self.fidx[sp.firm]
+                if sp.segments:
+                    sel &= np.isin(s.col("segment"), segs)
+                avail[sel] *= 1.0 - sp.magnitude
+            elif sp.type == "immigration_enforcement":
+                self.immigration.append((self.cidx[sp.home], self._host_regions(sp), sp.magnitude))
+        # Tit-for-tat: a government that answers tariffs matches those on its exports.
+        for g in m.governments:
+            if g.tit_for_tat:
+                tariff[g.cidx, :] = np.maximum(tariff[g.cidx, :], tariff[:, g.cidx])
+        np.fill_diagonal(tariff, 0.0)
+        self.restriction = 1.0 - keep
+        self.blockade = 1.0 - blockade_keep
+        self.tariff = tariff
+        self.tariff_exempt_local = exempt_local
+        self.site_availability = avail
+
+    def upcoming_restriction(self, lead: int) -> np.ndarray:
+        """Block shares of scheduled restrictions and blockades that start within
+        the next ``lead`` quarters (what firms with visibility see coming)."""
+        t = self.m.steps
+        n_c = len(self.m.geo.countries)
+        keep = np.ones_like(self.restriction)
+        for start, _, sp in self.scheduled:
+            if not t < start <= t + lead:
+                continue
+            segs = [SEGMENTS.index(x) for x in sp.segments] or list(range(len(SEGMENTS)))
+            if sp.type == "export_restriction":
+                keep[self.cidx[sp.exporter], self.cidx[sp.importer], segs] *= 1.0 - sp.magnitude
+            elif sp.type == "blockade":
+                c = self.cidx[sp.country]
+                keep[c, np.arange(n_c) != c, :] *= 1.0 - sp.magnitude
+        return 1.0 - keep
+
+    def availability(self) -> np.ndarray:
+        """Share of each site's capacity able to run (sites added since the last rebuild: 1)."""
+        n = self.m.sites.n
+        avail = getattr(self, "site_availability", np.ones(0))
+        if len(avail) < n:
+            avail = np.concatenate([avail, np.ones(n - len(avail))])
+        return avail[:n]
+
+    # ----------------------------------------------------------------- output
+    def _target(self, sp: Event) -> str:
+        if sp.type == "export_restriction":
+            segs = "/".join(sp.segments) or "all"
+            return f"{sp.exporter}->{sp.importer}:{segs}"
+        if sp.type == "tariff":
+            return f"{sp.country}<-{'/'.join(sp.exporters) or 'all'}"
+        if sp.type == "outage":
+            return sp.region + (f":{sp.firm}" if sp.firm else "")
+        if sp.type == "immigration_enforcement":
+            return f"{sp.home}@{sp.region or sp.country}"
+        if sp.type == "sanctions_lifted":
+            return str(sp.lifts)
+        return str(sp.country)
+
+
+def merge_library(raw: dict) -> dict:
+    """Append the historical events a raw scenario names in ``event_library``."""
+    names = raw.get("event_library") or []
+    if not names:
+        return raw
+    if not isinstance(names, list):
+        raise ScenarioError(f"event_library = {names!r}: expected a list of event ids")
+    lib = load_library()
+    unknown = [n for n in names if n not in lib]
+    if unknown:
+        raise ScenarioError(f"event_library: unknown event id(s) {', '.join(map(str, unknown))} "
+                            f"(known: {', '.join(lib)})")
+    events = list(raw.get("events") or [])
+    known = {e.get("id") for e in events if isinstance(e, dict)}
+    for n in names:
+        if n not in known:
+            events.append(dict(lib[n]))
+    events.sort(key=lambda e: quarter_index(e["start"]) if isinstance(e, dict) and "start" in e else 0)
+    raw = dict(raw)
+    raw["events"] = events
+    return raw

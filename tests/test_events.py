@@ -1,0 +1,382 @@
+"""Shocks, learning, resilience and government policy rules."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from model import ChipModel, ScenarioError, load_scenario, supply
+from model.scenario import SEGMENTS
+
+SEEDS = range(20)
+
+
+def ev(**kw):
+    return {"events": [kw]}
+
+
+def _model(events, rng=1, **over):
+    return ChipModel("baseline", rng=rng, **{"events": events, **over})
+
+
+def _run_to(m, step):
+    while m.steps < step:
+        m.step()
+    return m
+
+
+# ------------------------------------------------------- each type in isolation
+def test_export_restriction_cuts_the_listed_links_and_is_recorded():
+    restr = [{"id": "x", "type": "export_restriction", "start": "2025Q3", "exporter": "JP", "importer": "KR",
+              "segments": ["materials"], "magnitude": 1.0}]
+    m = _model(restr, **{"resilience.reroute_share": 0.0})
+    _run_to(m, 1)
+    assert not m.events.restriction.any()
+    _run_to(m, 2)
+    jp, kr = m.geo.countries.index("JP"), m.geo.countries.index("KR")
+    assert m.events.restriction[jp, kr, SEGMENTS.index("materials")] == 1.0
+    assert m.events.restriction[jp, kr, SEGMENTS.index("equipment")] == 0.0
+    book = m.partners
+    act = np.flatnonzero(book.active)
+    links = act[(book.input[act] == SEGMENTS.index("materials"))
+                & (m.location_share[book.supplier[act], 0, jp] == 1.0)
+                & (m.location_share[book.buyer[act], book.buyer_segment[act], kr] == 1.0)]
+    assert len(links) == 0 or book.delivered[links].sum() == 0.0
+    e = m.tables()["events"]
+    assert list(e["type"]) == ["export_restriction"] and e["step"].iloc[0] == 2 and e["target"].iloc[0] == "JP->KR:materials"
+
+
+def test_tariff_with_local_exemption_favours_building_in_the_importer():
+    m = _model([{"type": "tariff", "start": "2025Q2", "country": "US", "magnitude": 1.0, "exempt_local": True}])
+    _run_to(m, 1)
+    us = m.geo.countries.index("US")
+    assert (m.tariff_matrix[us, np.arange(len(m.geo.countries)) != us] == 1.0).all()
+    firm = m.firm_list[[f.firm_id for f in m.firm_list].index("tokyo_electron")]
+    m._prepare_location_cache()
+    x, _, _ = m.location_inputs(np.array([firm.idx]), np.array([SEGMENTS.index("logic")]))
+    in_us = m.geo.country == us
+    assert (x.tariff[0, in_us] < x.tariff[0, ~in_us].min()).all()
+    assert m.tables()["events"]["type"].tolist() == ["tariff"]
+
+
+def test_outage_takes_capacity_offline_for_its_duration_only():
+    out = [{"type": "outage", "start": "2025Q2", "end": "2025Q4", "region": "KR-Gyeonggi", "magnitude": 1.0}]
+    m = _model(out)
+    base = _model([])
+    r = m.geo.index("KR-Gyeonggi")
+    for step in (1, 2, 3):
+        m.step()
+        base.step()
+        in_r = m.sites.col("region") == r
+        avail = m.events.availability()[in_r]
+        assert (avail == (0.0 if step in (1, 2) else 1.0)).all(), step
+        if step in (1, 2):
+            assert m.supply_shortfall > base.supply_shortfall + 0.02
+            assert m.stranded > 0
+    assert (m.sites.col("capacity") > 0).all()
+    e = m.tables()["events"]
+    assert e["end_step"].iloc[0] == 3
+
+
+def test_immigration_enforcement_delays_projects_and_raises_perceived_risk():
+    raid = [{"type": "immigration_enforcement", "start": "2025Q2", "end": "2026Q2", "country": "US", "home": "KR",
+             "magnitude": 1.0}]
+    m = _model(raid)
+    base = _model([])
+    kr, jp = m.geo.countries.index("KR"), m.geo.countries.index("JP")
+    us_regions = m.geo.country == m.geo.countries.index("US")
+    s = m.sites
+    kr_us = [i for i in range(s.n) if s.status[i] == 0 and m.firm_home[s.firm[i]] == kr and us_regions[s.region[i]]]
+    assert kr_us, "the baseline has Korean projects in the US (Samsung Taylor, SK hynix Indiana)"
+    before = s.online_step[kr_us].copy()
+    _run_to(m, 3)
+    _run_to(base, 3)
+    assert (s.online_step[kr_us] == before + 3).all()
+    assert m.perceived[kr, us_regions].mean() > m.perceived[jp, us_regions].mean() + 0.1
+    assert m.tables()["metrics"]["construction_delays"].sum() > base.tables()["metrics"]["construction_delays"].sum()
+
+
+def test_subsidy_tightening_raises_condition_cost_until_it_ends():
+    m = _model([{"type": "subsidy_tightening", "start": "2025Q2", "end": "2025Q4", "country": "US",
+                 "condition": "local_content", "magnitude": 0.1}])
+    us = m.governments[m.geo.countries.index("US")]
+    base = us.condition_cost
+    _run_to(m, 1)
+    assert us.condition_cost == pytest.approx(base + 0.1)
+    assert m.gov_condition[us.cidx] == pytest.approx(base + 0.1)
+    _run_to(m, 3)
+    assert us.condition_cost == pytest.approx(base)
+
+
+def test_blockade_strands_the_countrys_fab_output():
+    m = _model([{"type": "blockade", "start": "2025Q2", "end": "2025Q3", "country": "TW", "magnitude": 1.0}])
+    base = _model([])
+    m.step(), base.step()
+    tw_firms = m.firm_home == m.geo.countries.index("TW")
+    fab = m.fab_mask
+    assert m.output_fs[np.ix_(tw_firms, fab)].sum() < 0.2 * base.output_fs[np.ix_(tw_firms, fab)].sum()
+    assert m.stranded > 1000 and m.supply_shortfall > base.supply_shortfall + 0.05
+    m.step()
+    assert m.stranded == 0.0
+
+
+def test_sanctions_lifted_ends_the_named_event():
+    m = _model([{"id": "r", "type": "export_restriction", "start": "2025Q2", "exporter": "US", "importer": "CN",
+                 "segments": ["equipment"], "magnitude": 0.8},
+                {"type": "sanctions_lifted", "start": "2025Q4", "lifts": "r"}])
+    _run_to(m, 2)
+    assert m.events.restriction.max() == pytest.approx(0.8)
+    _run_to(m, 3)
+    assert m.events.restriction.max() == 0.0
+    e = m.tables()["events"]
+    assert e["type"].tolist() == ["export_restriction", "sanctions_lifted"]
+    assert e["end_step"].iloc[0] == 3
+
+
+def test_random_events_follow_risk_and_reliability_and_are_recorded():
+    quiet = ChipModel("baseline", rng=3, **{"random_events.enabled": True, "random_events.political_rate": 0.0,
+                                             "random_events.infrastructure_rate": 0.0}).run(8)
+    assert quiet.tables()["events"].empty
+    m = ChipModel("baseline", rng=3, **{"random_events.enabled": True, "random_events.political_rate": 0.0,
+                                         "random_events.infrastructure_rate": 1.0,
+                                         "regions.VN-North.power_reliability": 0.0}).run(8)
+    e = m.tables()["events"]
+    assert (e["origin"] == "random").all() and len(e) > 0
+    assert (e["target"] == "VN-North").sum() == 8                 # hazard 1 every quarter
+    assert e["magnitude"].between(0, 1).all()
+
+
+# ---------------------------------------------------------- policy rules
+def test_strategic_target_raises_the_subsidy_rate_when_short():
+    m = ChipModel("baseline", rng=1, **{"governments.US.strategic_target": 0.3, "governments.US.budget": 100.0})
+    us = m.governments[m.geo.countries.index("US")]
+    r0 = us.subsidy_rate
+    m.run(4)
+    assert us.subsidy_rate > r0
+    assert us.subsidy_rate <= m.spec.governments["US"].max_subsidy_rate
+
+
+def test_conditions_drift_up_to_their_cap():
+    m = ChipModel("baseline", rng=1, **{"governments.US.condition_drift": 0.2, "governments.US.condition_cap": 0.1})
+    us = m.governments[m.geo.countries.index("US")]
+    c0 = us.condition_cost
+    m.run(1)
+    assert us.condition_cost == pytest.approx(c0 + 0.05)
+    m.run(3)
+    assert us.condition_cost == pytest.approx(c0 + 0.1)
+
+
+def test_tit_for_tat_answers_a_tariff():
+    tariff = [{"type": "tariff", "start": "2025Q2", "country": "US", "exporters": ["CN"], "magnitude": 0.5}]
+    on = _model(tariff, **{"governments.CN.tit_for_tat": True}).run(2)
+    off = _model(tariff).run(2)
+    us, cn = on.geo.countries.index("US"), on.geo.countries.index("CN")
+    assert on.tariff_matrix[cn, us] == 0.5 and off.tariff_matrix[cn, us] == 0.0
+    assert on.tariff_matrix[us, cn] == off.tariff_matrix[us, cn] == 0.5
+
+
+# ----------------------------------------------------------- resilience
+def test_visibility_switches_suppliers_ahead_of_a_restriction():
+    restr = [{"type": "export_restriction", "start": "2025Q4", "exporter": "JP", "importer": "KR",
+              "segments": ["materials"], "magnitude": 1.0}]
+    kw = {"resilience.lead_quarters": 2, "resilience.reroute_share": 0.0}
+
+    def jp_kr_materials(m):
+        b = m.partners
+        act = np.flatnonzero(b.active)
+        jp, kr = m.geo.countries.index("JP"), m.geo.countries.index("KR")
+        return int(((b.input[act] == 0) & (m.firm_home[b.supplier[act]] == jp)
+                    & (m.firm_home[b.buyer[act]] == kr)).sum())
+
+    seeing = _run_to(_model(restr, **kw, **{"resilience.visibility_share": 1.0}), 2)
+    blind = _run_to(_model(restr, **kw), 2)
+    assert jp_kr_materials(seeing) < jp_kr_materials(blind)
+    assert seeing.tables()["firms"].query("step == 2")["opex"].sum() > 0
+
+
+def test_alternative_routes_carry_part_of_a_cut_link_at_a_cost():
+    restr = [{"type": "export_restriction", "start": "2025Q2", "exporter": "JP", "importer": "KR",
+              "segments": ["materials"], "magnitude": 1.0}]
+    none = _run_to(_model(restr, **{"resilience.reroute_share": 0.0, "network.spot_share": 0.0}), 1)
+    some = _run_to(_model(restr, **{"resilience.reroute_share": 0.8, "network.spot_share": 0.0}), 1)
+    assert some.supply_shortfall < none.supply_shortfall
+    assert some.extra_opex.sum() > 0 and none.extra_opex.sum() == 0
+
+
+def test_deferral_is_recorded_in_investments():
+    m = ChipModel("baseline", rng=2, **{"learning.defer_threshold": 1e-6, "learning.max_deferral": 2}).run(6)
+    inv = m.tables()["investments"]
+    assert inv["deferred"].any()
+    d = inv[inv["deferred"]]
+    assert (d["site"] == -1).all() and (d["capacity"] == 0).all() and (d["deferrals"] >= 1).all()
+    assert d["deferrals"].max() <= 2
+    assert m.tables()["metrics"]["deferrals"].sum() == len(d)
+
+
+# ------------------------------------------------------------ scenarios
+def test_backcast_starts_in_2019_with_end_2018_sites_and_dated_events():
+    m = ChipModel("backcast_2019", rng=1)
+    t0 = m.tables()["sites"]
+    assert t0["quarter"].iloc[0] == "2019Q1"
+    jasm = t0[(t0["firm"] == "tsmc") & (t0["region"] == "JP-Kyushu") & (t0["online_step"] == 20)]
+    assert len(jasm) == 1 and jasm["status"].iloc[0] == "building"       # JASM Fab 1: 2024
+    m.run(12)
+    e = m.tables()["events"]
+    row = e[e["id"] == "jp_kr_2019"]
+    assert row["quarter"].iloc[0] == "2019Q3"
+
+
+@pytest.mark.parametrize("name", ["us_localisation", "asean_diversification", "friendshoring", "decoupling",
+                                  "taiwan_contingency", "backcast_2019"])
+def test_shock_scenarios_run(name):
+    m = ChipModel(name, rng=1).run(12)
+    t = m.tables()
+    assert t["metrics"]["supply_shortfall"].between(0, 1).all()
+
+
+def test_taiwan_contingency_stranded_and_recovery():
+    t = ChipModel("taiwan_contingency", rng=1).run(20).tables()
+    mt, e = t["metrics"], t["events"]
+    during = mt[(mt["quarter"] >= "2027Q3") & (mt["quarter"] < "2028Q3")]
+    assert (during["stranded_capacity"] > 0).all()
+    assert during["supply_shortfall"].mean() > mt["supply_shortfall"].iloc[1:8].mean() + 0.05
+    assert e["recovery_quarters"].iloc[0] >= 4
+
+
+# ---------------------------------------------------------- directional
+def _mean(metric, quarters, scenario="baseline", **over):
+    return float(np.mean([metric(ChipModel(scenario, rng=s, **over).run(quarters).tables()) for s in SEEDS]))
+
+
+@pytest.mark.slow
+def test_immigration_enforcement_lowers_korean_investment_in_the_host():
+    raid = [{"type": "immigration_enforcement", "start": "2025Q2", "end": "2027Q2", "country": "US", "home": "KR",
+             "magnitude": 1.0}]
+
+    def kr_in_us(t):
+        inv = t["investments"]
+        return inv.loc[(inv["home"] == "KR") & (inv["country"] == "US") & ~inv["deferred"] & (inv["step"] >= 2),
+                       "capacity"].sum()
+    assert _mean(kr_in_us, 16, events=raid) < _mean(kr_in_us, 16)
+
+
+@pytest.mark.slow
+def test_second_sourcing_lowers_the_shortfall_after_a_supplier_outage():
+    outage = [{"type": "outage", "start": "2025Q3", "end": "2026Q1", "region": "JP-Kyushu", "firm": "sumco",
+               "magnitude": 1.0}]
+
+    def after(t):
+        mt = t["metrics"]
+        return mt.loc[mt["step"].between(2, 3), "supply_shortfall"].mean()
+    single = _mean(after, 4, events=outage, **{"network.sources_per_input": 1, "network.max_sources": 1,
+                                               "network.spot_share": 0.0})
+    double = _mean(after, 4, events=outage, **{"network.sources_per_input": 3, "network.max_sources": 3,
+                                               "network.spot_share": 0.0})
+    assert double < single, (single, double)
+
+
+@pytest.mark.slow
+def test_export_restriction_lowers_mutual_partnerships():
+    restr = [{"type": "export_restriction", "start": "2025Q2", "exporter": "JP", "importer": "KR", "magnitude": 1.0},
+             {"type": "export_restriction", "start": "2025Q2", "exporter": "KR", "importer": "JP", "magnitude": 1.0}]
+
+    def jk(t):
+        return t["metrics"]["partnerships_jk"].iloc[-1]
+    assert _mean(jk, 16, events=restr) < _mean(jk, 16)
+
+
+@pytest.mark.slow
+def test_higher_political_risk_raises_deferrals():
+    over = {"random_events.enabled": True}
+
+    def deferrals(t):
+        return t["metrics"]["deferrals"].sum()
+    low = _mean(deferrals, 16, **over)
+    high = _mean(deferrals, 16, **over, **{f"regions.{r}.political_risk": 0.9
+                                          for r in ("KR-Gyeonggi", "JP-Kyushu", "TW-Hsinchu", "US-Arizona")})
+    assert high > low, (low, high)
+
+
+# ------------------------------------------------------------ invariants
+event_st = st.fixed_dictionaries({
+    "type": st.sampled_from(["export_restriction", "tariff", "outage", "blockade", "immigration_enforcement",
+                             "subsidy_tightening"]),
+    "start": st.sampled_from(["2025Q2", "2025Q3", "2026Q1"]),
+    "magnitude": st.floats(0.0, 1.0),
+})
+_TARGETS = {
+    "export_restriction": {"exporter": "JP", "importer": "KR"}, "tariff": {"country": "US"},
+    "outage": {"region": "TW-Hsinchu"}, "blockade": {"country": "TW"},
+    "immigration_enforcement": {"country": "US", "home": "KR"}, "subsidy_tightening": {"country": "JP"},
+}
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), events=st.lists(event_st, max_size=4), random_on=st.booleans())
+def test_invariants_under_shocks(seed, events, random_on):
+    evs = [{**e, **_TARGETS[e["type"]]} for e in events]
+    kw = {"events": evs, "random_events.enabled": random_on}
+    m = ChipModel("baseline", rng=seed, **kw)
+    for _ in range(8):
+        m.step()
+        assert (m.sites.col("capacity") > 0).all()
+        assert 0.0 <= m.supply_shortfall <= 1.0
+        assert ((m.shortfall_by_country >= -1e-12) & (m.shortfall_by_country <= 1 + 1e-12)).all()
+        assert all(g.budget >= -1e-9 and g.outstanding <= g.budget + 1e-9 for g in m.governments)
+        assert (m.output_fs <= supply.operating_capacity(m) + 1e-6).all()
+    a = m.tables()
+    b = ChipModel("baseline", rng=seed, **kw).run(8).tables()
+    for k in a:
+        pd.testing.assert_frame_equal(a[k], b[k])
+
+
+# ------------------------------------------------------------ bad input
+BAD_EVENTS = [
+    ({"type": "earthquake", "start": "2025Q2", "region": "JP-Kyushu"}, "events.0.type"),
+    ({"type": "outage", "start": "2025Q2", "region": "JP-Atlantis"}, "events.0.region"),
+    ({"type": "outage", "start": "2025Q2", "region": "JP-Kyushu", "firm": "nobody"}, "events.0.firm"),
+    ({"type": "export_restriction", "start": "2025Q2", "exporter": "ZZ", "importer": "KR"}, "events.0.exporter"),
+    ({"type": "export_restriction", "start": "2025Q2", "exporter": "JP", "importer": "KR", "segments": ["cakes"]},
+     "events.0.segments"),
+    ({"type": "outage", "start": "2025Q4", "end": "2025Q2", "region": "JP-Kyushu"}, "end"),
+    ({"type": "outage", "start": "2025Q2", "region": "JP-Kyushu", "magnitude": 1.5}, "magnitude"),
+    ({"type": "tariff", "start": "2025Q2", "country": "US", "magnitude": -0.1}, "events.0.magnitude"),
+    ({"type": "outage", "start": "2045Q1", "region": "JP-Kyushu"}, "outside the horizon"),
+    ({"type": "outage", "start": "2019Q1", "region": "JP-Kyushu"}, "outside the horizon"),
+    ({"type": "outage", "start": "2025Q2", "end": "2060Q1", "region": "JP-Kyushu"}, "events.0.end"),
+    ({"type": "outage", "start": "2025-06", "region": "JP-Kyushu"}, "events.0.start"),
+    ({"type": "outage", "start": "2025Q2"}, "region"),
+    ({"type": "immigration_enforcement", "start": "2025Q2", "home": "KR"}, "host"),
+    ({"type": "sanctions_lifted", "start": "2025Q2", "lifts": "nothing"}, "events.0.lifts"),
+    ({"type": "subsidy_tightening", "start": "2025Q2", "country": "US", "condition": "bribes"}, "events.0.condition"),
+    ({"type": "tariff", "start": "2025Q2", "country": "US", "exporters": ["ZZ"]}, "events.0.exporters"),
+    ({"type": "outage", "start": "2025Q2", "region": "JP-Kyushu", "colour": "red"}, "colour"),
+]
+
+
+@pytest.mark.parametrize("event,needle", BAD_EVENTS, ids=[f"{i}-{e['type']}" for i, (e, _) in enumerate(BAD_EVENTS)])
+def test_bad_event_is_one_line_naming_the_field(event, needle):
+    with pytest.raises(ScenarioError) as info:
+        load_scenario("baseline", events=[event])
+    msg = str(info.value)
+    assert needle in msg and "\n" not in msg, msg
+
+
+def test_bad_library_id_and_duplicate_ids():
+    with pytest.raises(ScenarioError, match="unknown event id"):
+        load_scenario("baseline", event_library=["atlantis_2031"])
+    dup = [{"id": "a", "type": "outage", "start": "2025Q2", "region": "JP-Kyushu"},
+           {"id": "a", "type": "outage", "start": "2025Q3", "region": "JP-Kyushu"}]
+    with pytest.raises(ScenarioError, match="duplicate"):
+        load_scenario("baseline", events=dup)
+
+
+def test_bad_policy_and_resilience_fields():
+    for over, needle in (({"governments.US.strategic_target": 1.5}, "strategic_target"),
+                         ({"resilience.visibility_share": -0.2}, "visibility_share"),
+                         ({"learning.smoothing": 2.0}, "learning.smoothing"),
+                         ({"random_events.political_rate": float("inf")}, "political_rate"),
+                         ({"governments.CN.tit_for_tat": "often"}, "tit_for_tat")):
+        with pytest.raises(ScenarioError, match=needle):
+            load_scenario("baseline", **over)
