@@ -380,3 +380,21 @@ def test_bad_policy_and_resilience_fields():
                          ({"governments.CN.tit_for_tat": "often"}, "tit_for_tat")):
         with pytest.raises(ScenarioError, match=needle):
             load_scenario("baseline", **over)
+
+
+@pytest.mark.parametrize("event,target", [
+    ({"type": "export_restriction", "exporter": "JP", "importer": "KR", "segments": ["materials"]}, "JP->KR:materials"),
+    ({"type": "tariff", "country": "US", "exporters": ["CN"], "magnitude": 0.5}, "US<-CN"),
+    ({"type": "outage", "region": "TW-Hsinchu", "firm": "tsmc"}, "TW-Hsinchu:tsmc"),
+    ({"type": "immigration_enforcement", "country": "US", "home": "KR"}, "KR@US"),
+    ({"type": "subsidy_tightening", "country": "US", "magnitude": 0.05}, "US"),
+    ({"type": "blockade", "country": "TW", "magnitude": 0.5}, "TW"),
+])
+def test_every_event_type_is_recorded(event, target):
+    m = _model([{"id": "e", "start": "2025Q3", "end": "2026Q1", **event}]).run(5)
+    e = m.tables()["events"]
+    assert len(e) == 1
+    row = e.iloc[0]
+    assert (row["type"], row["target"], row["quarter"], row["step"], row["end_step"], row["origin"], row["id"]) == \
+        (event["type"], target, "2025Q3", 2, 4.0, "scenario", "e")
+    assert row["magnitude"] == event.get("magnitude", 1.0)
