@@ -1,8 +1,10 @@
 """The ``kyoso`` command.
 
-User errors (unknown scenario, bad ``--set``, invalid file, an output that
-would be overwritten) print one line on stderr and exit with status 2;
-nothing is written.  Anything else is a bug and shows its traceback.
+User errors (unknown scenario, bad ``--set``, invalid file or sweep file, an
+output that would be overwritten) print one line on stderr and exit with
+status 2; nothing is written.  ``kyoso sweep`` exits with status 1 when some
+runs failed (they are in ``DIR/failed/``).  Anything else is a bug and shows
+its traceback.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from model.scenario import ScenarioError, builtin_scenarios, load_scenario, para
 __all__ = ["main", "UserError"]
 
 EXIT_USER_ERROR = 2
+EXIT_RUNS_FAILED = 1
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,9 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     run = sub.add_parser("run", help="run one scenario and write its tables")
-    run.add_argument("scenario", nargs="?", default="baseline", help="built-in name or TOML file (default: baseline)")
+    run.add_argument("scenario", nargs="?", default=None, help="built-in name or TOML file (default: baseline)")
     run.add_argument("--quarters", type=_positive_int, default=None, help="quarters to simulate (default: the scenario's horizon)")
-    run.add_argument("--seed", type=_seed, default=0, help="random seed (default: 0)")
+    run.add_argument("--seed", type=_seed, default=None, help="random seed (default: 0)")
+    run.add_argument("--from", dest="from_dir", type=Path, default=None, metavar="DIR",
+                     help="repeat one run of the sweep in DIR exactly (with --run RUN_ID)")
+    run.add_argument("--run", dest="run_id", default=None, metavar="RUN_ID",
+                     help="run id of the sweep run to repeat (with --from DIR)")
     run.add_argument("--out", type=Path, required=True, help="output directory (Parquet tables, manifest.json, figures)")
     run.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
                      help="override a parameter by dotted path, e.g. governments.US.subsidy_rate=0.2 (repeatable)")
@@ -92,6 +99,39 @@ def build_parser() -> argparse.ArgumentParser:
 
     par = sub.add_parser("params", help="list every parameter with unit, default, bounds and source")
     par.add_argument("--markdown", action="store_true", help="print a Markdown table")
+
+    sw = sub.add_parser("sweep", help="run a sweep file: many runs, streamed to a resumable Parquet store")
+    sw.add_argument("file", type=Path, help="sweep TOML file (see experiments/sweeps/)")
+    sw.add_argument("--out", type=Path, default=None, help="sweep directory (manifest.json, runs/, failed/)")
+    sw.add_argument("--workers", type=_positive_int, default=None,
+                    help="worker processes (default: CPU count; with --scheduler the cluster decides)")
+    sw.add_argument("--backend", choices=("processes", "dask", "serial"), default=None,
+                    help="processes (default), dask (LocalCluster, or --scheduler), serial")
+    sw.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                    help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (implies --backend dask)")
+    sw.add_argument("--resume", action="store_true",
+                    help="continue the sweep in --out: skip finished runs, retry failed ones")
+    sw.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sw.add_argument("--dry-run", action="store_true", help="validate the file and print the plan; run nothing")
+    sw.add_argument("--list-metrics", action="store_true", help="list the metric names of the sweep's scenario")
+
+    an = sub.add_parser("analyze", help="sensitivity indices, main effects and seed noise of one metric")
+    an.add_argument("dir", type=Path, help="sweep directory")
+    an.add_argument("--metric", required=True, help="metric stored in the sweep")
+    an.add_argument("--method", choices=("sobol", "morris", "main"), default=None,
+                    help="default: sobol/morris for those designs, main effects otherwise")
+    an.add_argument("--at", choices=("final", "mean"), default="final",
+                    help="reduce each run to its final-quarter value (default) or its mean over the quarters")
+    an.add_argument("--csv", type=Path, default=None, metavar="FILE",
+                    help="also write the indices (or main effects) as CSV")
+
+    pl = sub.add_parser("plot", help="figures of a sweep: main effects, grid heatmap, Sobol bars, seed noise")
+    pl.add_argument("dir", type=Path, help="sweep directory")
+    pl.add_argument("--out", type=Path, required=True, help="directory for the PNG figures")
+    pl.add_argument("--metric", dest="metrics", action="append", default=None,
+                    help="metric to plot (repeatable; default: every stored metric)")
+    pl.add_argument("--at", choices=("final", "mean"), default="final", help="final-quarter value or mean")
+    pl.add_argument("--force", action="store_true", help="write into an existing non-empty directory")
     return parser
 
 
@@ -147,22 +187,108 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from experiments.runner import prepare_output, run_scenario, summary, write_run
 
-    overrides = parse_sets(args.sets)
+    if args.from_dir is not None or args.run_id is not None:
+        scenario, seed, quarters, overrides = _run_from_sweep(args)
+    else:
+        scenario = args.scenario or "baseline"
+        seed = 0 if args.seed is None else args.seed
+        quarters = args.quarters
+        overrides = parse_sets(args.sets)
     out: Path = args.out
     prepare_output(out, force=args.force)           # refuse before any work
     t0 = time.perf_counter()
-    model = run_scenario(args.scenario, seed=args.seed, quarters=args.quarters, overrides=overrides,
+    model = run_scenario(scenario, seed=seed, quarters=quarters, overrides=overrides,
                          progress=args.progress)
     elapsed = time.perf_counter() - t0
     tables = model.tables()
-    write_run(out, model, tables, seed=args.seed, overrides=overrides, force=args.force,
+    write_run(out, model, tables, seed=seed, overrides=overrides, force=args.force,
               figures=not args.no_figures, elapsed=elapsed)
     print(summary(model, tables, out, elapsed))
     return 0
 
 
+def _run_from_sweep(args: argparse.Namespace) -> tuple[str, int, int, dict[str, object]]:
+    """Scenario, seed, quarters and overrides of one planned run of a sweep directory."""
+    from experiments.store import read_manifest
+
+    if args.from_dir is None or args.run_id is None:
+        raise UserError("--from DIR and --run RUN_ID go together (e.g. --from sweeps/out --run p003-r1)")
+    for flag, value in (("SCENARIO", args.scenario), ("--seed", args.seed), ("--quarters", args.quarters)):
+        if value is not None:
+            raise UserError(f"{flag}: not used with --from (the sweep's manifest fixes it)")
+    if args.sets:
+        raise UserError("--set: not used with --from (the sweep's manifest fixes the parameters)")
+    manifest = read_manifest(args.from_dir)
+    runs = {r["run_id"]: r for r in manifest["runs"]}
+    if args.run_id not in runs:
+        some = ", ".join(list(runs)[:3])
+        raise UserError(f"--run {args.run_id!r}: no such run in {args.from_dir} (run ids look like {some}, …)")
+    run = runs[args.run_id]
+    overrides = {**manifest.get("fixed", {}), **run["parameters"]}
+    return manifest["scenario_ref"], int(run["seed"]), int(manifest["quarters"]), overrides
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from experiments.design import available_metrics, build_design, load_sweep, plan_runs
+
+    backend = args.backend or ("dask" if args.scheduler else "processes")
+    if args.scheduler is not None and backend != "dask":
+        raise UserError(f"--scheduler {args.scheduler}: only used with --backend dask")
+    sweep = load_sweep(args.file)                     # every check happens here, before any run
+    if args.list_metrics:
+        print("\n".join(available_metrics(sweep.scenario)))
+        return 0
+    if args.dry_run:
+        design = build_design(sweep)
+        runs = plan_runs(sweep, design)
+        print(f"{args.file}: valid sweep {sweep.spec.name!r}: {sweep.spec.design} design, {design.n_points} points "
+              f"× {sweep.spec.replications} replications = {len(runs)} runs of {sweep.quarters} quarters "
+              f"on {sweep.scenario_ref}; metrics {', '.join(sweep.metrics)}")
+        return 0
+    if args.out is None:
+        raise UserError("--out: required (the sweep directory to write)")
+    from experiments.sweep import run_sweep
+
+    result = run_sweep(sweep, args.out, backend=backend, workers=args.workers, scheduler=args.scheduler,
+                       resume=args.resume, progress=not args.no_progress)
+    print(result.summary(sweep.spec.name))
+    return 0 if result.ok else EXIT_RUNS_FAILED
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from experiments.analysis import analyze_sweep
+
+    res = analyze_sweep(args.dir, args.metric, method=args.method, at=args.at)
+    print(res.text())
+    if args.csv is not None:
+        table = res.indices if res.indices is not None else res.effects
+        args.csv.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(args.csv, index=False)
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from experiments import plots
+    from experiments.store import read_manifest
+
+    manifest = read_manifest(args.dir)
+    for m in args.metrics or []:
+        if m not in manifest["metrics"]:
+            raise UserError(f"--metric {m!r}: not stored in this sweep (stored: {', '.join(manifest['metrics'])})")
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not args.force:
+        raise UserError(f"--out {out}: directory exists and is not empty (use --force to write into it)")
+    paths = plots.save_sweep_figures(args.dir, out, args.metrics, at=args.at)
+    print(f"kyoso plot: {len(paths)} figures written to {out}")
+    for p in paths:
+        print(f"  {p.name}")
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "scenarios": cmd_scenarios, "validate": cmd_validate, "params": cmd_params,
-            "calibrate": cmd_calibrate}
+            "calibrate": cmd_calibrate, "sweep": cmd_sweep, "analyze": cmd_analyze, "plot": cmd_plot}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -107,7 +107,7 @@ class Government(mesa.Agent):
         return self.conditions.flat_cost()
 
     def set_policy(self, capacity_share: float = 0.0) -> None:
-        """Quarterly policy (ODD 7.2).
+        """Quarterly policy (ODD 7.1, 7.19).
 
         The year's appropriation arrives in quarterly parts.  With a strategic
         target, the subsidy rate moves toward closing the gap between the

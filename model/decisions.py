@@ -242,10 +242,10 @@ def investment_probability(share: np.ndarray, gap: np.ndarray, project_size: np.
 
 
 def can_finance(cash: np.ndarray, debt: np.ndarray, annual_revenue: np.ndarray,
-                net_capex: np.ndarray, equity_share: float, max_leverage: float) -> np.ndarray:
+                capex: np.ndarray, equity_share: float, max_leverage: float) -> np.ndarray:
     """Finances justify a project: enough cash for the equity part, and debt
     within ``max_leverage`` × annual revenue (firms with no revenue yet may
     invest only without debt)."""
-    enough_cash = cash >= equity_share * net_capex
+    enough_cash = cash >= equity_share * capex
     leverage_ok = np.where(annual_revenue > 0, debt <= max_leverage * annual_revenue, debt <= 0)
     return enough_cash & leverage_ok

@@ -98,7 +98,7 @@ class EventBook:
         for start, end, spec in self.scheduled:
             if start == t:
                 self._start(spec, t, end, "scenario")
-        if m.spec.random_events.enabled:
+        if m.spec.random_events.enabled and t > 0:
             self._draw_random(t)
         self._rebuild()
 

@@ -1,6 +1,6 @@
 """Trust, knowledge spillovers and the joint fund's research projects.
 
-Called by ``ChipModel.learn`` (docs/ODD.md §3.6) after the quarter's flows:
+Called by ``ChipModel.learn`` (docs/ODD.md §3.7; §7.11-7.13) after the quarter's flows:
 partnership trust follows delivery reliability; country-pair trust follows
 its firms' partnerships and joint projects; the leading partner of every
 working partnership and project decides how much to share

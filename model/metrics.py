@@ -2,7 +2,7 @@
 
 Pure functions over arrays, plus :func:`snapshot`, which reads a model's
 state and returns one row.  Names are snake_case and documented in
-docs/ODD.md §7 (Observation).
+docs/ODD.md §7.21 (Observation).
 
 Clustering index: the Herfindahl index of a segment's operating capacity
 across regions, Σ_r s_r².  It is 1 when all capacity sits in one region and
@@ -72,7 +72,7 @@ def metric_names(countries: list[str], blocs: list[str]) -> list[str]:
         "firm_cash",
         "firm_debt",
         "revenue",
-        # value chain (docs/ODD.md §7.8)
+        # value chain (docs/ODD.md §7.21)
         "supply_shortfall",
         *[f"shortfall_{s}" for s in FAB_SEGMENTS],
         "spot_deliveries",
@@ -94,7 +94,7 @@ def metric_names(countries: list[str], blocs: list[str]) -> list[str]:
         "kpi_attainment",
         "construction_delays",
         "labour_shortage",
-        # shocks and policy (docs/ODD.md §7.9)
+        # shocks and policy (docs/ODD.md §7.21)
         *[f"shortfall_{c}" for c in countries],
         "events_active",
         "stranded_capacity",
@@ -181,7 +181,8 @@ def shocks(m: ChipModel) -> dict[str, float]:
     paid = sum(g.paid_total for g in m.governments)
     row["subsidy_per_capacity"] = paid / m.completed_capacity_total if m.completed_capacity_total > 0 else 0.0
     row["perceived_risk_mean"] = float(m.perceived.mean())
-    row["tariff_mean"] = float((m.gov_market[:, None] * m.tariff_matrix).sum())
+    # Mean over exporting countries of the market-weighted tariff their exports face.
+    row["tariff_mean"] = float((m.gov_market @ m.tariff_matrix).mean())
     return row
 
 

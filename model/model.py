@@ -322,7 +322,7 @@ class ChipModel(mesa.Model):
         geo = self.geo
         n_c, n_f = len(geo.countries), len(self.firm_list)
         self.events = EventBook(self)
-        self.events._rebuild()
+        self.events.fire()          # events that start in the first quarter are in force at step 0
         self._policy_arrays()
         self.perceived = np.tile(geo.political_risk, (n_c, 1))     # home country × region
         self.uncertainty = np.zeros((n_c, geo.n))
@@ -369,7 +369,8 @@ class ChipModel(mesa.Model):
 
     def governments_set_policy(self) -> None:
         """Governments top up budgets, steer subsidies toward their targets and
-        tighten conditions; tariffs (with tit-for-tat) come from the events (ODD 3.2)."""
+        tighten conditions; tariffs (with tit-for-tat) come from the events; every
+        region's skilled-labour pool grows by params.skilled_labour_growth (ODD 3.2, 7.7)."""
         op = self.sites.capacity_by(OPERATING, self.geo.n, len(SEGMENTS))[:, self.fab_mask].sum(axis=1)
         share = metrics.shares(np.bincount(self.geo.country, weights=op, minlength=len(self.geo.countries)))
         for g in self.governments:
@@ -429,7 +430,7 @@ class ChipModel(mesa.Model):
         fi, si = fi[hit], si[hit]
         if len(fi) == 0:
             return
-        # Firms decide simultaneously on the quarter's state (ODD 7.3): one
+        # Firms decide simultaneously on the quarter's state (ODD 7.5): one
         # batch of location logits, then projects start in random order and
         # subsidy money is first come, first served.
         self._prepare_location_cache()
@@ -460,7 +461,7 @@ class ChipModel(mesa.Model):
             firm = self.firm_list[f]
             r, o = choice_l[k], other_l[k]
             # Real-options wait: defer while uncertainty about the chosen region is
-            # high, up to max_deferral quarters in a row (ODD 7.4).
+            # high, up to max_deferral quarters in a row (ODD 7.18).
             h = self.firm_home[f]
             sigma2 = self.uncertainty[h, r] + learn.risk_variance * self.perceived[h, r] ** 2
             if sigma2 > learn.defer_threshold and self.deferral_count[f, seg] < learn.max_deferral:
@@ -521,7 +522,7 @@ class ChipModel(mesa.Model):
         slip = in_model & (s.online_step[building] > t) & \
             (self.rng.random(len(building)) < self.spec.params.shortage_delay * shortage)
         # Immigration enforcement against a home country's workers slows its
-        # firms' projects in the host regions (ODD 7.5).
+        # firms' projects in the host regions (ODD 7.6).
         for home, host, mag in self.events.immigration:
             hit = (self.firm_home[s.firm[building]] == home) & host[s.region[building]] \
                 & (s.online_step[building] > t) & ~slip
@@ -567,7 +568,7 @@ class ChipModel(mesa.Model):
                 g.tax_credit_total += float(credit[host == g.cidx].sum())
 
     def supply_chain(self) -> None:
-        """Partnerships end, are reviewed and form; inputs flow; output follows (ODD 3.5)."""
+        """Partnerships end, are reviewed and form; inputs flow; output follows (ODD 3.6)."""
         cap = supply.operating_capacity(self)
         self._refresh_firm_costs(cap)
         main = supply._main_region(self)
@@ -614,13 +615,13 @@ class ChipModel(mesa.Model):
         self.stranded_capital = float((stranded * self.capex_per_capacity).sum())
 
     def learn(self) -> None:
-        """Trust follows deliveries; knowledge spills; the joint fund runs its projects (ODD 3.6)."""
+        """Trust follows deliveries; knowledge spills; the joint fund runs its projects (ODD 3.7)."""
         knowledge.update_trust(self)
         knowledge.partnership_spillovers(self)
         knowledge.run_fund(self)
 
     def produce_and_account(self) -> None:
-        """Sites produce their firm-segment's delivered output; cash and debt update (ODD 3.7)."""
+        """Sites produce their firm-segment's delivered output; cash and debt update (ODD 3.8)."""
         p = self.spec.params
         s = self.sites
         op_mask = s.col("status") == OPERATING

@@ -171,7 +171,8 @@ class Recorder:
 
         Recovery: quarters from the event's start until the supply shortfall is
         back within 0.5 percentage points of its level in the quarter before;
-        empty if it never recovers within the run (or never fell)."""
+        0 if it never rose above that level, empty if it never recovered
+        within the run."""
         rows = [dict(r) for r in m.events.rows]
         short = metrics["supply_shortfall"].to_numpy() if len(metrics) else np.zeros(0)
         for r in rows:

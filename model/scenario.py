@@ -320,7 +320,7 @@ class CountryTrust(_Strict):
 
 
 class Network(_Strict):
-    """Supply partnerships, partner choice and trust (docs/ODD.md §7, network)."""
+    """Supply partnerships, partner choice and trust (docs/ODD.md §7.8-7.11)."""
 
     sources_per_input: int = _f(2, "suppliers", "Suppliers a buyer asks for per input segment (1 = single sourcing); large buyers ask for more, and fewer are found while candidates run out", ge=1, le=10)
     max_sources: int = _f(8, "suppliers", "Most suppliers a buyer holds for one input (large buyers need several)", ge=1, le=50)
@@ -445,7 +445,7 @@ class Cocreation(_Strict):
 
 
 # ------------------------------------------------------------------ shocks
-#: Event types (docs/ODD.md §7, events) and whether their magnitude is a share (≤ 1).
+#: Event types (docs/ODD.md §7.16) and whether their magnitude is a share (≤ 1).
 EVENT_TYPES: dict[str, bool] = {
     "export_restriction": True,       # exporter → importer, listed segments; share of deliveries blocked
     "tariff": False,                  # importer's ad valorem tariff on exporters (1 = 100%)

@@ -1,6 +1,6 @@
 """The supply phase of a quarter: partnerships form, inputs flow, output follows.
 
-Called by ``ChipModel.supply_chain`` (docs/ODD.md §3.5).  Buyers are
+Called by ``ChipModel.supply_chain`` (docs/ODD.md §3.6; §7.8-7.10, §7.20).  Buyers are
 (firm, fab segment) pairs with operating capacity; each needs every input
 segment u with a[d, u] > 0.  Inputs before the fab in the chain (materials,
 equipment) are ordered against the planned output; packaging then processes
@@ -251,7 +251,7 @@ def review_partnerships(m: ChipModel, cap: np.ndarray, main_region: np.ndarray) 
     gone = (cap[book.supplier[act], book.input[act]] <= 0) | (cap[book.buyer[act], book.buyer_segment[act]] <= 0) \
         | (book.trust[act] < net.break_trust)
     # Firms with visibility see scheduled disruptions of their suppliers coming
-    # and switch ahead of them (ODD 7.6).
+    # and switch ahead of them (ODD 7.20).
     if hasattr(m, "events") and m.visible.any() and m.upcoming.any():
         vis = m.visible[book.buyer[act]]
         soon = link_block(m, m.location_share, m.upcoming, book.buyer[act], book.buyer_segment[act],
@@ -316,7 +316,7 @@ def flows(m: ChipModel, cap: np.ndarray, plan: np.ndarray, main_region: np.ndarr
     loss = (1.0 - net.licence_friction * attrs["exposure"]) * np.where(disrupted, 1.0 - net.disruption_severity, 1.0)
     book.disrupted[act] = disrupted
     # Export restrictions and blockades cut links; alternative routes carry part
-    # of a cut link's deliveries at an extra logistics cost (ODD 7.6).
+    # of a cut link's deliveries at an extra logistics cost (ODD 7.20).
     res = m.spec.resilience
     restriction = m.events.restriction if hasattr(m, "events") else np.zeros((1, 1, n_s))
     shares = m.location_share

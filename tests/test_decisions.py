@@ -165,7 +165,7 @@ def test_investment_trigger():
 
 def test_can_finance():
     ok = d.can_finance(cash=np.array([3.0, 2.0, 3.0, 3.0]), debt=np.array([0.0, 0.0, 50.0, 1.0]),
-                       annual_revenue=np.array([10.0, 10.0, 10.0, 0.0]), net_capex=np.array([10.0] * 4),
+                       annual_revenue=np.array([10.0, 10.0, 10.0, 0.0]), capex=np.array([10.0] * 4),
                        equity_share=0.3, max_leverage=3.0)
     assert ok.tolist() == [True, False, False, False]
 

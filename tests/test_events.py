@@ -398,3 +398,10 @@ def test_every_event_type_is_recorded(event, target):
     assert (row["type"], row["target"], row["quarter"], row["step"], row["end_step"], row["origin"], row["id"]) == \
         (event["type"], target, "2025Q3", 2, 4.0, "scenario", "e")
     assert row["magnitude"] == event.get("magnitude", 1.0)
+
+
+def test_an_event_starting_in_the_first_quarter_is_in_force_at_step_zero():
+    m = _model([{"type": "outage", "start": "2025Q1", "end": "2025Q3", "region": "TW-Hsinchu", "magnitude": 1.0}])
+    r = m.geo.index("TW-Hsinchu")
+    assert (m.events.availability()[m.sites.col("region") == r] == 0.0).all()
+    assert m.tables()["events"]["step"].tolist() == [0]

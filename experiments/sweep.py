@@ -1,0 +1,455 @@
+"""Many runs on a ``concurrent.futures.Executor``: the sweep runner.
+
+One code path for every backend: the driver submits :func:`execute_run` for
+each planned run that is not yet in ``runs/`` to an executor, keeping at most
+a few tasks per worker in flight, and writes each result to the store as it
+arrives.  The driver never holds more than that window of results, so its
+memory does not grow with the number of runs.
+
+Backends (``open_executor``):
+
+* ``processes`` (default): ``ProcessPoolExecutor`` on this machine;
+* ``serial``: runs in the driver, one after another (debugging, tests);
+* ``dask``: ``distributed.Client(...).get_executor()``, on a ``LocalCluster``
+  (one single-threaded worker process per ``--workers``) or on an existing
+  cluster given by ``--scheduler ADDRESS``.
+
+A run that raises (a model error, a scenario rule broken by one design point)
+is an expected failure: it is recorded in ``failed/<run_id>.json`` with its
+traceback and the sweep goes on.  An error in the runner itself (a worker
+process killed, a result that cannot be written) stops the sweep loudly;
+``--resume`` continues it later.  Workers return each run's Parquet bytes and
+the driver writes them, so workers on other machines need no shared disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import socket
+import sys
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from experiments.design import (
+    Design,
+    ResolvedSweep,
+    RunSpec,
+    build_design,
+    plan_runs,
+    reproduce_command,
+)
+from experiments.runner import UserError, git_revision, run_scenario, versions
+from experiments.store import SweepStore
+
+__all__ = [
+    "BACKENDS",
+    "RunTask",
+    "RunOutcome",
+    "SweepResult",
+    "SerialExecutor",
+    "open_executor",
+    "execute_run",
+    "metrics_table",
+    "make_manifest",
+    "run_sweep",
+]
+
+BACKENDS = ("processes", "dask", "serial")
+#: Dask settings for the LocalCluster the runner starts.  A worker's
+#: statistical profiler samples the task thread's stack every 10 ms and its
+#: event loop wakes every 20 ms (tick) and 500 ms (system monitor); each takes
+#: the GIL from the model run, which made runs up to 2× slower than in a plain
+#: process here.  The runner needs none of that at those rates.
+DASK_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
+#: Tasks kept in flight per worker slot (enough to keep workers busy, few enough to bound memory).
+WINDOW_PER_SLOT = 4
+
+
+# ------------------------------------------------------------------ one run
+@dataclass(frozen=True)
+class RunTask:
+    """Everything a worker needs for one run (plain, picklable data)."""
+
+    run_id: str
+    index: int
+    point: int
+    replication: int
+    seed: int
+    scenario_ref: str
+    quarters: int
+    parameters: dict[str, Any]
+    fixed: dict[str, Any]
+    metrics: tuple[str, ...]
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        return {**self.fixed, **self.parameters}
+
+
+@dataclass
+class RunOutcome:
+    """What a worker sends back: Parquet bytes, or the error and its traceback."""
+
+    run_id: str
+    ok: bool
+    payload: bytes | None = None
+    error: str | None = None
+    traceback: str | None = None
+    elapsed: float = 0.0
+    worker: str = ""
+
+
+_SCENARIOS: dict[tuple[str, float], Any] = {}
+
+
+def _scenario(ref: str) -> Any:
+    """The validated scenario behind ``ref``, loaded once per worker process.
+
+    ``ChipModel(Scenario, **overrides)`` validates exactly like
+    ``ChipModel(path, **overrides)`` (both apply the overrides to the raw data
+    and validate), so runs match ``kyoso run`` bit for bit; the cache saves
+    re-reading the TOML and CSV files for every run.  A changed file (mtime)
+    is read again.
+    """
+    from model.scenario import load_scenario
+
+    path = Path(ref)
+    stamp = path.stat().st_mtime if path.is_file() else 0.0
+    key = (ref, stamp)
+    if key not in _SCENARIOS:
+        _SCENARIOS.clear()
+        _SCENARIOS[key] = load_scenario(ref)
+    return _SCENARIOS[key]
+
+
+def metrics_table(model: Any, metrics: list[str] | tuple[str, ...] | None = None) -> pd.DataFrame:
+    """``model.tables()["metrics"]`` (step, quarter, metrics), without building the other tables.
+
+    The metrics table is the DataCollector's model variables with a ``step``
+    column (model.ChipModel.tables); reading it directly skips the sites and
+    firms tables, about half the cost of a short run.  Falls back to
+    ``tables()`` if a requested metric is not a DataCollector column.
+    """
+    mv = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    if metrics is not None and any(m not in mv.columns for m in metrics):
+        mt = model.tables()["metrics"]
+    else:
+        mv.insert(0, "step", np.arange(len(mv)))
+        mt = mv
+    if metrics is None:
+        return mt
+    return mt[["step", "quarter", *metrics]]
+
+
+def run_frame(task: RunTask, metrics: pd.DataFrame) -> pd.DataFrame:
+    """The tidy rows of one run: identifiers, parameters, step, quarter, metrics."""
+    n = len(metrics)
+    cols: dict[str, Any] = {
+        "run_id": [task.run_id] * n,
+        "point": np.full(n, task.point, dtype=np.int64),
+        "replication": np.full(n, task.replication, dtype=np.int64),
+        "seed": np.full(n, task.seed, dtype=np.int64),
+    }
+    for path, value in task.parameters.items():
+        cols[path] = [value] * n
+    cols["step"] = metrics["step"].to_numpy(dtype=np.int64)
+    cols["quarter"] = metrics["quarter"].astype(str).to_numpy()
+    for m in task.metrics:
+        cols[m] = metrics[m].to_numpy(dtype=np.float64)
+    return pd.DataFrame(cols)
+
+
+def _parquet_bytes(df: pd.DataFrame) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), sink)
+    return sink.getvalue()
+
+
+def execute_run(task: RunTask) -> RunOutcome:
+    """Run one model and return its rows as Parquet bytes (runs in a worker).
+
+    Exceptions from building or running the model are caught and returned as
+    a failed outcome with the traceback; anything after that is the runner's
+    own code and propagates (a bug must stop the sweep).
+    """
+    t0 = time.perf_counter()
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    try:
+        model = run_scenario(_scenario(task.scenario_ref), seed=task.seed, quarters=task.quarters,
+                             overrides=task.overrides)
+        mt = metrics_table(model, task.metrics)
+    except Exception as exc:  # an expected failure: recorded, the sweep goes on
+        return RunOutcome(task.run_id, False, error=f"{type(exc).__name__}: {exc}",
+                          traceback=traceback.format_exc(), elapsed=time.perf_counter() - t0, worker=worker)
+    payload = _parquet_bytes(run_frame(task, mt))
+    return RunOutcome(task.run_id, True, payload=payload, elapsed=time.perf_counter() - t0, worker=worker)
+
+
+# ---------------------------------------------------------------- executors
+class SerialExecutor(Executor):
+    """A ``concurrent.futures.Executor`` that runs each call at once, in the driver."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        fut: Future = Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # delivered through the future like any executor
+            fut.set_exception(exc)
+        return fut
+
+
+def _process_context() -> Any:
+    """``forkserver`` with the runner preloaded (POSIX), else ``spawn``.
+
+    Plain ``fork`` would start faster, but forking a driver that has any
+    thread (a Dask client's, a test runner's, Arrow's) can deadlock the
+    child; the fork server is a clean single-threaded process that imports
+    the model once (~0.7 s here) and forks every worker from there.
+    """
+    import multiprocessing as mp
+
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["experiments.sweep"])
+        return ctx
+    return mp.get_context("spawn")
+
+
+@contextmanager
+def open_executor(backend: str = "processes", workers: int | None = None, scheduler: str | None = None,
+                  connect_timeout: str = "10s") -> Iterator[tuple[Executor, int, str]]:
+    """Yield ``(executor, worker slots, description)`` for a backend; shut it down after."""
+    if backend not in BACKENDS:
+        raise UserError(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    if scheduler is not None and backend != "dask":
+        raise UserError(f"--scheduler {scheduler}: only used with --backend dask")
+    n = workers or os.cpu_count() or 1
+    if backend == "serial":
+        yield SerialExecutor(), 1, "serial"
+        return
+    if backend == "processes":
+        with ProcessPoolExecutor(max_workers=n, mp_context=_process_context()) as ex:
+            yield ex, n, f"processes ×{n}"
+        return
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    import dask
+
+    cluster = None
+    if scheduler is None:
+        with dask.config.set(DASK_CONFIG):
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=logging.ERROR)
+        client = Client(cluster)
+        desc = f"dask LocalCluster ×{n}"
+    else:
+        try:
+            client = Client(scheduler, timeout=connect_timeout)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise UserError(f"--scheduler {scheduler}: cannot connect: {exc}") from None
+        n = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()) or 1
+        desc = f"dask {scheduler} ({n} threads)"
+    try:
+        ex = client.get_executor(pure=False)
+        yield ex, n, desc
+        ex.shutdown(wait=True)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# ---------------------------------------------------------------- the sweep
+def _versions() -> dict[str, str]:
+    out = versions()
+    for pkg in ("SALib", "scipy", "dask", "distributed", "tqdm"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def _plan_hash(runs: list[RunSpec]) -> str:
+    text = json.dumps([[r.run_id, r.seed, r.parameters] for r in runs], default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def make_manifest(sweep: ResolvedSweep, design: Design, runs: list[RunSpec]) -> dict[str, Any]:
+    """Everything needed to read, check, resume and reproduce the sweep."""
+    from datetime import datetime, timezone
+
+    spec = sweep.spec
+    return {
+        "kind": "kyoso sweep",
+        "format": 1,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "name": spec.name,
+        "sweep_file": sweep.origin,
+        "sweep": spec.normalized(),
+        "scenario_ref": sweep.scenario_ref,
+        "scenario_hash": sweep.scenario_hash,
+        "quarters": sweep.quarters,
+        "metrics": sweep.metrics,
+        "parameters": {p: {"kind": sweep.infos[p].kind, "unit": sweep.infos[p].unit,
+                           "description": sweep.infos[p].description} for p in sweep.names},
+        "fixed": sweep.fixed,
+        "design": design.to_json(),
+        "n_points": design.n_points,
+        "replications": spec.replications,
+        "n_runs": len(runs),
+        "seed_tree": {
+            "entropy": spec.seed,
+            "how": "root = SeedSequence(seed); design, runs = root.spawn(2); run k uses runs.spawn(n_runs)[k] "
+                   "(spawn_key (1, k)); its seed is the 63 low bits of generate_state(2, uint32) read as one "
+                   "big-endian 64-bit number, passed to ChipModel(rng=seed)",
+            "design_spawn_key": [0],
+            "runs_spawn_key": [1],
+        },
+        "plan_hash": _plan_hash(runs),
+        "versions": _versions(),
+        "git_revision": git_revision(),
+        "runs": [r.to_json() | {"command": reproduce_command(sweep.scenario_ref, sweep.quarters, r.seed,
+                                                             {**sweep.fixed, **r.parameters})}
+                 for r in runs],
+    }
+
+
+@dataclass
+class SweepResult:
+    root: Path
+    planned: int
+    done: int
+    failed: list[str] = field(default_factory=list)
+    ran: int = 0
+    skipped: int = 0
+    elapsed: float = 0.0
+    backend: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and self.done == self.planned
+
+    def summary(self, name: str) -> str:
+        line = (f"kyoso sweep {name}: {self.done}/{self.planned} runs done, {len(self.failed)} failed "
+                f"({self.ran} ran in this session on {self.backend}, {self.skipped} already done; "
+                f"{self.elapsed:.1f} s) → {self.root}")
+        if self.failed:
+            line += f"; see {self.root / 'failed'} and rerun with --resume to retry them"
+        return line
+
+
+def _tasks(sweep: ResolvedSweep, runs: list[RunSpec]) -> Iterator[RunTask]:
+    for r in runs:
+        yield RunTask(run_id=r.run_id, index=r.index, point=r.point, replication=r.replication, seed=r.seed,
+                      scenario_ref=sweep.scenario_ref, quarters=sweep.quarters, parameters=r.parameters,
+                      fixed=sweep.fixed, metrics=tuple(sweep.metrics))
+
+
+def run_sweep(sweep: ResolvedSweep, out: str | Path, *, backend: str = "processes", workers: int | None = None,
+              scheduler: str | None = None, resume: bool = False, progress: bool = True) -> SweepResult:
+    """Run every planned run of ``sweep`` not yet in ``out/runs``, streaming results to disk.
+
+    Returns counts; failed runs are listed in ``SweepResult.failed``.
+    Raises :class:`UserError` before writing anything for a directory that
+    would be overwritten or a ``--resume`` of a different sweep.
+    """
+    t0 = time.perf_counter()
+    out = Path(out)
+    design = build_design(sweep)
+    runs = plan_runs(sweep, design)
+    manifest = make_manifest(sweep, design, runs)
+    SweepStore.check(out, manifest, resume=resume)        # refuse before starting any worker
+    with open_executor(backend, workers, scheduler) as (executor, slots, desc):
+        store = SweepStore.open(out, manifest, resume=resume)
+        done = store.done_ids()
+        todo = [r for r in runs if r.run_id not in done]
+        skipped = len(runs) - len(todo)
+        failed: list[str] = []
+        ran = 0
+        by_id = {r.run_id: r for r in todo}
+        tasks = _tasks(sweep, todo)
+        window = max(1, slots * WINDOW_PER_SLOT)
+        pending: set[Future] = set()
+
+        def fill() -> None:
+            while len(pending) < window:
+                task = next(tasks, None)
+                if task is None:
+                    return
+                pending.add(executor.submit(execute_run, task))
+
+        fill()
+        bar = _progress(len(runs), skipped, sweep.spec.name, progress)
+        try:
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    pending.discard(fut)
+                    outcome: RunOutcome = fut.result()       # a runner error propagates: stop loudly
+                    ran += 1
+                    if outcome.ok:
+                        assert outcome.payload is not None
+                        store.write_run(outcome.run_id, outcome.payload)
+                    else:
+                        spec = by_id[outcome.run_id]
+                        store.write_failure(outcome.run_id, {
+                            "run_id": outcome.run_id, "point": spec.point, "replication": spec.replication,
+                            "seed": spec.seed, "parameters": spec.parameters, "error": outcome.error,
+                            "traceback": outcome.traceback, "worker": outcome.worker,
+                            "elapsed_seconds": outcome.elapsed,
+                            "command": reproduce_command(sweep.scenario_ref, sweep.quarters, spec.seed,
+                                                         {**sweep.fixed, **spec.parameters}),
+                        })
+                        failed.append(outcome.run_id)
+                    bar.update(1)
+                    if failed:
+                        bar.set_postfix_str(f"failed={len(failed)}", refresh=False)
+                fill()
+        except BaseException:
+            for fut in pending:
+                fut.cancel()
+            raise
+        finally:
+            bar.close()
+        elapsed = time.perf_counter() - t0
+        done_now = store.done_ids()
+        planned_ids = [r.run_id for r in runs]
+        result = SweepResult(root=out, planned=len(runs), done=sum(1 for r in planned_ids if r in done_now),
+                             failed=[r for r in planned_ids if r not in done_now], ran=ran, skipped=skipped,
+                             elapsed=elapsed, backend=desc)
+        store.log_session({"backend": desc, "resume": resume, "ran": ran, "skipped": skipped,
+                           "failed": len(result.failed), "done": result.done, "planned": result.planned,
+                           "elapsed_seconds": round(elapsed, 3), "versions": _versions(),
+                           "git_revision": git_revision()})
+    return result
+
+
+def _progress(total: int, initial: int, name: str, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    tqdm.monitor_interval = 0          # no monitor thread in the driver
+    return tqdm(total=total, initial=initial, desc=name, unit="run", file=sys.stderr, disable=not enabled,
+                dynamic_ncols=True, smoothing=0.05)
