@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .columns import ColumnStore
+
 __all__ = [
     "PartnershipBook",
     "link_exposure",
@@ -154,30 +156,16 @@ _COLUMNS: dict[str, type] = {
 }
 
 
-class PartnershipBook:
+class PartnershipBook(ColumnStore):
     """Column store of partnerships (active and ended)."""
 
-    def __init__(self, capacity_hint: int = 256) -> None:
-        self.n = 0
-        self._room = max(16, capacity_hint)
-        for name, dtype in _COLUMNS.items():
-            setattr(self, name, np.zeros(self._room, dtype=dtype))
-
-    def _grow(self, need: int) -> None:
-        while self._room < need:
-            self._room *= 2
-        for name in _COLUMNS:
-            old = getattr(self, name)
-            new = np.zeros(self._room, dtype=old.dtype)
-            new[: self.n] = old[: self.n]
-            setattr(self, name, new)
+    COLUMNS = _COLUMNS
 
     def add_many(self, buyer: np.ndarray, buyer_segment: np.ndarray, input_seg: np.ndarray,
                  supplier: np.ndarray, trust: np.ndarray, step: int) -> np.ndarray:
         """Append partnerships; returns their numbers."""
         k = len(buyer)
-        if self.n + k > self._room:
-            self._grow(self.n + k)
+        self._reserve(self.n + k)
         sl = slice(self.n, self.n + k)
         self.buyer[sl] = buyer
         self.buyer_segment[sl] = buyer_segment
@@ -192,9 +180,6 @@ class PartnershipBook:
         self.disrupted[sl] = False
         self.n += k
         return np.arange(sl.start, sl.stop)
-
-    def col(self, name: str) -> np.ndarray:
-        return getattr(self, name)[: self.n]
 
     @property
     def active(self) -> np.ndarray:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .columns import ColumnStore
 from .scenario import SiteStatus
 
 __all__ = ["SiteRegistry", "STATUS_ORDER", "BUILDING", "OPERATING", "OFFLINE"]
@@ -39,31 +40,21 @@ _COLUMNS: dict[str, type] = {
 }
 
 
-class SiteRegistry:
+class SiteRegistry(ColumnStore):
     """Column store of sites; ``n`` rows are live, the rest is spare room."""
 
-    def __init__(self, capacity_hint: int = 256) -> None:
-        self.n = 0
-        self._room = max(16, capacity_hint)
-        for name, dtype in _COLUMNS.items():
-            setattr(self, name, np.zeros(self._room, dtype=dtype))
-        self.product: list[str] = []
+    COLUMNS = _COLUMNS
 
-    def _grow(self) -> None:
-        self._room *= 2
-        for name in _COLUMNS:
-            old = getattr(self, name)
-            new = np.zeros(self._room, dtype=old.dtype)
-            new[: self.n] = old[: self.n]
-            setattr(self, name, new)
+    def __init__(self, capacity_hint: int = 256) -> None:
+        super().__init__(capacity_hint)
+        self.product: list[str] = []
 
     def add(self, *, firm: int, region: int, segment: int, capacity: float, status: int,
             start_step: int, online_step: int, leading_edge: bool = False, expansion: bool = False,
             capex_total: float = 0.0, gov: int = -1, subsidy_committed: float = 0.0,
             tax_credit: float = 0.0, product: str = "") -> int:
         """Append a site and return its number."""
-        if self.n == self._room:
-            self._grow()
+        self._reserve(self.n + 1)
         i = self.n
         self.firm[i] = firm
         self.region[i] = region
@@ -84,10 +75,6 @@ class SiteRegistry:
         self.product.append(product)
         self.n += 1
         return i
-
-    def col(self, name: str) -> np.ndarray:
-        """View of the live part of a column."""
-        return getattr(self, name)[: self.n]
 
     def capacity_by(self, status: int, n_regions: int, n_segments: int) -> np.ndarray:
         """Capacity (kwpm) of sites in ``status`` as a region × segment matrix."""
