@@ -469,14 +469,14 @@ class ChipModel(mesa.Model):
                 self.quarter_deferrals += 1
                 self.recorder.investments.append(self._investment_row(
                     firm, seg, r, o, -1, False, 0.0, prob_r[k, r], v[k, r], v[k, o],
-                    contrib[:, k, r], contrib[:, k, o], deferred=True))
+                    contrib[:, k, r], contrib[:, k, o], deferred=True, quarter=quarter))
                 continue
             free_cash[f] -= need
             expansion = bool(inputs.has_site[k, r])
             site = firm.invest(seg, r, capex=capex_l[k], grant=float(grant[k, r]), expansion=expansion)
             self.recorder.investments.append(self._investment_row(
                 firm, seg, r, o, site, expansion, capex_l[k], prob_r[k, r], v[k, r], v[k, o],
-                contrib[:, k, r], contrib[:, k, o], deferred=False))
+                contrib[:, k, r], contrib[:, k, o], deferred=False, quarter=quarter))
             self.deferral_quarters_total += int(self.deferral_count[f, seg])
             self.deferral_count[f, seg] = 0
             self.quarter_investments += 1
@@ -489,10 +489,10 @@ class ChipModel(mesa.Model):
 
     def _investment_row(self, firm: Firm, seg: int, r: int, o: int, site: int, expansion: bool,
                         capex: float, prob: float, v_r: float, v_o: float, chosen: np.ndarray,
-                        rejected: np.ndarray, *, deferred: bool) -> dict[str, Any]:
+                        rejected: np.ndarray, *, deferred: bool, quarter: str) -> dict[str, Any]:
         """One row of the investments table (a deferral has site −1 and no capacity)."""
         return {
-            "step": self.steps, "quarter": self.quarter_of(self.steps), "firm": firm.firm_id,
+            "step": self.steps, "quarter": quarter, "firm": firm.firm_id,
             "home": firm.home_code, "segment": self.segment_ids[seg], "region": self.geo.ids[r],
             "country": self.geo.countries[self.geo.country[r]], "site": site, "expansion": expansion,
             "capacity": float(self.sites.capacity[site]) if site >= 0 else 0.0, "capex": capex,

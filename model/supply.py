@@ -191,7 +191,8 @@ def form_partnerships(m: ChipModel, cap: np.ndarray, main_region: np.ndarray) ->
     have = np.bincount(key, minlength=n_f * n_s * n_s).reshape(n_f, n_s, n_s)
     need = np.zeros_like(have)
     fab = np.flatnonzero(m.fab_mask)
-    spare = np.maximum(cap - committed_load(m, cap), 0.0)
+    load = committed_load(m, cap)
+    spare = np.maximum(cap - load, 0.0)
     tu = m.spec.params.target_utilisation
     for d in fab:
         buyers = cap[:, d] > 0
@@ -214,7 +215,6 @@ def form_partnerships(m: ChipModel, cap: np.ndarray, main_region: np.ndarray) ->
     order = m.rng.permutation(len(f_idx))
     f_idx, d_idx, u_idx = f_idx[order], d_idx[order], u_idx[order]
     pick = np.full(len(f_idx), -1, dtype=np.int64)
-    load = committed_load(m, cap)
     rounds = 4 if len(f_idx) > 64 else 1
     for part in np.array_split(np.arange(len(f_idx)), rounds):
         spare = np.maximum(cap - load, 0.05 * cap)
