@@ -66,7 +66,15 @@ from pydantic import (
 )
 
 from experiments.runner import UserError
-from model.scenario import PathInfo, Scenario, ScenarioError, builtin_scenarios, describe_path, load_scenario
+from model.scenario import (
+    PathInfo,
+    Scenario,
+    ScenarioError,
+    builtin_scenarios,
+    describe_path,
+    load_scenario,
+    validation_message,
+)
 
 __all__ = [
     "SweepError",
@@ -236,25 +244,6 @@ def _flatten_fixed(raw: Any, origin: str) -> Any:
 _TAGS = {"range", "values"}
 
 
-def _format_error(exc: ValidationError, origin: str) -> SweepError:
-    errors = exc.errors()
-    err = errors[0]
-    loc = [str(p) for p in err["loc"] if str(p) not in _TAGS]
-    path = ".".join(loc)
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        return SweepError(f"{origin}: unknown key {path!r}")
-    if err["type"] == "missing":
-        return SweepError(f"{origin}: {path}: required field is missing")
-    if not loc:  # a model-level rule: its message names the field itself
-        return SweepError(f"{origin}: {msg}")
-    value = err.get("input")
-    if isinstance(value, float) and not math.isfinite(value):
-        msg = "expected a finite number"
-    shown = repr(value) if not isinstance(value, (dict, list)) else ("[]" if value == [] else type(value).__name__)
-    return SweepError(f"{origin}: {path} = {shown}: {msg[0].lower() + msg[1:] if msg else msg}")
-
-
 def parse_sweep(raw: dict, origin: str = "sweep") -> SweepSpec:
     """Validate a raw sweep dict (as read from TOML) against the schema."""
     if not isinstance(raw, dict):
@@ -267,7 +256,7 @@ def parse_sweep(raw: dict, origin: str = "sweep") -> SweepSpec:
     try:
         return SweepSpec.model_validate(raw)
     except ValidationError as exc:
-        raise _format_error(exc, origin) from None
+        raise SweepError(validation_message(exc, origin, frozenset(_TAGS))) from None
 
 
 # ------------------------------------------------------------ scenario checks

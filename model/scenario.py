@@ -45,6 +45,7 @@ __all__ = [
     "parameter_table",
     "describe_path",
     "PathInfo",
+    "validation_message",
 ]
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -894,23 +895,27 @@ def _item_schema(schema: Any) -> Any:
 
 
 # ------------------------------------------------------------------- validation
-def _format_error(exc: ValidationError, raw: dict, origin: str) -> ScenarioError:
-    err = exc.errors()[0]
-    loc = [str(p) for p in err["loc"]]
+def validation_message(exc: ValidationError, origin: str, skip: frozenset[str] = frozenset()) -> str:
+    """One line for the first error of a pydantic ValidationError: the dotted
+    field path (without the ``skip`` tags of tagged unions), the value given
+    and what was expected.  Scenario and sweep files share it."""
+    errors = exc.errors()
+    err = errors[0]
+    loc = [str(p) for p in err["loc"] if str(p) not in skip]
     path = ".".join(loc)
     msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
-        return ScenarioError(f"{origin}: unknown key {path!r}")
+        return f"{origin}: unknown key {path!r}"
     if err["type"] == "missing":
-        return ScenarioError(f"{origin}: {path}: required field is missing")
-    if not loc:
-        return ScenarioError(f"{origin}: {msg}")
+        return f"{origin}: {path}: required field is missing"
+    if not loc:                       # a model-level rule: its message names the field itself
+        return f"{origin}: {msg}"
     value = err.get("input")
-    shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
     if isinstance(value, float) and not math.isfinite(value):
         msg = "expected a finite number"
-    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-    return ScenarioError(f"{origin}: {path} = {shown}: {msg.lower()}{more}")
+    shown = repr(value) if not isinstance(value, (dict, list)) else ("[]" if value == [] else type(value).__name__)
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{origin}: {path} = {shown}: {msg[:1].lower() + msg[1:]}{more}"
 
 
 def validate(raw: dict, origin: str = "scenario") -> Scenario:
@@ -921,7 +926,7 @@ def validate(raw: dict, origin: str = "scenario") -> Scenario:
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
-        raise _format_error(exc, raw, origin) from None
+        raise ScenarioError(validation_message(exc, origin)) from None
 
 
 def load_scenario(name_or_path: str | Path | Scenario = "baseline", **overrides: Any) -> Scenario:
