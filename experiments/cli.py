@@ -10,6 +10,7 @@ its traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -48,6 +49,16 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a seed ≥ 0, got {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number in 1–65535, got {value}")
     return value
 
 
@@ -132,6 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="metric to plot (repeatable; default: every stored metric)")
     pl.add_argument("--at", choices=("final", "mean"), default="final", help="final-quarter value or mean")
     pl.add_argument("--force", action="store_true", help="write into an existing non-empty directory")
+
+    db = sub.add_parser("dashboard", help="start the teaching dashboard (Mesa SolaraViz; needs the viz extra)")
+    db.add_argument("--port", type=_port, default=8765, help="port to listen on (default: 8765)")
+    db.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default: 127.0.0.1, this machine only)")
     return parser
 
 
@@ -287,8 +303,44 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    import importlib.util
+    import subprocess
+
+    def installed(module: str) -> bool:
+        try:
+            return importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):       # ValueError: a module set to None in sys.modules
+            return False
+
+    for module in ("solara", "solara_assets", "altair", "ipyvuetify"):
+        if not installed(module):
+            raise UserError(f"dashboard: the viz extra is missing ({module} is not installed); "
+                            "install it with: pip install -e '.[viz]'")
+    spec = importlib.util.find_spec("model")
+    app = Path(spec.origin).parent / "app.py" if spec and spec.origin else None
+    if app is None or not app.is_file():
+        raise UserError("dashboard: model/app.py not found next to the model package")
+    # Offline classrooms: no PyPI version check, no usage telemetry.
+    cmd = [sys.executable, "-m", "solara", "run", str(app), "--host", args.host, "--port", str(args.port),
+           "--production", "--no-open", "--no-check-version"]
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+    print(f"kyoso dashboard: http://{args.host}:{args.port}/ (Ctrl-C to stop)", flush=True)
+    proc = subprocess.Popen(cmd, env=env)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:        # Ctrl-C reaches solara too; let it finish
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        return 0
+
+
 COMMANDS = {"run": cmd_run, "scenarios": cmd_scenarios, "validate": cmd_validate, "params": cmd_params,
-            "calibrate": cmd_calibrate, "sweep": cmd_sweep, "analyze": cmd_analyze, "plot": cmd_plot}
+            "calibrate": cmd_calibrate, "sweep": cmd_sweep, "analyze": cmd_analyze, "plot": cmd_plot,
+            "dashboard": cmd_dashboard}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
