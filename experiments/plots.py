@@ -527,19 +527,33 @@ def regions_frame(model: ChipModel) -> pd.DataFrame:
 
 
 def save_run_figures(tables: dict[str, pd.DataFrame], model: ChipModel, out: Path) -> list[Path]:
-    """The ``make demo`` figures as PNG: country shares over time, map at first and last quarter."""
+    """The figures of one run as PNG (``kyoso run``, ``make demo``): capacity
+    shares by country and by bloc, the region map at the first and last
+    quarter and over time, concentration, the partnership network at the end,
+    and the supply shortfall with the run's events."""
     mt = tables["metrics"]
+    steps = mt["step"].to_numpy()
+    quarters = mt["quarter"].astype(str).to_numpy()
+    first, last = int(steps[0]), int(steps[-1])
+    picks = sorted({int(x) for x in np.linspace(first, last, 6).round()})
+    regions = regions_frame(model)
+    figures = {
+        "capacity_share_by_country": lambda: capacity_share_by_country(mt, model.geo.countries),
+        "capacity_share_by_bloc": lambda: capacity_share_by_bloc(mt, model.geo.blocs),
+        "region_map": lambda: region_map(tables["sites"], regions, [first, last],
+                                         [quarters[0], quarters[-1]]),
+        "region_map_over_time": lambda: region_map_small_multiples(
+            tables["sites"], regions, picks, [quarters[list(steps).index(k)] for k in picks]),
+        "concentration_over_time": lambda: concentration_over_time(mt),
+        "partnership_network": lambda: partnership_network(tables["partnerships"], tables["firms"]),
+        "events_timeline": lambda: events_timeline(mt, tables["events"]),
+    }
     paths = []
-    fig = capacity_share_by_country(mt, model.geo.countries)
-    paths.append(out / "capacity_share_by_country.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
-    first, last = int(mt["step"].iloc[0]), int(mt["step"].iloc[-1])
-    fig = region_map(tables["sites"], regions_frame(model), [first, last],
-                     [str(mt["quarter"].iloc[0]), str(mt["quarter"].iloc[-1])])
-    paths.append(out / "region_map.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    for name, draw in figures.items():
+        fig = draw()
+        paths.append(out / f"{name}.png")
+        fig.savefig(paths[-1], dpi=110)
+        plt.close(fig)
     return paths
 
 
