@@ -135,7 +135,9 @@ def test_metric_label_units():
 def test_save_run_figures(run, tmp_path):
     m, t = run
     paths = plots.save_run_figures(t, m, tmp_path)
-    assert [p.name for p in paths] == ["capacity_share_by_country.png", "region_map.png"]
+    assert [p.name for p in paths] == [f"{n}.png" for n in (
+        "capacity_share_by_country", "capacity_share_by_bloc", "region_map", "region_map_over_time",
+        "concentration_over_time", "partnership_network", "events_timeline")]
     assert all(p.stat().st_size > 10000 for p in paths)
 
 
