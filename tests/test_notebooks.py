@@ -39,6 +39,9 @@ def test_the_notebooks_listed_exist_and_are_committed_clean():
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_runs(name, tmp_path, monkeypatch):
     monkeypatch.setenv(QUICK_ENV, "1")
+    # The kernel inherits the environment; an MPLBACKEND set for headless test
+    # runs would keep Jupyter's inline backend (and so the figures) out.
+    monkeypatch.delenv("MPLBACKEND", raising=False)
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     client = nbclient.NotebookClient(nb, kernel_name="python3", timeout=120,
                                      resources={"metadata": {"path": str(tmp_path)}})
