@@ -9,11 +9,26 @@ Sweeps in Python::
     print(analyze_sweep("out/subsidy_vs_risk", "share_MY").text())
 """
 
-from .analysis import analyze_sweep
-from .design import SweepError, build_design, load_sweep, plan_runs
-from .runner import UserError, run_scenario, summary, write_run
-from .store import load_results, planned_runs, read_manifest, results_dataset, sweep_status
-from .sweep import run_sweep
+from importlib import import_module
+from typing import Any
+
+# Names are imported on first use, so that a worker process (or `kyoso run`)
+# does not pay for scipy.stats, SALib and the sweep machinery it never uses.
+_WHERE = {
+    "analyze_sweep": "analysis",
+    "SweepError": "design", "build_design": "design", "load_sweep": "design", "plan_runs": "design",
+    "UserError": "runner", "run_scenario": "runner", "summary": "runner", "write_run": "runner",
+    "load_results": "store", "planned_runs": "store", "read_manifest": "store",
+    "results_dataset": "store", "sweep_status": "store",
+    "run_sweep": "sweep",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "UserError",
