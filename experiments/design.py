@@ -347,6 +347,14 @@ def scenario_hash(scenario: Scenario) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _path_info(path: str, scenario: Scenario, where: str) -> PathInfo:
+    """The schema's description of a dotted path, or a one-line SweepError naming ``where``."""
+    try:
+        return describe_path(path, scenario)
+    except ScenarioError as exc:
+        raise SweepError(f"{where}: {str(exc).split(': ', 1)[-1]}") from None
+
+
 def resolve_sweep(spec: SweepSpec, origin: str = "sweep", base_dir: Path | None = None) -> ResolvedSweep:
     """Check a parsed sweep against the scenario it names (paths, types, bounds, metrics)."""
     ref = _resolve_scenario_ref(spec.scenario, base_dir)
@@ -358,11 +366,7 @@ def resolve_sweep(spec: SweepSpec, origin: str = "sweep", base_dir: Path | None 
     params: dict[str, Any] = {}
     for path, values in spec.parameters.items():
         where = f"{origin}: parameters.{path}"
-        try:
-            info = describe_path(path, scenario)
-        except ScenarioError as exc:
-            raise SweepError(f"{where}: {str(exc).split(': ', 1)[-1]}") from None
-        infos[path] = info
+        info = infos[path] = _path_info(path, scenario, where)
         if isinstance(values, Range):
             if info.kind not in ("int", "float"):
                 raise SweepError(f"{where}: a range {{low, high}} needs a numeric parameter, "
@@ -378,11 +382,7 @@ def resolve_sweep(spec: SweepSpec, origin: str = "sweep", base_dir: Path | None 
     fixed: dict[str, Any] = {}
     for path, value in spec.fixed.items():
         where = f"{origin}: fixed.{path}"
-        try:
-            info = describe_path(path, scenario)
-        except ScenarioError as exc:
-            raise SweepError(f"{where}: {str(exc).split(': ', 1)[-1]}") from None
-        fixed[path] = _check_value(info, value, where)
+        fixed[path] = _check_value(_path_info(path, scenario, where), value, where)
     known = available_metrics(scenario)
     for i, m in enumerate(spec.metrics):
         if m not in known:
