@@ -20,3 +20,21 @@ def test_baseline_golden_values():
     assert last["clustering_index"] == pytest.approx(0.10169163043442825, rel=1e-9)
     assert last["supply_shortfall"] == pytest.approx(0.007889988092015318, rel=1e-9)
     assert last["partnerships_jk"] == 16
+
+
+# Every output table of every built-in scenario, seeds 0-2, full horizon, against the
+# committed Parquet files in tests/golden/ (written by `python benchmarks/golden.py write
+# tests/golden`; `python benchmarks/golden.py against REV` rebuilds them from a commit).
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import golden  # noqa: E402
+
+GOLDEN_DIR = Path(__file__).parent / "golden"
+
+
+@pytest.mark.parametrize("name", golden.scenario_names())
+def test_tables_identical_to_golden_files(name):
+    problems = golden.compare(GOLDEN_DIR, [name])
+    assert not problems, "\n".join(problems)
