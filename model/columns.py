@@ -1,4 +1,5 @@
-"""A growable store of numpy columns: the base of the site registry and the partnership book.
+"""State containers: ``SubState`` (freezable, the base of every part of the World) and
+``ColumnStore``, a growable store of numpy columns under the site registry and the partnership book.
 
 Rows are appended at the end; ``n`` rows are live and the arrays keep spare
 room that doubles when full, so appending is O(1) amortised and every
@@ -7,14 +8,48 @@ per-quarter operation is one vectorised pass over ``col(name)``.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
-__all__ = ["ColumnStore"]
+__all__ = ["ColumnStore", "SubState"]
 
 
-class ColumnStore:
+class SubState:
+    """Base of the sub-states: ``freeze()`` makes arrays read-only and attributes unassignable."""
+
+    _frozen: bool = False
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self._frozen and name != "_frozen":
+            raise AttributeError(f"{type(self).__name__}.{name} is read-only in this phase")
+        object.__setattr__(self, name, value)
+
+    def freeze(self, frozen: bool = True) -> None:
+        """Make (or stop making) every array of this sub-state read-only."""
+        for value in vars(self).values():
+            _set_writeable(value, not frozen)
+        object.__setattr__(self, "_frozen", frozen)
+
+
+def _set_writeable(value: Any, writeable: bool) -> None:
+    if isinstance(value, np.ndarray):
+        try:
+            value.flags.writeable = writeable
+        except ValueError:          # a view whose base is still frozen: thawed with its base
+            pass
+    elif isinstance(value, dict):
+        for v in value.values():
+            _set_writeable(v, writeable)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            if isinstance(v, (np.ndarray, SubState)):
+                _set_writeable(v, writeable)
+    elif isinstance(value, SubState):
+        value.freeze(not writeable)
+
+
+class ColumnStore(SubState):
     """Subclasses set ``COLUMNS``: column name → numpy dtype."""
 
     COLUMNS: ClassVar[dict[str, type]] = {}

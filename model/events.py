@@ -25,10 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .scenario import DATA_DIR, SEGMENTS, Event, ScenarioError, quarter_index
+from .columns import SubState
+from .scenario import DATA_DIR, SEGMENTS, Event, Scenario, ScenarioError, quarter_index, quarter_label
 
 if TYPE_CHECKING:
-    from .model import ChipModel
+    from .geography import Geography
+    from .sites import SiteRegistry
+    from .world import GovernmentState
 
 __all__ = ["EventBook", "ActiveEvent", "load_library", "LIBRARY_PATH"]
 
@@ -54,17 +57,23 @@ class ActiveEvent:
     undo: dict[str, Any] = field(default_factory=dict)
 
 
-class EventBook:
-    """Scheduled and random events of one model run."""
+class EventBook(SubState):
+    """Scheduled and random events of one model run.
 
-    def __init__(self, m: ChipModel) -> None:
-        sc = m.spec
-        self.m = m
-        geo = m.geo
+    Built before anything that reads what is in force (partnerships, policy
+    arrays): until ``fire`` first runs, nothing is in force and the tariffs
+    are the governments' own.
+    """
+
+    def __init__(self, sc: Scenario, geo: Geography, firm_ids: list[str],
+                 governments: list[GovernmentState]) -> None:
+        self.spec = sc
+        self.geo = geo
         n_c, n_s = len(geo.countries), len(SEGMENTS)
         self.cidx = {c: i for i, c in enumerate(geo.countries)}
         self.ridx = {r: i for i, r in enumerate(geo.ids)}
-        self.fidx = {f.firm_id: f.idx for f in m.firm_list}
+        self.fidx = {f: i for i, f in enumerate(firm_ids)}
+        self.step = 0
         first = quarter_index(sc.meta.start_quarter)
         self.scheduled: list[tuple[int, int | None, Event]] = []
         for ev in sc.events:
@@ -75,7 +84,7 @@ class EventBook:
         self.rows: list[dict[str, Any]] = []
         self.restriction = np.zeros((n_c, n_c, n_s))
         self.tariff = np.zeros((n_c, n_c))
-        for g in m.governments:
+        for g in governments:
             self.tariff[g.cidx, :] = g.tariff
             for ex in g.tariff_exempt:
                 self.tariff[g.cidx, self.cidx[ex]] = 0.0
@@ -85,33 +94,40 @@ class EventBook:
         self.blockade = np.zeros(n_c)
         self.impulse = np.zeros((n_c, geo.n))
         self.immigration: list[tuple[int, np.ndarray, float]] = []
+        self.site_availability = np.ones(0)
         self._key = 0
         self._started: dict[str, ActiveEvent] = {}
 
     # ------------------------------------------------------------ each quarter
-    def fire(self) -> None:
-        """End what expires, start what is due, draw random events; rebuild the state in force."""
-        m = self.m
-        t = m.steps
+    def fire(self, t: int, rng: np.random.Generator, sites: SiteRegistry,
+             governments: list[GovernmentState]) -> None:
+        """End what expires, start what is due, draw random events; rebuild the state in force.
+
+        Subsidy tightening changes the conditions of ``governments`` (and undoes it at the end)."""
+        self.step = t
         for ev in [a for a in self.active if a.end_step is not None and a.end_step <= t]:
             self._end(ev, t)
         for start, end, spec in self.scheduled:
             if start == t:
-                self._start(spec, t, end, "scenario")
-        if m.spec.random_events.enabled and t > 0:
-            self._draw_random(t)
-        self._rebuild()
+                self._start(spec, t, end, "scenario", governments)
+        if self.spec.random_events.enabled and t > 0:
+            self._draw_random(t, rng, governments)
+        self._rebuild(sites, governments)
 
-    def _start(self, spec: Event, t: int, end: int | None, origin: str) -> None:
+    def _quarter(self, t: int) -> str:
+        meta = self.spec.meta
+        return quarter_label(meta.start_year, meta.start_q, t)
+
+    def _start(self, spec: Event, t: int, end: int | None, origin: str,
+               governments: list[GovernmentState]) -> None:
         ev = ActiveEvent(self._key, spec, t, end, origin)
         self._key += 1
-        m = self.m
         if spec.type == "sanctions_lifted":
             target = self._started.get(spec.lifts)
             if target is not None and target in self.active:
                 self._end(target, t)
         elif spec.type == "subsidy_tightening":
-            gov = m.governments[self.cidx[spec.country]]
+            gov = governments[self.cidx[spec.country]]
             before = getattr(gov.conditions, spec.condition)
             after = min(1.0, before + spec.magnitude)
             setattr(gov.conditions, spec.condition, after)
@@ -120,7 +136,7 @@ class EventBook:
         if spec.id:
             self._started[spec.id] = ev
         self.rows.append({
-            "step": t, "quarter": m.quarter_of(t), "type": spec.type, "target": self._target(spec),
+            "step": t, "quarter": self._quarter(t), "type": spec.type, "target": self._target(spec),
             "magnitude": spec.magnitude, "description": spec.description, "event": ev.key, "id": spec.id,
             "origin": origin, "end_step": end, "source": spec.source,
         })
@@ -137,7 +153,7 @@ class EventBook:
 
     def _impulses(self, spec: Event) -> None:
         """Events in force that hit a region or a home country raise the risk signal firms read."""
-        geo = self.m.geo
+        geo = self.geo
         mag = spec.magnitude
         if spec.type == "outage":
             self.impulse[:, self.ridx[spec.region]] += mag
@@ -150,39 +166,36 @@ class EventBook:
             self.impulse[self.cidx[spec.home], self._host_regions(spec)] += mag
 
     def _host_regions(self, spec: Event) -> np.ndarray:
-        geo = self.m.geo
+        geo = self.geo
         if spec.region is not None:
             mask = np.zeros(geo.n, dtype=bool)
             mask[self.ridx[spec.region]] = True
             return mask
         return geo.country == self.cidx[spec.country]
 
-    def _draw_random(self, t: int) -> None:
+    def _draw_random(self, t: int, rng: np.random.Generator, governments: list[GovernmentState]) -> None:
         """Political events (hazard ∝ political risk) and infrastructure events
         (hazard ∝ 1 − power reliability) knock out part of a region's capacity."""
-        m = self.m
-        rnd = m.spec.random_events
-        geo = m.geo
-        horizon = m.horizon
+        rnd = self.spec.random_events
+        geo = self.geo
+        horizon = self.spec.meta.horizon
         hazards = (("political", rnd.political_rate * geo.political_risk),
                    ("infrastructure", rnd.infrastructure_rate * (1.0 - geo.power_reliability)))
         for kind, hazard in hazards:
-            hit = np.flatnonzero(m.rng.random(geo.n) < hazard)
+            hit = np.flatnonzero(rng.random(geo.n) < hazard)
             for r in hit.tolist():
-                mag = float(m.rng.beta(rnd.magnitude_alpha, rnd.magnitude_beta))
-                dur = 1 + int(m.rng.poisson(rnd.mean_duration))
-                spec = Event(type="outage", start=m.quarter_of(t), region=geo.ids[r], magnitude=mag,
+                mag = float(rng.beta(rnd.magnitude_alpha, rnd.magnitude_beta))
+                dur = 1 + int(rng.poisson(rnd.mean_duration))
+                spec = Event(type="outage", start=self._quarter(t), region=geo.ids[r], magnitude=mag,
                              description=f"random {kind} event")
                 end = t + dur if t + dur <= horizon else None
-                self._start(spec, t, end, "random")
+                self._start(spec, t, end, "random", governments)
 
-    def _rebuild(self) -> None:
+    def _rebuild(self, s: SiteRegistry, governments: list[GovernmentState]) -> None:
         """Recompute the arrays in force from the active events."""
-        m = self.m
-        geo = m.geo
+        geo = self.geo
         n_c = len(geo.countries)
         keep = np.ones_like(self.restriction)
-        s = m.sites
         avail = np.ones(s.n)
         tariff = self._base_tariff.copy()
         exempt_local = np.zeros(n_c, dtype=bool)
@@ -216,7 +229,7 @@ class EventBook:
             elif sp.type == "immigration_enforcement":
                 self.immigration.append((self.cidx[sp.home], self._host_regions(sp), sp.magnitude))
         # Tit-for-tat: a government that answers tariffs matches those on its exports.
-        for g in m.governments:
+        for g in governments:
             if g.tit_for_tat:
                 tariff[g.cidx, :] = np.maximum(tariff[g.cidx, :], tariff[:, g.cidx])
         np.fill_diagonal(tariff, 0.0)
@@ -229,8 +242,8 @@ class EventBook:
     def upcoming_restriction(self, lead: int) -> np.ndarray:
         """Block shares of scheduled restrictions and blockades that start within
         the next ``lead`` quarters (what firms with visibility see coming)."""
-        t = self.m.steps
-        n_c = len(self.m.geo.countries)
+        t = self.step
+        n_c = len(self.geo.countries)
         keep = np.ones_like(self.restriction)
         for start, _, sp in self.scheduled:
             if not t < start <= t + lead:
@@ -243,10 +256,9 @@ class EventBook:
                 keep[c, np.arange(n_c) != c, :] *= 1.0 - sp.magnitude
         return 1.0 - keep
 
-    def availability(self) -> np.ndarray:
-        """Share of each site's capacity able to run (sites added since the last rebuild: 1)."""
-        n = self.m.sites.n
-        avail = getattr(self, "site_availability", np.ones(0))
+    def availability(self, n: int) -> np.ndarray:
+        """Share of each of the first ``n`` sites' capacity able to run (sites added since the last rebuild: 1)."""
+        avail = self.site_availability
         if len(avail) < n:
             avail = np.concatenate([avail, np.ones(n - len(avail))])
         return avail[:n]

@@ -1,9 +1,8 @@
 """Regions as arrays: attributes, countries, blocs and distances.
 
 Regions are not agents: location choice is vectorised over them, so their
-attributes live in numpy arrays indexed by region number.  Events (a later
-issue) change these arrays in place; the location logit reads them each
-quarter.
+attributes live in numpy arrays indexed by region number.  The policy phase
+grows the skilled-labour pools; the location logit reads them each quarter.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .columns import SubState
 from .scenario import Scenario
 
 __all__ = ["Geography", "haversine_km"]
@@ -28,8 +28,8 @@ def haversine_km(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
-@dataclass
-class Geography:
+@dataclass(eq=False)
+class Geography(SubState):
     """Region attributes as arrays (index = region number)."""
 
     ids: list[str]

@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .queries import skilled_pools, unit_cost_index
 from .scenario import FAB_SEGMENTS, SEGMENTS
 from .sites import BUILDING, OPERATING
 
 if TYPE_CHECKING:
-    from .model import ChipModel
+    from .scenario import Scenario
+    from .world import World
 
 __all__ = ["shares", "hhi", "herfindahl_columns", "metric_names", "snapshot"]
 
@@ -113,47 +115,47 @@ def _mean(values: np.ndarray) -> float:
     return float(values.mean()) if len(values) else float("nan")
 
 
-def value_chain(m: ChipModel) -> dict[str, float]:
+def value_chain(w: World, sc: Scenario) -> dict[str, float]:
     """Partnership, trust, knowledge, fund and supply metrics."""
-    geo = m.geo
-    book = m.partners
+    geo = w.geo
+    book = w.chain.partners
     act = np.flatnonzero(book.active)
-    hb = m.firm_home[book.buyer[act]]
-    hs = m.firm_home[book.supplier[act]]
+    hb = w.firms.home[book.buyer[act]]
+    hs = w.firms.home[book.supplier[act]]
     cross = hb != hs
     code = {c: i for i, c in enumerate(geo.countries)}
     jp, kr = code.get("JP", -1), code.get("KR", -1)
     jk = ((hb == jp) & (hs == kr)) | ((hb == kr) & (hs == jp))
     members = np.zeros(len(geo.countries), dtype=bool)
-    members[[code[c] for c in m.spec.cocreation.members if c in code]] = True
+    members[[code[c] for c in sc.cocreation.members if c in code]] = True
     row: dict[str, float] = {
-        "supply_shortfall": float(m.supply_shortfall),
-        "spot_deliveries": float(m.spot_deliveries),
+        "supply_shortfall": float(w.supply.shortfall),
+        "spot_deliveries": float(w.supply.spot_deliveries),
         "partnerships_active": float(len(act)),
         "partnerships_cross_border_share": float(cross.mean()) if len(act) else 0.0,
         "partnerships_jk": float(jk.sum()),
         "partnerships_members": float((cross & members[hb] & members[hs]).sum()),
-        "partnership_changes": float(m.partnership_changes),
-        "trust_jk": float(m.country_trust[jp, kr]) if jp >= 0 and kr >= 0 else float("nan"),
-        "technology_mean": float(m.tech.mean()) if len(m.tech) else float("nan"),
-        "technology_JP": _mean(m.tech[m.firm_home == jp]),
-        "technology_KR": _mean(m.tech[m.firm_home == kr]),
+        "partnership_changes": float(w.supply.partnership_changes),
+        "trust_jk": float(w.chain.country_trust[jp, kr]) if jp >= 0 and kr >= 0 else float("nan"),
+        "technology_mean": float(w.chain.tech.mean()) if len(w.chain.tech) else float("nan"),
+        "technology_JP": _mean(w.chain.tech[w.firms.home == jp]),
+        "technology_KR": _mean(w.chain.tech[w.firms.home == kr]),
     }
     for k, s in enumerate(SEGMENTS):
         if s in FAB_SEGMENTS:
-            row[f"shortfall_{s}"] = float(m.shortfall_by_segment[k])
+            row[f"shortfall_{s}"] = float(w.supply.shortfall_by_segment[k])
     # Knowledge between Japan and Korea: partnerships and the fund's projects.
-    gaps = list(np.abs(m.tech[book.buyer[act][jk]] - m.tech[book.supplier[act][jk]]))
+    gaps = list(np.abs(w.chain.tech[book.buyer[act][jk]] - w.chain.tech[book.supplier[act][jk]]))
     sharing = list(book.sharing[act][book.delivered[act] > 0])
     project_sharing = []
-    fund = m.fund
+    fund = w.chain.fund
     if fund is not None:
         for p in fund.projects:
             if p["status"] == "active" and p["sharing"]:
                 project_sharing.append(p["sharing"][-1])
-                a, b = m.firm_home[p["leader"]], m.firm_home[p["follower"]]
+                a, b = w.firms.home[p["leader"]], w.firms.home[p["follower"]]
                 if {a, b} == {jp, kr}:
-                    gaps.append(abs(m.tech[p["leader"]] - m.tech[p["follower"]]))
+                    gaps.append(abs(w.chain.tech[p["leader"]] - w.chain.tech[p["follower"]]))
     row["knowledge_gap_jk"] = _mean(np.array(gaps))
     row["knowledge_sharing_rate"] = _mean(np.array(sharing + project_sharing))
     row["project_sharing_rate"] = _mean(np.array(project_sharing))
@@ -161,35 +163,35 @@ def value_chain(m: ChipModel) -> dict[str, float]:
     row["fund_budget"] = float(fund.budget) if fund else 0.0
     row["fund_spent"] = float(fund.spent) if fund else 0.0
     row["kpi_attainment"] = float(fund.kpi_attainment) if fund else float("nan")
-    row["construction_delays"] = float(m.quarter_delays)
-    pool, employed = m.skilled_pools()
+    row["construction_delays"] = float(w.counters.quarter_delays)
+    pool, employed = skilled_pools(w)
     short = np.maximum(employed - pool, 0.0)
     row["labour_shortage"] = float(short.sum() / employed.sum()) if employed.sum() > 0 else 0.0
     return row
 
 
-def shocks(m: ChipModel) -> dict[str, float]:
+def shocks(w: World, sc: Scenario) -> dict[str, float]:
     """Shock, resilience and policy metrics."""
-    geo = m.geo
-    row: dict[str, float] = {f"shortfall_{c}": float(v) for c, v in zip(geo.countries, m.shortfall_by_country)}
-    row["events_active"] = float(len(m.events.active))
-    row["stranded_capacity"] = float(m.stranded)
-    row["stranded_capital"] = float(m.stranded_capital)
-    row["deferrals"] = float(m.quarter_deferrals)
-    row["deferral_quarters"] = float(m.deferral_quarters_total)
-    row["friendshored_share"] = (m.friendshored_total / m.new_capacity_total) if m.new_capacity_total > 0 else 0.0
-    paid = sum(g.paid_total for g in m.governments)
-    row["subsidy_per_capacity"] = paid / m.completed_capacity_total if m.completed_capacity_total > 0 else 0.0
-    row["perceived_risk_mean"] = float(m.perceived.mean())
+    geo = w.geo
+    row: dict[str, float] = {f"shortfall_{c}": float(v) for c, v in zip(geo.countries, w.supply.shortfall_by_country)}
+    row["events_active"] = float(len(w.events.active))
+    row["stranded_capacity"] = float(w.supply.stranded)
+    row["stranded_capital"] = float(w.supply.stranded_capital)
+    row["deferrals"] = float(w.counters.quarter_deferrals)
+    row["deferral_quarters"] = float(w.counters.deferral_quarters_total)
+    row["friendshored_share"] = (w.counters.friendshored_total / w.counters.new_capacity_total) if w.counters.new_capacity_total > 0 else 0.0
+    paid = sum(g.paid_total for g in w.policy.governments)
+    row["subsidy_per_capacity"] = paid / w.counters.completed_capacity_total if w.counters.completed_capacity_total > 0 else 0.0
+    row["perceived_risk_mean"] = float(w.risk.perceived.mean())
     # Mean over exporting countries of the market-weighted tariff their exports face.
-    row["tariff_mean"] = float((m.gov_market @ m.tariff_matrix).mean())
+    row["tariff_mean"] = float((w.policy.market @ w.policy.tariff).mean())
     return row
 
 
-def snapshot(m: ChipModel) -> dict[str, float]:
+def snapshot(w: World, sc: Scenario) -> dict[str, float]:
     """One row of the metrics table for the model's current state."""
-    geo = m.geo
-    sites = m.sites
+    geo = w.geo
+    sites = w.sites
     n_seg = len(SEGMENTS)
     op = sites.capacity_by(OPERATING, geo.n, n_seg)        # region × segment
     cap_seg = op.sum(axis=0)
@@ -201,9 +203,9 @@ def snapshot(m: ChipModel) -> dict[str, float]:
     row: dict[str, float] = {}
     for k, s in enumerate(SEGMENTS):
         row[f"capacity_{s}"] = float(cap_seg[k])
-        row[f"demand_{s}"] = float(m.demand[k])
-        row[f"utilisation_{s}"] = float(m.utilisation[k])
-        row[f"price_{s}"] = float(m.price[k])
+        row[f"demand_{s}"] = float(w.markets.demand[k])
+        row[f"utilisation_{s}"] = float(w.markets.utilisation[k])
+        row[f"price_{s}"] = float(w.markets.price[k])
     row["capacity_fab"] = float(fab_by_region.sum())
     status = sites.col("status")
     row["capacity_building"] = float(sites.col("capacity")[status == BUILDING].sum())
@@ -218,17 +220,17 @@ def snapshot(m: ChipModel) -> dict[str, float]:
     row["clustering_index"] = float((clus * shares(cap_seg)).sum())
     row["active_sites"] = float((status == OPERATING).sum())
     row["sites_building"] = float((status == BUILDING).sum())
-    row["investments_started"] = float(m.quarter_investments)
-    row["investment_capex"] = float(m.quarter_investment_capex)
-    row["subsidy_paid"] = float(m.flows["subsidy"].sum())
-    row["subsidy_paid_cumulative"] = float(sum(g.paid_total for g in m.governments))
-    row["subsidy_committed"] = float(sum(g.outstanding for g in m.governments))
-    row["tax_credit_paid"] = float(m.flows["tax_credit"].sum())
-    row["government_budget"] = float(sum(g.budget for g in m.governments))
-    row["unit_cost_index"] = m.unit_cost_index()
-    row["firm_cash"] = float(m.cash.sum())
-    row["firm_debt"] = float(m.debt.sum())
-    row["revenue"] = float(m.flows["revenue"].sum())
-    row.update(value_chain(m))
-    row.update(shocks(m))
+    row["investments_started"] = float(w.counters.quarter_investments)
+    row["investment_capex"] = float(w.counters.quarter_investment_capex)
+    row["subsidy_paid"] = float(w.ledger.flows["subsidy"].sum())
+    row["subsidy_paid_cumulative"] = float(sum(g.paid_total for g in w.policy.governments))
+    row["subsidy_committed"] = float(sum(g.outstanding for g in w.policy.governments))
+    row["tax_credit_paid"] = float(w.ledger.flows["tax_credit"].sum())
+    row["government_budget"] = float(sum(g.budget for g in w.policy.governments))
+    row["unit_cost_index"] = unit_cost_index(w, sc)
+    row["firm_cash"] = float(w.ledger.cash.sum())
+    row["firm_debt"] = float(w.ledger.debt.sum())
+    row["revenue"] = float(w.ledger.flows["revenue"].sum())
+    row.update(value_chain(w, sc))
+    row.update(shocks(w, sc))
     return row

@@ -118,19 +118,21 @@ def update_trust(trust: np.ndarray, fill_rate: np.ndarray, gain: float, loss: fl
 
 # ----------------------------------------------------------------- knowledge
 def sharing_rate(gap: np.ndarray, trust: np.ndarray, keep: float, base: float, aversion: float,
-                 complementarity: float, stage_incentive: float | np.ndarray = 0.0) -> np.ndarray:
+                 complementarity: float, stage_incentive: float | np.ndarray = 0.0,
+                 trust_floor: float = 0.5) -> np.ndarray:
     """Share of its lead the leading partner passes on (0–1).
 
     Expected gains: follower G_F = keep × gap; leader G_L = (complementarity
     + stage incentive) × gap.  Asymmetry a = max(0, (G_F − G_L)/(G_F + G_L)).
-    s = base × (0.5 + 0.5 × trust) × (1 − min(1, aversion × a)).
+    s = base × (f + (1 − f) × trust) × (1 − min(1, aversion × a)), with f the
+    sharing factor at zero trust (``knowledge.trust_sharing_floor``, 0.5 by default).
     """
     g_f = keep * gap
     g_l = (complementarity + stage_incentive) * gap
     denom = g_f + g_l
     asym = np.divide(g_f - g_l, denom, out=np.zeros_like(gap, dtype=float), where=denom > 0)
     asym = np.maximum(asym, 0.0)
-    s = base * (0.5 + 0.5 * trust) * (1.0 - np.minimum(1.0, aversion * asym))
+    s = base * (trust_floor + (1.0 - trust_floor) * trust) * (1.0 - np.minimum(1.0, aversion * asym))
     return np.clip(s, 0.0, 1.0)
 
 

@@ -12,11 +12,14 @@ import numpy as np
 import pandas as pd
 
 from .decisions import TERMS
-from .scenario import SEGMENTS
+from .queries import firm_capacity_summary
+from .scenario import SEGMENTS, quarter_label
 from .sites import STATUS_ORDER
+from .world import FIRM_FLOWS
 
 if TYPE_CHECKING:
-    from .model import ChipModel
+    from .scenario import Scenario
+    from .world import World
 
 __all__ = ["Recorder", "quarter_label", "EVENT_COLUMNS", "INVESTMENT_COLUMNS"]
 
@@ -29,14 +32,8 @@ INVESTMENT_COLUMNS = (
     + [f"chosen_{t}" for t in TERMS]
     + [f"rejected_{t}" for t in TERMS]
 )
-_FIRM_FLOWS = ("revenue", "opex", "capex", "subsidy", "tax_credit", "interest", "fund")
+_FIRM_FLOWS = FIRM_FLOWS
 _LINK_STATE = ("trust", "ordered", "delivered", "sharing", "disrupted")
-
-
-def quarter_label(start_year: int, start_q: int, step: int) -> str:
-    """'2025Q1' for step 0 of a run starting 2025Q1, '2025Q2' for step 1, …"""
-    k = (start_q - 1) + step
-    return f"{start_year + k // 4}Q{k % 4 + 1}"
 
 
 class Recorder:
@@ -49,27 +46,26 @@ class Recorder:
             k: [] for k in ("cash", "debt", "capacity", "building", "n_sites", *_FIRM_FLOWS)
         }
         self.firm_steps: list[int] = []
-        self.investments: list[dict] = []
-        self.events: list[dict] = []
         self.link_steps: list[int] = []
         self.link_cols: dict[str, list[np.ndarray]] = {k: [] for k in ("id", *_LINK_STATE)}
 
-    def record(self, m: ChipModel) -> None:
-        step = m.steps
-        n = m.sites.n
+    def record(self, w: World) -> None:
+        """Snapshot the sites, firms and active partnerships at the end of a step."""
+        step = w.clock.step
+        n = w.sites.n
         self.site_steps.append((step, n))
-        self.site_cols["status"].append(m.sites.col("status").copy())
-        self.site_cols["capacity"].append(m.sites.col("capacity").copy())
+        self.site_cols["status"].append(w.sites.col("status").copy())
+        self.site_cols["capacity"].append(w.sites.col("capacity").copy())
         self.firm_steps.append(step)
-        cap, building, n_sites = m.firm_capacity_summary()
-        self.firm_cols["cash"].append(m.cash.copy())
-        self.firm_cols["debt"].append(m.debt.copy())
+        cap, building, n_sites = firm_capacity_summary(w)
+        self.firm_cols["cash"].append(w.ledger.cash.copy())
+        self.firm_cols["debt"].append(w.ledger.debt.copy())
         self.firm_cols["capacity"].append(cap)
         self.firm_cols["building"].append(building)
         self.firm_cols["n_sites"].append(n_sites)
         for k in _FIRM_FLOWS:
-            self.firm_cols[k].append(m.flows[k].copy())
-        book = m.partners
+            self.firm_cols[k].append(w.ledger.flows[k].copy())
+        book = w.chain.partners
         act = np.flatnonzero(book.active)
         self.link_steps.append(step)
         self.link_cols["id"].append(act)
@@ -77,47 +73,58 @@ class Recorder:
             self.link_cols[k].append(book.col(k)[act].copy())
 
     # ------------------------------------------------------------------ tables
-    def sites_table(self, m: ChipModel) -> pd.DataFrame:
+    def tables(self, w: World, sc: Scenario, metrics: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        """The output tables: metrics (given), sites, firms, investments, events, partnerships."""
+        return {
+            "metrics": metrics,
+            "sites": self.sites_table(w, sc),
+            "firms": self.firms_table(w, sc),
+            "investments": self.investments_table(w),
+            "events": self.events_table(w, sc, metrics),
+            "partnerships": self.partnerships_table(w, sc),
+        }
+
+    def sites_table(self, w: World, sc: Scenario) -> pd.DataFrame:
         if not self.site_steps:
             return pd.DataFrame()
         counts = np.array([n for _, n in self.site_steps])
         steps = np.repeat([s for s, _ in self.site_steps], counts)
         site = np.concatenate([np.arange(n) for _, n in self.site_steps])
-        firm = m.sites.col("firm")[site]
-        region = m.sites.col("region")[site]
+        firm = w.sites.col("firm")[site]
+        region = w.sites.col("region")[site]
         status = np.concatenate(self.site_cols["status"])
-        firm_ids = np.array([f.firm_id for f in m.firm_list], dtype=object)
-        homes = np.array([m.geo.countries[f.home] for f in m.firm_list], dtype=object)
+        firm_ids = np.array(w.firms.ids, dtype=object)
+        homes = np.array(w.geo.countries, dtype=object)[w.firms.home]
         df = pd.DataFrame({
             "step": steps,
-            "quarter": self._quarters(m, steps),
+            "quarter": self._quarters(sc, steps),
             "site": site,
             "firm": pd.Categorical(firm_ids[firm]),
             "home": pd.Categorical(homes[firm]),
-            "region": pd.Categorical.from_codes(region, categories=m.geo.ids),
-            "country": pd.Categorical(np.array(m.geo.countries, dtype=object)[m.geo.country[region]]),
-            "segment": pd.Categorical.from_codes(m.sites.col("segment")[site], categories=list(SEGMENTS)),
+            "region": pd.Categorical.from_codes(region, categories=w.geo.ids),
+            "country": pd.Categorical(np.array(w.geo.countries, dtype=object)[w.geo.country[region]]),
+            "segment": pd.Categorical.from_codes(w.sites.col("segment")[site], categories=list(SEGMENTS)),
             "status": pd.Categorical.from_codes(status.astype(np.int64), categories=[s.value for s in STATUS_ORDER]),
             "capacity": np.concatenate(self.site_cols["capacity"]),
-            "leading_edge": m.sites.col("leading_edge")[site],
-            "expansion": m.sites.col("expansion")[site],
-            "online_step": m.sites.col("online_step")[site],
+            "leading_edge": w.sites.col("leading_edge")[site],
+            "expansion": w.sites.col("expansion")[site],
+            "online_step": w.sites.col("online_step")[site],
         })
         return df
 
-    def firms_table(self, m: ChipModel) -> pd.DataFrame:
+    def firms_table(self, w: World, sc: Scenario) -> pd.DataFrame:
         if not self.firm_steps:
             return pd.DataFrame()
         counts = np.array([len(a) for a in self.firm_cols["cash"]])
         steps = np.repeat(self.firm_steps, counts)
         idx = np.concatenate([np.arange(c) for c in counts])
-        firm_ids = np.array([f.firm_id for f in m.firm_list], dtype=object)
-        names = np.array([f.name for f in m.firm_list], dtype=object)
-        homes = np.array([m.geo.countries[f.home] for f in m.firm_list], dtype=object)
-        kinds = np.array([f.kind for f in m.firm_list], dtype=object)
+        firm_ids = np.array(w.firms.ids, dtype=object)
+        names = np.array(w.firms.names, dtype=object)
+        homes = np.array(w.geo.countries, dtype=object)[w.firms.home]
+        kinds = np.array(w.firms.kind, dtype=object)
         data = {
             "step": steps,
-            "quarter": self._quarters(m, steps),
+            "quarter": self._quarters(sc, steps),
             "firm": pd.Categorical(firm_ids[idx]),
             "name": pd.Categorical(names[idx]),
             "home": pd.Categorical(homes[idx]),
@@ -127,18 +134,18 @@ class Recorder:
             data[k] = np.concatenate(arrays)
         return pd.DataFrame(data)
 
-    def partnerships_table(self, m: ChipModel) -> pd.DataFrame:
+    def partnerships_table(self, w: World, sc: Scenario) -> pd.DataFrame:
         """One row per quarter × active partnership."""
         counts = np.array([len(a) for a in self.link_cols["id"]])
         ids = np.concatenate(self.link_cols["id"]) if len(counts) else np.zeros(0, dtype=np.int64)
         steps = np.repeat(self.link_steps, counts)
-        book = m.partners
-        firm_ids = np.array([f.firm_id for f in m.firm_list], dtype=object)
-        homes = np.array([m.geo.countries[f.home] for f in m.firm_list], dtype=object)
+        book = w.chain.partners
+        firm_ids = np.array(w.firms.ids, dtype=object)
+        homes = np.array(w.geo.countries, dtype=object)[w.firms.home]
         buyer, supplier = book.buyer[ids], book.supplier[ids]
         df = pd.DataFrame({
             "step": steps,
-            "quarter": self._quarters(m, steps),
+            "quarter": self._quarters(sc, steps),
             "partnership": ids,
             "buyer": pd.Categorical(firm_ids[buyer]),
             "buyer_home": pd.Categorical(homes[buyer]),
@@ -155,42 +162,44 @@ class Recorder:
                                     out=np.ones(len(df)), where=df["ordered"].to_numpy() > 0)
         return df
 
-    def investments_table(self) -> pd.DataFrame:
-        if not self.investments:
+    def investments_table(self, w: World) -> pd.DataFrame:
+        rows = w.log.investments
+        if not rows:
             return pd.DataFrame(columns=INVESTMENT_COLUMNS)
-        df = pd.DataFrame([{k: v for k, v in r.items() if not k.endswith("_terms")}
-                           for r in self.investments])
+        df = pd.DataFrame([{k: v for k, v in r.items() if not k.endswith("_terms")} for r in rows])
         for side in ("chosen", "rejected"):
-            terms = np.vstack([r[f"{side}_terms"] for r in self.investments])
+            terms = np.vstack([r[f"{side}_terms"] for r in rows])
             for k, t in enumerate(TERMS):
                 df[f"{side}_{t}"] = terms[:, k]
         return df[INVESTMENT_COLUMNS]
 
-    def events_table(self, m: ChipModel, metrics: pd.DataFrame) -> pd.DataFrame:
+    def events_table(self, w: World, sc: Scenario, metrics: pd.DataFrame) -> pd.DataFrame:
         """One row per event, with the quarters supply took to recover.
 
         Recovery: quarters from the event's start until the supply shortfall is
-        back within 0.5 percentage points of its level in the quarter before;
+        back within ``resilience.recovery_tolerance`` (0.5 percentage points by default) of its level in the quarter before;
         0 if it never rose above that level, empty if it never recovered
         within the run."""
-        rows = [dict(r) for r in m.events.rows]
+        rows = [dict(r) for r in w.events.rows]
+        tol = sc.resilience.recovery_tolerance
         short = metrics["supply_shortfall"].to_numpy() if len(metrics) else np.zeros(0)
         for r in rows:
             t0 = r["step"]
             pre = short[t0 - 1] if t0 >= 1 else short[0]
             after = short[t0:]
-            worse = np.flatnonzero(after > pre + 0.005)
+            worse = np.flatnonzero(after > pre + tol)
             if len(worse) == 0:
                 r["recovery_quarters"] = 0.0
                 continue
-            back = np.flatnonzero(after[worse[0]:] <= pre + 0.005)
+            back = np.flatnonzero(after[worse[0]:] <= pre + tol)
             r["recovery_quarters"] = float(worse[0] + back[0]) if len(back) else float("nan")
         df = pd.DataFrame(rows, columns=EVENT_COLUMNS)
         return df.astype({"end_step": "float64"}) if len(df) else df
 
     @staticmethod
-    def _quarters(m: ChipModel, steps: np.ndarray) -> pd.Categorical:
+    def _quarters(sc: Scenario, steps: np.ndarray) -> pd.Categorical:
         uniq = np.unique(steps)
-        labels = {int(s): m.quarter_of(int(s)) for s in uniq}
+        meta = sc.meta
+        labels = {int(s): quarter_label(meta.start_year, meta.start_q, int(s)) for s in uniq}
         return pd.Categorical.from_codes(np.searchsorted(uniq, steps),
                                          categories=[labels[int(s)] for s in uniq])

@@ -324,6 +324,9 @@ class Network(_Strict):
     """Supply partnerships, partner choice and trust (docs/ODD.md §7.8-7.11)."""
 
     sources_per_input: int = _f(2, "suppliers", "Suppliers a buyer asks for per input segment (1 = single sourcing); large buyers ask for more, and fewer are found while candidates run out", ge=1, le=10)
+    spare_floor: float = _f(0.05, "share of capacity", "Share of a supplier's capacity always counted as spare when candidates are sampled (assumption)", ge=0.0, le=1.0)
+    formation_rounds: int = _f(4, "rounds", "Rounds in which many partnership requests are served in a quarter (assumption)", ge=1, le=100)
+    formation_round_min_requests: int = _f(64, "requests", "More requests than this in a quarter are served in formation_rounds rounds (assumption)", ge=0, le=10**6)
     max_sources: int = _f(8, "suppliers", "Most suppliers a buyer holds for one input (large buyers need several)", ge=1, le=50)
     candidates: int = _f(16, "suppliers", "Suppliers sampled (with replacement, in proportion to spare capacity, at least 5% of capacity) for each partner choice", ge=1, le=1000)
     partner_logit_scale: float = _f(1.0, "utility units", "Scale of the Gumbel noise in partner choice", gt=0.0, le=100.0)
@@ -353,6 +356,8 @@ class Network(_Strict):
 class Knowledge(_Strict):
     """Technology levels, spillovers and the leader's sharing decision."""
 
+    trust_sharing_floor: float = _f(0.5, "share", "Sharing factor at zero trust (assumption)", ge=0.0, le=1.0)
+    technology_floor: float = _f(0.5, "index 0-1", "Derived technology = floor + (1 - floor) x leading-edge share (assumption)", ge=0.0, le=1.0)
     own_progress: float = _f(0.002, "per quarter", "Technology gained by every firm from its own R&D", ge=0.0, le=0.1)
     partnership_spill: float = _f(0.01, "share of gap per quarter", "Share of the technology gap a follower closes per quarter along a supply partnership at full sharing", ge=0.0, le=1.0)
     project_spill: float = _f(0.06, "share of gap per quarter", "Share of the gap a follower closes per quarter in a joint project at full sharing", ge=0.0, le=1.0)
@@ -559,6 +564,8 @@ class Learning(_Strict):
 class Resilience(_Strict):
     """Visibility of the supply chain, and alternative routes."""
 
+    switch_threshold: float = _f(0.5, "share", "Blocked share that makes a buyer with visibility switch (assumption)", ge=0.0, le=1.0)
+    recovery_tolerance: float = _f(0.005, "share of planned output", "Recovered when the shortfall is within this of its pre-event level (assumption)", ge=0.0, le=1.0)
     visibility_share: float = _f(0.0, "share of firms", "Firms that invest in supply-chain visibility (drawn at the start)", ge=0.0, le=1.0)
     visibility_cost: float = _f(0.002, "USD bn per quarter", "Running cost of visibility for a firm", ge=0.0, le=10.0)
     lead_quarters: int = _f(2, "quarters", "How far ahead a firm with visibility sees scheduled disruptions of its suppliers", ge=0, le=20)
@@ -1091,3 +1098,14 @@ def describe_path(path: str, scenario: Scenario | None = None) -> PathInfo:
         info.unit = str(extra.get("unit", ""))
         info.description = (field.description or "").split(" [")[0]
     return info
+
+
+def quarter_label(start_year: int, start_q: int, step: int) -> str:
+    """'2025Q1' for step 0 of a run starting 2025Q1, '2025Q2' for step 1, …"""
+    k = (start_q - 1) + step
+    return f"{start_year + k // 4}Q{k % 4 + 1}"
+
+
+def start_step_of_year(meta: Meta, year: int) -> int:
+    """Step at which calendar ``year`` begins in a run starting at ``meta``'s quarter."""
+    return (year - meta.start_year) * 4 - (meta.start_q - 1)

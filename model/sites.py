@@ -14,11 +14,13 @@ import numpy as np
 from .columns import ColumnStore
 from .scenario import SiteStatus
 
-__all__ = ["SiteRegistry", "STATUS_ORDER", "BUILDING", "OPERATING", "OFFLINE"]
+__all__ = ["SiteRegistry", "STATUS_ORDER", "BUILDING", "OPERATING", "OFFLINE", "LIVE", "ANY"]
 
 #: Integer codes used in the arrays, in this order.
 STATUS_ORDER: tuple[SiteStatus, ...] = (SiteStatus.BUILDING, SiteStatus.OPERATING, SiteStatus.OFFLINE)
 BUILDING, OPERATING, OFFLINE = 0, 1, 2
+#: Status selectors of :meth:`SiteRegistry.capacity` beyond the codes: not offline, and every site.
+LIVE, ANY = -1, -2
 
 _COLUMNS: dict[str, type] = {
     "firm": np.int64,
@@ -76,9 +78,37 @@ class SiteRegistry(ColumnStore):
         self.n += 1
         return i
 
+    def select(self, status: int) -> np.ndarray:
+        """Mask of the live rows in ``status`` (a code, ``LIVE`` = not offline, or ``ANY``)."""
+        st = self.col("status")
+        if status == ANY:
+            return np.ones(self.n, dtype=bool)
+        if status == LIVE:
+            return st != OFFLINE
+        return st == status
+
+    def sum_by(self, by: tuple[str | np.ndarray, ...], shape: tuple[int, ...], *, status: int = OPERATING,
+                 weight: np.ndarray | None = None, count: bool = False) -> np.ndarray:
+        """Capacity summed by keys: the one group-by over the registry that every phase uses.
+
+        ``by`` names columns (``"firm"``, ``"region"``, ``"segment"``) or gives
+        an array with one key per site (e.g. the country of each site's
+        region); ``shape`` is the size of each key.  ``weight`` multiplies
+        each site's capacity (e.g. availability or unit cost); ``count``
+        counts sites instead.  Sums run in site order, so the result does not
+        depend on how the keys are combined.
+        """
+        sel = self.select(status)
+        keys = [self.col(k) if isinstance(k, str) else np.asarray(k)[: self.n] for k in by]
+        flat = np.ravel_multi_index(tuple(k[sel] for k in keys), shape) if len(shape) > 1 else keys[0][sel]
+        if count:
+            values = None
+        else:
+            values = self.col("capacity") if weight is None else self.col("capacity") * weight
+            values = values[sel]
+        size = int(np.prod(shape))
+        return np.bincount(flat, weights=values, minlength=size).reshape(shape).astype(float, copy=False)
+
     def capacity_by(self, status: int, n_regions: int, n_segments: int) -> np.ndarray:
         """Capacity (kwpm) of sites in ``status`` as a region × segment matrix."""
-        live = self.col("status") == status
-        out = np.zeros((n_regions, n_segments))
-        np.add.at(out, (self.col("region")[live], self.col("segment")[live]), self.col("capacity")[live])
-        return out
+        return self.sum_by(("region", "segment"), (n_regions, n_segments), status=status)

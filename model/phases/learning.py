@@ -1,6 +1,6 @@
-"""Trust, knowledge spillovers and the joint fund's research projects.
+"""ODD 3.7 — learning: trust, knowledge spillovers and the joint fund's research projects.
 
-Called by ``ChipModel.learn`` (docs/ODD.md §3.7; §7.11-7.13) after the quarter's flows:
+After the quarter's flows (§7.11-7.13):
 partnership trust follows delivery reliability; country-pair trust follows
 its firms' partnerships and joint projects; the leading partner of every
 working partnership and project decides how much to share
@@ -13,27 +13,42 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import network
+from .. import network
+from .base import phase
 
 if TYPE_CHECKING:
-    from .model import ChipModel
+    from ..scenario import Scenario
+    from ..world import World
 
-__all__ = ["update_trust", "partnership_spillovers", "run_fund", "start_projects", "advance_projects"]
+__all__ = ["PHASE", "learn", "update_trust", "partnership_spillovers", "run_fund"]
 
 
-def update_trust(m: ChipModel) -> None:
+@phase("learning", "3.7", reads=("firms", "clock"), writes=("chain",))
+def learn(w: World, sc: Scenario, rng: np.random.Generator) -> None:
+    """Trust follows deliveries; knowledge spills; the joint fund runs its projects.
+
+    The fund's grants to firms this quarter go to ``chain.fund_grants``;
+    accounting books them.
+    """
+    update_trust(w, sc)
+    partnership_spillovers(w, sc)
+    w.chain.fund_grants = np.zeros(w.firms.n)
+    run_fund(w, sc, rng)
+
+
+def update_trust(w: World, sc: Scenario) -> None:
     """Partnership trust from fill rates; country trust drifts toward its firms' trust."""
-    book = m.partners
-    net = m.spec.network
+    book = w.chain.partners
+    net = sc.network
     act = np.flatnonzero(book.active & (book.col("ordered") > 0))
     if len(act):
         fill = np.minimum(book.delivered[act] / book.ordered[act], 1.0)
         book.trust[act] = network.update_trust(book.trust[act], fill, net.trust_gain, net.trust_loss)
     all_act = np.flatnonzero(book.active)
-    n_c = len(m.geo.countries)
+    n_c = len(w.geo.countries)
     if len(all_act):
-        cb = m.firm_home[book.buyer[all_act]]
-        cs = m.firm_home[book.supplier[all_act]]
+        cb = w.firms.home[book.buyer[all_act]]
+        cs = w.firms.home[book.supplier[all_act]]
         pair = np.minimum(cb, cs) * n_c + np.maximum(cb, cs)
         total = np.bincount(pair, weights=book.trust[all_act], minlength=n_c * n_c)
         count = np.bincount(pair, minlength=n_c * n_c)
@@ -41,50 +56,50 @@ def update_trust(m: ChipModel) -> None:
         has = (count > 0).reshape(n_c, n_c)
         has = has | has.T
         mean = np.maximum(mean, mean.T)
-        T = m.country_trust
+        T = w.chain.country_trust
         T[has] += net.country_trust_rate * (mean[has] - T[has])
-    for p in m.fund.projects if m.fund is not None else []:
+    for p in w.chain.fund.projects if w.chain.fund is not None else []:
         if p["status"] == "active":
-            a, b = m.firm_home[p["leader"]], m.firm_home[p["follower"]]
+            a, b = w.firms.home[p["leader"]], w.firms.home[p["follower"]]
             # Saturating: each active project closes part of the way to full trust.
-            t = m.country_trust[a, b]
-            m.country_trust[a, b] = m.country_trust[b, a] = t + net.project_trust_gain * (1.0 - t)
-    np.clip(m.country_trust, 0.0, 1.0, out=m.country_trust)
+            t = w.chain.country_trust[a, b]
+            w.chain.country_trust[a, b] = w.chain.country_trust[b, a] = t + net.project_trust_gain * (1.0 - t)
+    np.clip(w.chain.country_trust, 0.0, 1.0, out=w.chain.country_trust)
 
 
-def partnership_spillovers(m: ChipModel) -> None:
+def partnership_spillovers(w: World, sc: Scenario) -> None:
     """Knowledge flows from the leading to the following partner of each working link."""
-    book = m.partners
-    kn = m.spec.knowledge
+    book = w.chain.partners
+    kn = sc.knowledge
     book.sharing[: book.n] = 0.0
     act = np.flatnonzero(book.active & (book.col("delivered") > 0))
     if len(act):
         b, s = book.buyer[act], book.supplier[act]
-        tb, ts = m.tech[b], m.tech[s]
+        tb, ts = w.chain.tech[b], w.chain.tech[s]
         gap = np.abs(ts - tb)
-        share = network.sharing_rate(gap, book.trust[act], m.ip_keep, kn.base_sharing, kn.asymmetry_aversion,
-                                     kn.complementarity)
+        share = network.sharing_rate(gap, book.trust[act], w.chain.levers.ip_keep, kn.base_sharing,
+                                     kn.asymmetry_aversion, kn.complementarity, trust_floor=kn.trust_sharing_floor)
         book.sharing[act] = share
         follower = np.where(ts > tb, b, s)
         gain = network.knowledge_gain(gap, share, kn.partnership_spill)
-        np.add.at(m.tech, follower, gain)
-    np.minimum(m.tech + kn.own_progress, 1.0, out=m.tech)
+        np.add.at(w.chain.tech, follower, gain)
+    np.minimum(w.chain.tech + kn.own_progress, 1.0, out=w.chain.tech)
 
 
 # ------------------------------------------------------------------- the fund
-def run_fund(m: ChipModel) -> None:
+def run_fund(w: World, sc: Scenario, rng: np.random.Generator) -> None:
     """Contributions in, projects started and advanced, stages paid."""
-    fund = m.fund
+    fund = w.chain.fund
     if fund is None:
         return
     fund.collect_contributions()
-    advance_projects(m)
-    start_projects(m)
+    advance_projects(w, sc)
+    start_projects(w, sc, rng)
 
 
-def _pick_firm(m: ChipModel, country: int, rng_u: float, exclude: int = -1) -> int:
+def _pick_firm(w: World, country: int, rng_u: float, exclude: int = -1) -> int:
     """A firm of ``country`` drawn in proportion to its operating capacity (−1 if none)."""
-    cap = m.firm_capacity_total * (m.firm_home == country)
+    cap = w.chain.firm_capacity_total * (w.firms.home == country)
     if 0 <= exclude < len(cap):
         cap[exclude] = 0.0
     if cap.sum() <= 0:
@@ -92,61 +107,62 @@ def _pick_firm(m: ChipModel, country: int, rng_u: float, exclude: int = -1) -> i
     return int(network.sample_candidates(cap, np.array([rng_u]))[0])
 
 
-def start_projects(m: ChipModel) -> None:
+def start_projects(w: World, sc: Scenario, rng: np.random.Generator) -> None:
     """Start this quarter's joint projects between firms of two member countries."""
-    fund = m.fund
+    fund = w.chain.fund
     spec = fund.spec
     members = fund.members
     if len(members) < 2:
         return
-    n_new = int(m.rng.poisson(spec.projects_per_year / 4.0))
+    n_new = int(rng.poisson(spec.projects_per_year / 4.0))
     for _ in range(n_new):
-        u = m.rng.random(4)
-        ca, cb = m.rng.choice(members, size=2, replace=False)
-        fa, fb = _pick_firm(m, int(ca), u[0]), _pick_firm(m, int(cb), u[1])
+        u = rng.random(4)
+        ca, cb = rng.choice(members, size=2, replace=False)
+        fa, fb = _pick_firm(w, int(ca), u[0]), _pick_firm(w, int(cb), u[1])
         if fa < 0 or fb < 0:
             continue
-        leader, follower = (fa, fb) if m.tech[fa] >= m.tech[fb] else (fb, fa)
-        hosts = [i for i in m.institutes if i.country in (ca, cb)]
+        leader, follower = (fa, fb) if w.chain.tech[fa] >= w.chain.tech[fb] else (fb, fa)
+        hosts = [i for i in w.chain.institutes if i.country in (ca, cb)]
         host = hosts[int(u[2] * len(hosts))] if hosts else None
         first = spec.stage_budget if spec.mode == "stage_gated" else spec.stage_budget * spec.stages
         if not fund.pay(first):
             break                                      # the fund cannot pay: no more projects now
-        _grant(m, leader, follower, first)
+        _grant(w, leader, follower, first)
         if host is not None:
             host.projects_hosted += 1
         fund.projects.append({
             "id": len(fund.projects), "leader": leader, "follower": follower,
-            "host": host.key if host is not None else "", "start_step": m.steps, "stage": 0,
+            "host": host.key if host is not None else "", "start_step": w.clock.step, "stage": 0,
             "quarter_in_stage": 0, "stage_money": spec.stage_budget, "paid": first,
             "sharing": [], "status": "active", "mode": spec.mode,
         })
 
 
-def _grant(m: ChipModel, leader: int, follower: int, amount: float) -> None:
-    m.flows["fund"][leader] += amount / 2.0
-    m.flows["fund"][follower] += amount / 2.0
+def _grant(w: World, leader: int, follower: int, amount: float) -> None:
+    w.chain.fund_grants[leader] += amount / 2.0
+    w.chain.fund_grants[follower] += amount / 2.0
 
 
-def advance_projects(m: ChipModel) -> None:
+def advance_projects(w: World, sc: Scenario) -> None:
     """One quarter of every active project: sharing, learning, and stage ends."""
-    fund = m.fund
+    fund = w.chain.fund
     spec = fund.spec
-    kn = m.spec.knowledge
+    kn = sc.knowledge
     # Researcher exchange: each host shares its researchers among its active projects.
     active = [p for p in fund.projects if p["status"] == "active"]
-    hosted = {i.key: i for i in m.institutes}
+    hosted = {i.key: i for i in w.chain.institutes}
     load: dict[str, int] = {}
     for p in active:
         if p["host"]:
             load[p["host"]] = load.get(p["host"], 0) + 1
     for p in active:
         lead, fol = p["leader"], p["follower"]
-        gap = max(m.tech[lead] - m.tech[fol], 0.0)
-        trust = m.country_trust[m.firm_home[lead], m.firm_home[fol]]
+        gap = max(w.chain.tech[lead] - w.chain.tech[fol], 0.0)
+        trust = w.chain.country_trust[w.firms.home[lead], w.firms.home[fol]]
         incentive = kn.stage_gate_incentive if spec.mode == "stage_gated" else 0.0
-        share = float(network.sharing_rate(np.array([gap]), np.array([trust]), m.ip_keep, kn.base_sharing,
-                                           kn.asymmetry_aversion, kn.complementarity, incentive)[0])
+        share = float(network.sharing_rate(np.array([gap]), np.array([trust]), w.chain.levers.ip_keep,
+                                           kn.base_sharing, kn.asymmetry_aversion, kn.complementarity, incentive,
+                                           trust_floor=kn.trust_sharing_floor)[0])
         exchange = 0.0
         if p["host"]:
             inst = hosted[p["host"]]
@@ -154,18 +170,18 @@ def advance_projects(m: ChipModel) -> None:
         p["exchange"] = exchange
         spill = kn.project_spill * (1.0 + kn.institute_bonus * exchange)
         gain = float(network.knowledge_gain(np.array([gap]), np.array([share]), spill)[0])
-        m.tech[fol] = min(1.0, m.tech[fol] + gain)
-        m.tech[lead] = min(1.0, m.tech[lead] + kn.complementarity * gain)
+        w.chain.tech[fol] = min(1.0, w.chain.tech[fol] + gain)
+        w.chain.tech[lead] = min(1.0, w.chain.tech[lead] + kn.complementarity * gain)
         p["sharing"].append(share)
         p["quarter_in_stage"] += 1
         if p["quarter_in_stage"] < spec.stage_quarters:
             continue
-        _end_stage(m, p)
+        _end_stage(w, p)
 
 
-def _end_stage(m: ChipModel, p: dict[str, Any]) -> None:
+def _end_stage(w: World, p: dict[str, Any]) -> None:
     """Check the stage KPI; stage-gated projects grow or stop, lump-sum ones go on regardless."""
-    fund = m.fund
+    fund = w.chain.fund
     spec = fund.spec
     recent = p["sharing"][-spec.stage_quarters:]
     met = float(np.mean(recent)) >= spec.kpi_target
@@ -187,4 +203,7 @@ def _end_stage(m: ChipModel, p: dict[str, Any]) -> None:
         return
     p["stage_money"] = money
     p["paid"] += money
-    _grant(m, p["leader"], p["follower"], money)
+    _grant(w, p["leader"], p["follower"], money)
+
+
+PHASE = learn

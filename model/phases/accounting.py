@@ -1,0 +1,55 @@
+"""ODD 3.8 — production and accounting: sites produce, firms are paid and pay, cash and debt update."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..queries import KWPM_QUARTER_TO_USD_BN, site_unit_cost
+from ..sites import OPERATING
+from .base import phase
+from .supply import operating_capacity
+
+if TYPE_CHECKING:
+    from ..scenario import Scenario
+    from ..world import World
+
+
+@phase("accounting", "3.8", reads=("segments", "geo", "firms", "sites", "markets", "chain", "supply", "risk"),
+       writes=("ledger",))
+def produce_and_account(w: World, sc: Scenario, rng: np.random.Generator) -> None:
+    """Sites produce their firm-segment's delivered output; cash and debt update.
+
+    Revenue is price × output; opex is unit cost × output plus rerouting and
+    visibility costs; the fund's grants are booked; shortfalls of cash are
+    financed by debt, and a share of cash repays debt.
+    """
+    p = sc.params
+    s, led = w.sites, w.ledger
+    seg = s.col("segment")
+    firm = s.col("firm")
+    cap = operating_capacity(w)
+    ratio = np.divide(w.supply.output, cap, out=np.zeros_like(cap), where=cap > 0)
+    output = np.where(s.select(OPERATING), ratio[firm, seg] * s.col("capacity"), 0.0)
+    revenue = w.markets.price[seg] * output * KWPM_QUARTER_TO_USD_BN
+    opex = site_unit_cost(w, sc) * output * KWPM_QUARTER_TO_USD_BN
+    n_f = w.firms.n
+    flows = led.flows
+    flows["revenue"] = np.bincount(firm, weights=revenue, minlength=n_f)
+    flows["opex"] = (np.bincount(firm, weights=opex, minlength=n_f) + w.supply.reroute_cost
+                     + w.risk.visible * sc.resilience.visibility_cost)
+    flows["fund"] = w.chain.fund_grants.copy()
+    flows["interest"] = led.debt * p.interest_rate / 4.0
+    net = (flows["revenue"] - flows["opex"] - flows["capex"] + flows["subsidy"]
+           + flows["tax_credit"] + flows["fund"] - flows["interest"])
+    cash = led.cash + net
+    borrow = np.maximum(-cash, 0.0)          # shortfalls are financed by debt
+    cash = cash + borrow
+    debt = led.debt + borrow
+    repay = np.where(borrow > 0, 0.0, np.minimum(debt, p.repayment_share * cash))
+    led.cash = cash - repay
+    led.debt = debt - repay
+
+
+PHASE = produce_and_account

@@ -1,0 +1,285 @@
+"""ODD 3.4 — firms decide whether to invest (trigger, finance, deferral) and where (location logit)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .. import decisions
+from ..queries import present_capacity, skilled_pools
+from ..scenario import quarter_label
+from ..sites import BUILDING, LIVE
+from .base import phase
+
+if TYPE_CHECKING:
+    from ..scenario import Scenario
+    from ..world import World
+
+__all__ = ["PHASE", "firms_invest", "LocationCache", "prepare_location_cache", "location_inputs",
+           "perceived_risk", "start_project", "term_weights"]
+
+
+def term_weights(sc: Scenario) -> np.ndarray:
+    """Weights of the location-utility terms, in the order of ``decisions.TERMS``."""
+    p = sc.params
+    return np.array([p.w_subsidy, p.w_labour, p.w_risk, p.w_infrastructure, p.w_skill, p.w_agglomeration,
+                     p.w_home, p.w_bloc, p.w_tariff, p.w_distance, p.w_coordination, p.w_expansion])
+
+
+@phase("invest", "3.4", reads=("segments", "geo", "firms", "markets", "ledger", "chain", "clock"),
+       writes=("sites", "policy", "risk", "counters", "log"))
+def firms_invest(w: World, sc: Scenario, rng: np.random.Generator) -> None:
+    """Investment trigger for every (firm, segment), then location choice for those that invest.
+
+    Firms decide simultaneously on the quarter's state (ODD 7.5): one batch
+    of location logits, then projects start in random order and subsidy
+    money is first come, first served.
+    """
+    p = sc.params
+    seg = w.segments
+    c = w.counters
+    n_f, n_seg = w.firms.n, len(seg.ids)
+    cap_fs = w.sites.sum_by(("firm", "segment"), (n_f, n_seg), status=LIVE)
+    seg_total = cap_fs.sum(axis=0)
+    gap = decisions.capacity_gap(w.markets.demand, w.markets.expected_growth, seg.lag, seg_total,
+                                 p.target_utilisation)
+    c.quarter_investments = 0
+    c.quarter_investment_capex = 0.0
+    c.quarter_deferrals = 0
+    if not (gap > 0).any():
+        return
+    share = np.divide(cap_fs, seg_total, out=np.zeros_like(cap_fs), where=seg_total > 0)
+    prob = decisions.investment_probability(share, gap, seg.project_size, p.investment_pace)
+    capex = seg.project_size * seg.capex_per_capacity
+    annual_rev = 4.0 * w.ledger.flows["revenue"]
+    ok = decisions.can_finance(w.ledger.cash[:, None], w.ledger.debt[:, None], annual_rev[:, None],
+                               capex[None, :], p.equity_share, p.max_leverage)
+    prob = np.where(ok, prob, 0.0)
+    fi, si = np.nonzero(prob)
+    if len(fi) == 0:
+        return
+    hit = rng.random(len(fi)) < prob[fi, si]
+    fi, si = fi[hit], si[hit]
+    if len(fi) == 0:
+        return
+    inputs, grant, capex_i = location_inputs(w, sc, prepare_location_cache(w, sc), fi, si)
+    terms = decisions.location_terms(inputs, p.coordination_spread)
+    contrib, v = decisions.location_utility(terms, term_weights(sc))
+    prob_r = decisions.logit_probabilities(v, p.logit_scale, inputs.allowed)
+    choice = decisions.sample_choice(prob_r, rng.random(len(fi)))
+    v_other = v.copy()
+    v_other[np.arange(len(fi)), choice] = -np.inf
+    batch = _Batch(fi, si, choice.tolist(), v_other.argmax(axis=1).tolist(), capex_i[:, 0].tolist(), grant,
+                   inputs.has_site, prob_r, v, contrib)
+    _start_in_random_order(w, sc, rng, batch, annual_rev)
+
+
+@dataclass
+class _Batch:
+    """This quarter's location decisions, one row per (firm, segment) that invests."""
+
+    firm: np.ndarray
+    segment: np.ndarray
+    choice: list[int]
+    runner_up: list[int]
+    capex: list[float]
+    grant: np.ndarray
+    has_site: np.ndarray
+    prob: np.ndarray
+    utility: np.ndarray
+    contrib: np.ndarray
+
+
+def _start_in_random_order(w: World, sc: Scenario, rng: np.random.Generator, b: _Batch,
+                           annual_rev: np.ndarray) -> None:
+    """Start (or defer) the chosen projects in random order; cash is set aside as they start."""
+    p, learn = sc.params, sc.learning
+    risk, c, geo = w.risk, w.counters, w.geo
+    free_cash = w.ledger.cash.copy()            # cash not yet set aside this quarter
+    eq, lev = p.equity_share, p.max_leverage
+    for k in rng.permutation(len(b.firm)).tolist():
+        f, seg = int(b.firm[k]), int(b.segment[k])
+        # The firm's earlier projects this quarter have set cash aside
+        # (the scalar form of decisions.can_finance).
+        need = eq * b.capex[k]
+        debt, rev = w.ledger.debt[f], annual_rev[f]
+        if free_cash[f] < need or (debt > lev * rev if rev > 0 else debt > 0):
+            continue
+        r, o = b.choice[k], b.runner_up[k]
+        # Real-options wait: defer while uncertainty about the chosen region is
+        # high, up to max_deferral quarters in a row (ODD 7.18).
+        h = w.firms.home[f]
+        sigma2 = risk.uncertainty[h, r] + learn.risk_variance * risk.perceived[h, r] ** 2
+        if sigma2 > learn.defer_threshold and risk.deferral_count[f, seg] < learn.max_deferral:
+            risk.deferral_count[f, seg] += 1
+            c.quarter_deferrals += 1
+            w.log.investments.append(_investment_row(w, b, k, -1, False, 0.0, deferred=True))
+            continue
+        free_cash[f] -= need
+        expansion = bool(b.has_site[k, r])
+        site = start_project(w, sc, f, seg, r, capex=b.capex[k], grant=float(b.grant[k, r]), expansion=expansion)
+        w.log.investments.append(_investment_row(w, b, k, site, expansion, b.capex[k], deferred=False))
+        c.deferral_quarters_total += int(risk.deferral_count[f, seg])
+        risk.deferral_count[f, seg] = 0
+        c.quarter_investments += 1
+        c.quarter_investment_capex += b.capex[k]
+        cap_new = float(w.sites.capacity[site])
+        c.new_capacity_total += cap_new
+        host = geo.country[r]
+        if host != h and geo.country_bloc[host] == geo.country_bloc[h]:
+            c.friendshored_total += cap_new
+
+
+def _investment_row(w: World, b: _Batch, k: int, site: int, expansion: bool, capex: float, *,
+                    deferred: bool) -> dict[str, Any]:
+    """One row of the investments table (a deferral has site −1 and no capacity)."""
+    geo, firms = w.geo, w.firms
+    f, seg, r, o = int(b.firm[k]), int(b.segment[k]), b.choice[k], b.runner_up[k]
+    return {
+        "step": w.clock.step, "quarter": quarter_label(w.clock.start_year, w.clock.start_q, w.clock.step),
+        "firm": firms.ids[f], "home": geo.countries[firms.home[f]], "segment": w.segments.ids[seg],
+        "region": geo.ids[r], "country": geo.countries[geo.country[r]], "site": site, "expansion": expansion,
+        "capacity": float(w.sites.capacity[site]) if site >= 0 else 0.0, "capex": capex,
+        "subsidy_committed": float(w.sites.subsidy_committed[site]) if site >= 0 else 0.0,
+        "probability": float(b.prob[k, r]), "utility": float(b.utility[k, r]),
+        "rejected_region": geo.ids[o], "rejected_utility": float(b.utility[k, o]),
+        "deferred": deferred, "deferrals": int(w.risk.deferral_count[f, seg]),
+        "chosen_terms": b.contrib[:, k, r].copy(), "rejected_terms": b.contrib[:, k, o].copy(),
+    }
+
+
+@dataclass
+class LocationCache:
+    """Region-level inputs of this quarter's location decisions (region × segment)."""
+
+    agglomeration: np.ndarray
+    logistics: np.ndarray
+    skill: np.ndarray
+
+
+def prepare_location_cache(w: World, sc: Scenario) -> LocationCache:
+    """Region-level inputs of this quarter's location decisions.
+
+    Firms decide simultaneously on the state at the start of the quarter
+    (capacity present, skilled labour, logistics); only subsidy budgets
+    are first come, first served within the quarter.
+    """
+    p = sc.params
+    present = present_capacity(w)
+    linked = present @ w.segments.linked.astype(float)          # region × segment
+    pool, employed = skilled_pools(w, present)
+    return LocationCache(
+        agglomeration=decisions.agglomeration(present, linked, p.agglomeration_link_weight, p.agglomeration_scale),
+        logistics=np.column_stack([decisions.linked_distance(w.geo.distance, linked[:, k])
+                                   for k in range(len(w.segments.ids))]),
+        skill=decisions.skilled_availability(pool, employed),
+    )
+
+
+def _firm_presence(w: World, firms: np.ndarray, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Live capacity of each deciding firm by region, and whether it has a same-segment site there."""
+    s = w.sites
+    n_r, n_s, n_f = w.geo.n, len(w.segments.ids), w.firms.n
+    live = s.select(LIVE)
+    row_of = np.full(n_f, -1, dtype=np.int64)
+    row_of[firms] = np.arange(len(firms))      # a firm deciding twice: both rows see the same sites
+    mine = live & (row_of[s.col("firm")] >= 0)
+    present_fr = s.sum_by(("firm", "region"), (n_f, n_r), weight=mine.astype(float), status=LIVE)
+    seg_fr = np.zeros((n_f, n_s, n_r), dtype=bool)
+    seg_fr[s.col("firm")[mine], s.col("segment")[mine], s.col("region")[mine]] = True
+    return present_fr[firms], seg_fr[firms, segments]
+
+
+def location_inputs(w: World, sc: Scenario, cache: LocationCache, firms: np.ndarray, segments: np.ndarray
+                    ) -> tuple[decisions.LocationInputs, np.ndarray, np.ndarray]:
+    """Gather the arrays for location decisions of ``firms[i]`` in ``segments[i]``.
+
+    Returns the inputs (decisions × regions), the grant each region's
+    government would commit (USD bn, decisions × regions) and each
+    project's capex (USD bn, a decisions × 1 column).
+    """
+    geo, seg, pol = w.geo, w.segments, w.policy
+    firms = np.asarray(firms, dtype=np.int64)
+    segments = np.asarray(segments, dtype=np.int64)
+    m = len(firms)
+    capex = (seg.project_size[segments] * seg.capex_per_capacity[segments])[:, None]
+    cap_f, has_site = _firm_presence(w, firms, segments)
+    present_in = cap_f > 0
+    n_sites = present_in.sum(axis=1, keepdims=True)
+    spread = np.divide(present_in @ geo.distance, n_sites, out=np.zeros((m, geo.n)), where=n_sites > 0)
+    # Subsidy: conditions, plus the concern-country ban weighted by the firm's exposure there.
+    total = cap_f.sum(axis=1, keepdims=True)
+    concern_share = np.divide(cap_f[:, pol.concern[geo.country]].sum(axis=1, keepdims=True), total,
+                              out=np.zeros((m, 1)), where=total > 0)
+    cond = pol.condition + pol.concern_cost * concern_share
+    net_c, grant_c = decisions.subsidy_offer(pol.rate, pol.available, capex, pol.tax_credit, cond)
+    homes = w.firms.home[firms]
+    inputs = decisions.LocationInputs(
+        net_subsidy=net_c[:, geo.country],
+        log_wage=np.log(geo.labour_cost / sc.params.reference_wage),
+        labour_intensity=seg.labour_intensity[segments][:, None],
+        political_risk=perceived_risk(w, homes),
+        risk_aversion=w.firms.risk_aversion[firms][:, None],
+        power_reliability=geo.power_reliability,
+        skill=cache.skill,
+        agglomeration=cache.agglomeration[:, segments].T,
+        is_home=geo.country[None, :] == homes[:, None],
+        same_bloc=geo.bloc[None, :] == geo.country_bloc[homes][:, None],
+        tariff=_tariff_faced(w, present_in),
+        distance=cache.logistics[:, segments].T,
+        n_sites=n_sites,
+        spread=spread,
+        has_site=has_site,
+    )
+    return inputs, grant_c[:, geo.country], capex
+
+
+def _tariff_faced(w: World, present_in: np.ndarray) -> np.ndarray:
+    """Tariff on exports from each region, weighted by the importers' market shares (decisions × regions).
+
+    An importer that spares local producers (exempt_local) waives its tariff
+    for a firm already there or choosing a region there.
+    """
+    geo, pol = w.geo, w.policy
+    n_c = len(geo.countries)
+    in_country = (present_in[:, :, None] & (geo.country[None, :, None] == np.arange(n_c)[None, None, :])).any(axis=1)
+    duty = pol.market[:, None] * pol.tariff[:, geo.country]                        # importer × region
+    waived = pol.tariff_exempt_local[None, :, None] & (
+        in_country[:, :, None] | (geo.country[None, None, :] == np.arange(n_c)[None, :, None]))
+    return (duty[None, :, :] * ~waived).sum(axis=1)
+
+
+def perceived_risk(w: World, homes: np.ndarray) -> np.ndarray:
+    """Political risk of each region as investors from countries ``homes`` see it (decisions × regions).
+
+    Firms read the risk they have learned (ODD 3.1); an investment-protection
+    agreement removes ``strength`` of the risk of another member's regions
+    for investors from a member.
+    """
+    geo, lv = w.geo, w.chain.levers
+    homes = np.asarray(homes)
+    risk = w.risk.perceived[homes]
+    covered = lv.protected[homes][:, None] & lv.protected[geo.country][None, :] & (geo.country[None, :] != homes[:, None])
+    return np.where(covered, risk * (1.0 - lv.protection_strength), risk)
+
+
+def start_project(w: World, sc: Scenario, firm: int, segment: int, region: int, *, capex: float, grant: float,
+                  expansion: bool) -> int:
+    """Register a new project: the government commits its grant, the site starts building."""
+    c = int(w.geo.country[region])
+    gov = w.policy.governments[c]
+    committed = gov.commit(grant)
+    w.policy.available[c] = gov.available
+    lag = int(w.segments.lag[segment])
+    if expansion:
+        lag = max(1, int(round(lag * sc.params.expansion_lag_factor)))
+    t = w.clock.step
+    return w.firms.add_site(w.sites, firm, region, segment, float(w.segments.project_size[segment]), BUILDING,
+                            start_step=t, online_step=t + lag, expansion=expansion, capex_total=capex,
+                            gov=c if committed > 0 else -1, subsidy_committed=committed,
+                            tax_credit=gov.tax_credit)
+
+
+PHASE = firms_invest

@@ -1,0 +1,243 @@
+"""Supply partnerships (ODD 3.6, §7.8-7.9): links' attributes, partner choice, formation and review.
+
+Buyers are (firm, fab segment) pairs with operating capacity; each needs
+every input segment u with a[d, u] > 0 from ``sources`` suppliers, chosen by
+a logit over candidates sampled by spare capacity.  Called by the supply phase.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .. import network
+from ..scenario import SEGMENTS
+
+if TYPE_CHECKING:
+    from ..scenario import Scenario
+    from ..world import World
+
+__all__ = ["link_block", "link_attributes", "committed_load", "form_partnerships", "review_partnerships"]
+
+
+def link_block(shares: np.ndarray, restriction: np.ndarray, buyer: np.ndarray, bseg: np.ndarray,
+               supplier: np.ndarray, useg: np.ndarray) -> np.ndarray:
+    """Share of each link's deliveries blocked by restrictions between the countries
+    where the supplier produces and where the buyer uses them."""
+    if not restriction.any() or len(buyer) == 0:
+        return np.zeros(len(buyer))
+    s_sup = shares[supplier, useg]                       # link × exporter
+    s_buy = shares[buyer, bseg]                          # link × importer
+    r = np.moveaxis(restriction[:, :, useg], 2, 0)       # link × exporter × importer
+    return np.clip(np.einsum("le,lei,li->l", s_sup, r, s_buy), 0.0, 1.0)
+
+
+def link_attributes(w: World, sc: Scenario, buyer: np.ndarray, supplier: np.ndarray, input_seg: np.ndarray,
+                    main_region: np.ndarray) -> dict[str, np.ndarray]:
+    """Attributes of (buyer, supplier) links that partner choice and flows use."""
+    cb = w.firms.home[buyer]
+    cs = w.firms.home[supplier]
+    exposure = network.link_exposure(cs, cb, w.geo.country_bloc, sc.network.ally_licence_exposure,
+                                     w.chain.levers.harmonised, w.chain.levers.harmonise_strength)
+    cross = cs != cb
+    tariff = w.policy.tariff[cb, cs]               # importer (buyer) × exporter (supplier)
+    cost = w.chain.firm_unit_cost[supplier, input_seg] / w.segments.base_price[input_seg] * (1.0 + tariff)
+    dist = w.geo.distance[main_region[buyer], main_region[supplier]]
+    return {"exposure": exposure, "cross": cross, "cost": cost, "distance": dist,
+            "trust0": w.chain.country_trust[cb, cs]}
+
+
+def committed_load(w: World, sc: Scenario, cap: np.ndarray) -> np.ndarray:
+    """Input each supplier is expected to deliver to its partners (firm × segment, kwpm-eq):
+    a buyer's need at target utilisation split over its partners for that input."""
+    book = w.chain.partners
+    n_f, n_s = cap.shape
+    act = np.flatnonzero(book.active)
+    load = np.zeros((n_f, n_s))
+    if len(act) == 0:
+        return load
+    b, d, u, g = book.buyer[act], book.buyer_segment[act], book.input[act], book.supplier[act]
+    key = (b * n_s + d) * n_s + u
+    n_links = np.bincount(key, minlength=n_f * n_s * n_s)[key]
+    need = w.segments.coef[d, u] * cap[b, d] * sc.params.target_utilisation / n_links
+    np.add.at(load, (g, u), need)
+    return load
+
+
+def _choose(w: World, sc: Scenario, rng: np.random.Generator, buyer: np.ndarray, input_seg: np.ndarray, cap: np.ndarray,
+            main_region: np.ndarray, incumbent: np.ndarray | None = None,
+            incumbent_trust: np.ndarray | None = None, spare: np.ndarray | None = None) -> np.ndarray:
+    """Pick one supplier per request by a logit over sampled candidates (−1 if none).
+
+    Candidates are drawn in proportion to spare capacity (capacity not yet
+    promised to partners, at least 5% of capacity), so bigger and less
+    committed suppliers are considered more often; the buyer itself and, on
+    review, the incumbent keep out of the sample; the incumbent competes
+    with its switching cost.
+    """
+    if spare is None:
+        spare = np.maximum(cap - committed_load(w, sc, cap), sc.network.spare_floor * cap)
+    net = sc.network
+    k = net.candidates
+    n = len(buyer)
+    out = np.full(n, -1, dtype=np.int64)
+    uniforms = rng.random((n, k))
+    gumbel = rng.gumbel(size=(n, k + 1))
+    keep = w.chain.levers.ip_keep
+    weights = (net.w_technology, net.w_price, net.w_trust, net.w_distance, net.w_export_control, net.w_ip)
+    for u in np.unique(input_seg):
+        rows = np.flatnonzero(input_seg == u)
+        pool = spare[:, u]
+        if pool.sum() <= 0:
+            continue
+        cand = network.sample_candidates(pool, uniforms[rows])                   # rows × k
+        b = np.repeat(buyer[rows], k)
+        c = cand.ravel()
+        attrs = link_attributes(w, sc, b, c, np.full(len(c), u), main_region)
+        exposure = np.maximum(attrs["exposure"], _blocked(w, b, c, u))
+        util = network.partner_utility(w.chain.tech[c], attrs["cost"], attrs["trust0"], attrs["distance"],
+                                       exposure, network.ip_exposure(attrs["cross"], keep),
+                                       weights).reshape(len(rows), k)
+        util[cand == buyer[rows][:, None]] = -np.inf
+        if incumbent is not None:
+            inc = incumbent[rows]
+            util[cand == inc[:, None]] = -np.inf
+            ia = link_attributes(w, sc, buyer[rows], inc, np.full(len(rows), u), main_region)
+            inc_exposure = np.maximum(ia["exposure"], _blocked(w, buyer[rows], inc, u))
+            inc_util = network.partner_utility(w.chain.tech[inc], ia["cost"], incumbent_trust[rows], ia["distance"],
+                                               inc_exposure, network.ip_exposure(ia["cross"], keep), weights)
+            switching = net.switching_cost * np.where(
+                w.chain.levers.standard_members[w.firms.home[buyer[rows]]] & w.chain.levers.standard_members[w.firms.home[inc]],
+                1.0 - w.chain.levers.standards_reduction, 1.0)
+            util = np.column_stack([inc_util + switching, util])
+            choice = network.gumbel_choice(util, net.partner_logit_scale, gumbel[rows, : k + 1])
+            pick = np.where(choice == 0, inc, cand[np.arange(len(rows)), np.maximum(choice - 1, 0)])
+        else:
+            choice = network.gumbel_choice(util, net.partner_logit_scale, gumbel[rows, :k])
+            pick = cand[np.arange(len(rows)), choice]
+            pick = np.where(np.isfinite(util[np.arange(len(rows)), choice]), pick, -1)
+        out[rows] = pick
+    return out
+
+
+def _blocked(w: World, buyer: np.ndarray, supplier: np.ndarray, u: int) -> np.ndarray:
+    """Blocked share of candidate links now, and, for buyers with visibility, soon.
+
+    The buyer's segment is taken as its largest fab segment (restrictions are
+    rarely segment-specific on the buyer's side)."""
+    shares = w.chain.location_share
+    bseg = w.chain.main_fab_segment[buyer]
+    useg = np.full(len(buyer), u)
+    block = link_block(shares, w.events.restriction, buyer, bseg, supplier, useg)
+    if w.risk.visible.any() and w.chain.upcoming.any():
+        soon = link_block(shares, w.chain.upcoming, buyer, bseg, supplier, useg)
+        block = np.where(w.risk.visible[buyer], np.maximum(block, soon), block)
+    return block
+
+
+def form_partnerships(w: World, sc: Scenario, rng: np.random.Generator, cap: np.ndarray, main_region: np.ndarray) -> int:
+    """Give every buyer its target number of suppliers per input; returns how many formed."""
+    book = w.chain.partners
+    n_s = len(SEGMENTS)
+    n_f = w.firms.n
+    target = sc.network.sources_per_input
+    act = book.active
+    key = (book.col("buyer")[act] * n_s + book.col("buyer_segment")[act]) * n_s + book.col("input")[act]
+    have = np.bincount(key, minlength=n_f * n_s * n_s).reshape(n_f, n_s, n_s)
+    need = np.zeros_like(have)
+    fab = np.flatnonzero(w.segments.fab_mask)
+    load = committed_load(w, sc, cap)
+    spare = np.maximum(cap - load, 0.0)
+    tu = sc.params.target_utilisation
+    for d in fab:
+        buyers = cap[:, d] > 0
+        for u in np.flatnonzero(w.segments.coef[d] > 0):
+            # Large buyers spread their need over as many suppliers as it takes
+            # to cover it with a typical supplier's spare capacity.
+            n_sup = int((cap[:, u] > 0).sum())
+            typical = spare[:, u].sum() / n_sup if n_sup else 0.0
+            want = w.segments.coef[d, u] * cap[buyers, d] * tu
+            sources = np.where(typical > 0, np.ceil(want / max(typical, 1e-9)), target)
+            sources = np.clip(sources, target, min(sc.network.max_sources, max(n_sup - 1, target)))
+            need[buyers, d, u] = np.maximum(sources.astype(np.int64) - have[buyers, d, u], 0)
+    f_idx, d_idx, u_idx = np.nonzero(need)
+    reps = need[f_idx, d_idx, u_idx]
+    f_idx, d_idx, u_idx = np.repeat(f_idx, reps), np.repeat(d_idx, reps), np.repeat(u_idx, reps)
+    if len(f_idx) == 0:
+        return 0
+    # Requests are served in a few rounds in random order, so that suppliers
+    # chosen early show less spare capacity to later buyers.
+    order = rng.permutation(len(f_idx))
+    f_idx, d_idx, u_idx = f_idx[order], d_idx[order], u_idx[order]
+    pick = np.full(len(f_idx), -1, dtype=np.int64)
+    net = sc.network
+    rounds = net.formation_rounds if len(f_idx) > net.formation_round_min_requests else 1
+    for part in np.array_split(np.arange(len(f_idx)), rounds):
+        spare = np.maximum(cap - load, net.spare_floor * cap)
+        pick[part] = _choose(w, sc, rng, f_idx[part], u_idx[part], cap, main_region, spare=spare)
+        ok_p = pick[part] >= 0
+        np.add.at(load, (pick[part][ok_p], u_idx[part][ok_p]),
+                  w.segments.coef[d_idx[part][ok_p], u_idx[part][ok_p]] * cap[f_idx[part][ok_p], d_idx[part][ok_p]]
+                  * sc.params.target_utilisation / sc.network.sources_per_input)
+    # (the load estimate per new link is rough; committed_load recomputes it exactly next time)
+    ok = pick >= 0
+    # A buyer does not take the same supplier twice for one input.
+    existing = set(zip(book.col("buyer")[act].tolist(), book.col("buyer_segment")[act].tolist(),
+                       book.col("input")[act].tolist(), book.col("supplier")[act].tolist()))
+    keep = np.zeros(len(pick), dtype=bool)
+    for i in np.flatnonzero(ok):
+        k = (int(f_idx[i]), int(d_idx[i]), int(u_idx[i]), int(pick[i]))
+        if k not in existing:
+            existing.add(k)
+            keep[i] = True
+    if not keep.any():
+        return 0
+    trust0 = w.chain.country_trust[w.firms.home[f_idx[keep]], w.firms.home[pick[keep]]]
+    book.add_many(f_idx[keep], d_idx[keep], u_idx[keep], pick[keep], trust0, w.clock.step)
+    return int(keep.sum())
+
+
+def review_partnerships(w: World, sc: Scenario, rng: np.random.Generator, cap: np.ndarray, main_region: np.ndarray) -> int:
+    """End partnerships that lost their supplier or trust; review a random few (switching costs)."""
+    book = w.chain.partners
+    net = sc.network
+    act = np.flatnonzero(book.active)
+    if len(act) == 0:
+        return 0
+    gone = (cap[book.supplier[act], book.input[act]] <= 0) | (cap[book.buyer[act], book.buyer_segment[act]] <= 0) \
+        | (book.trust[act] < net.break_trust)
+    # Firms with visibility see scheduled disruptions of their suppliers coming
+    # and switch ahead of them (ODD 7.20).
+    if w.risk.visible.any() and w.chain.upcoming.any():
+        vis = w.risk.visible[book.buyer[act]]
+        soon = link_block(w.chain.location_share, w.chain.upcoming, book.buyer[act], book.buyer_segment[act],
+                          book.supplier[act], book.input[act])
+        gone |= vis & (soon > sc.resilience.switch_threshold)
+    book.end_step[act[gone]] = w.clock.step
+    act = act[~gone]
+    review = act[rng.random(len(act)) < net.review_probability]
+    switched = 0
+    if len(review):
+        pick = _choose(w, sc, rng, book.buyer[review], book.input[review], cap, main_region,
+                       incumbent=book.supplier[review], incumbent_trust=book.trust[review])
+        change = (pick >= 0) & (pick != book.supplier[review])
+        # A buyer does not switch to a supplier it already holds for that input.
+        held = set(zip(book.col("buyer")[act].tolist(), book.col("buyer_segment")[act].tolist(),
+                       book.col("input")[act].tolist(), book.col("supplier")[act].tolist()))
+        for j in np.flatnonzero(change):
+            i = review[j]
+            base = (int(book.buyer[i]), int(book.buyer_segment[i]), int(book.input[i]))
+            if (*base, int(pick[j])) in held:
+                change[j] = False
+            else:
+                held.discard((*base, int(book.supplier[i])))
+                held.add((*base, int(pick[j])))
+        old = review[change]
+        if len(old):
+            book.end_step[old] = w.clock.step
+            trust0 = w.chain.country_trust[w.firms.home[book.buyer[old]], w.firms.home[pick[change]]]
+            book.add_many(book.buyer[old].copy(), book.buyer_segment[old].copy(), book.input[old].copy(),
+                          pick[change], trust0, w.clock.step)
+            switched = len(old)
+    return int(gone.sum()) + switched

@@ -1,0 +1,93 @@
+"""Derived quantities that several phases and the metrics read (pure reads of the world).
+
+Unit costs of sites, the capacity-weighted unit cost index, skilled-labour
+pools with talent circulation, and per-firm capacity summaries.  Capacity
+itself is always :meth:`model.sites.SiteRegistry.capacity`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from . import markets
+from .sites import BUILDING, LIVE, OPERATING
+
+if TYPE_CHECKING:
+    from .scenario import Scenario
+    from .world import World
+
+__all__ = ["site_unit_cost", "unit_cost_index", "present_capacity", "skilled_pools", "labour_shortage",
+           "firm_capacity_summary", "KWPM_QUARTER_TO_USD_BN"]
+
+#: Thousand wafers/month × 3 months × USD per wafer → USD bn per quarter.
+KWPM_QUARTER_TO_USD_BN = 1000 * 3 / 1e9
+
+
+def site_unit_cost(w: World, sc: Scenario) -> np.ndarray:
+    """Operating cost per unit of each site's output (USD per 200mm-eq wafer)."""
+    s, seg = w.sites, w.segments
+    k = s.col("segment")
+    return markets.unit_cost(seg.base_price[k], seg.cost_share[k], seg.labour_intensity[k],
+                             w.geo.labour_cost[s.col("region")], sc.params.reference_wage)
+
+
+def unit_cost_index(w: World, sc: Scenario, raw: bool = False) -> float:
+    """Capacity-weighted unit cost relative to base price over operating sites, indexed to step 0."""
+    s = w.sites
+    op = s.select(OPERATING)
+    k = s.col("segment")[op]
+    cap = s.col("capacity")[op]
+    if cap.sum() <= 0:
+        return float("nan")
+    rel = site_unit_cost(w, sc)[op] / w.segments.base_price[k]
+    value = float((rel * cap).sum() / cap.sum())
+    base = w.markets.unit_cost_base
+    if raw or not base:
+        return value
+    return value / base
+
+
+def present_capacity(w: World) -> np.ndarray:
+    """Live (operating or building) capacity as a region × segment matrix."""
+    return w.sites.sum_by(("region", "segment"), (w.geo.n, len(w.segments.ids)), status=LIVE)
+
+
+def skilled_pools(w: World, present: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Effective skilled pool per region and the workers its live capacity employs (thousands).
+
+    With talent circulation on, each member's regions may draw on
+    ``mobility`` × the free pools of the other members, shared in
+    proportion to the regions' own pools.
+    """
+    geo = w.geo
+    lv = w.chain.levers
+    if present is None:
+        present = present_capacity(w)
+    employed = present @ w.segments.workers
+    pool = geo.skilled_labour
+    if not lv.talent_members.any():
+        return pool, employed
+    n_c = len(geo.countries)
+    free_c = np.bincount(geo.country, weights=np.maximum(pool - employed, 0.0), minlength=n_c)
+    pool_c = np.bincount(geo.country, weights=pool, minlength=n_c)
+    member_free = free_c[lv.talent_members].sum()
+    inflow_c = np.where(lv.talent_members, lv.talent_mobility * (member_free - free_c), 0.0)
+    share = np.divide(pool, pool_c[geo.country], out=np.zeros_like(pool), where=pool_c[geo.country] > 0)
+    return pool + inflow_c[geo.country] * share, employed
+
+
+def labour_shortage(w: World) -> np.ndarray:
+    """Share of each region's skilled-labour need that its effective pool cannot meet (0–1)."""
+    pool, employed = skilled_pools(w)
+    return np.divide(np.maximum(employed - pool, 0.0), employed, out=np.zeros_like(employed), where=employed > 0)
+
+
+def firm_capacity_summary(w: World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per firm: operating capacity, capacity being built, number of live sites."""
+    s, n_f = w.sites, w.firms.n
+    op = s.sum_by(("firm",), (n_f,), status=OPERATING)
+    building = s.sum_by(("firm",), (n_f,), status=BUILDING)
+    n_sites = s.sum_by(("firm",), (n_f,), status=LIVE, count=True).astype(np.int64)
+    return op, building, n_sites

@@ -1,0 +1,382 @@
+"""The whole mutable state of one run, as a few named sub-states of numpy arrays.
+
+``World`` is what the phases (``model/phases/``) read and write; each phase
+declares which sub-states it reads and which it writes, and
+``tests/test_phases.py`` runs every phase with the others frozen, so a hidden
+write fails the suite.  ``ChipModel`` owns one ``World``; the Mesa agents
+(``model/agents.py``) are views over it.
+
+Sub-states (attribute of ``World`` → class):
+
+* ``segments`` → :class:`Segments` — per-segment technology and cost (fixed for a run)
+* ``geo``      → :class:`~model.geography.Geography` — regions (skilled pools grow)
+* ``firms``    → :class:`Firms` — who the firms are (fixed after the build)
+* ``sites``    → :class:`~model.sites.SiteRegistry` — every block of capacity
+* ``policy``   → :class:`Policy` — governments and their policy arrays
+* ``events``   → :class:`~model.events.EventBook` — shocks in force
+* ``risk``     → :class:`Risk` — perceived risk, uncertainty, visibility, deferrals
+* ``markets``  → :class:`Markets` — demand, utilisation, prices
+* ``chain``    → :class:`ValueChain` — partnerships, trust, technology, levers, institutes, fund
+* ``supply``   → :class:`SupplyOutcome` — what the supply phase produced
+* ``ledger``   → :class:`Ledger` — firms' cash, debt and this quarter's flows
+* ``counters`` → :class:`Counters` — per-quarter and cumulative counts
+* ``log``      → :class:`Log` — investment decisions (rows of the investments table)
+* ``clock``    → :class:`Clock` — the current step
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from .events import EventBook
+from .geography import Geography
+from .network import PartnershipBook
+from .columns import SubState
+from .sites import SiteRegistry
+
+__all__ = [
+    "World", "SubState", "Segments", "Firms", "Policy", "GovernmentState", "Risk", "Markets", "ValueChain",
+    "InstituteState", "FundState", "SupplyOutcome", "Ledger", "Counters", "Log", "Clock", "SUBSTATES",
+    "FIRM_FLOWS",
+]
+
+#: Per-firm money flows of a quarter (USD bn), in the order of the firms table.
+FIRM_FLOWS = ("revenue", "opex", "capex", "subsidy", "tax_credit", "interest", "fund")
+
+
+@dataclass(eq=False)
+class Segments(SubState):
+    """Per-segment arrays from the scenario's [segments] (index = segment number)."""
+
+    ids: list[str]
+    coef: np.ndarray                 # input coefficients a[d, u]: u needed per unit of d
+    linked: np.ndarray               # d and u trade with each other (either way)
+    is_final: np.ndarray             # has exogenous final demand (the fab segments)
+    growth_final: np.ndarray         # annual growth of final demand
+    lag: np.ndarray                  # construction lag (quarters)
+    labour_intensity: np.ndarray
+    project_size: np.ndarray         # kwpm per project
+    capex_per_capacity: np.ndarray   # USD bn per kwpm
+    base_price: np.ndarray           # USD per 200mm-eq wafer
+    cost_share: np.ndarray
+    workers: np.ndarray              # thousand skilled workers per kwpm
+    fab_mask: np.ndarray             # front-end fab segments
+
+
+@dataclass(eq=False)
+class Firms(SubState):
+    """Who the firms are (index = firm number); fixed once the world is built."""
+
+    ids: list[str]
+    names: list[str]
+    kind: list[str]                  # named, aggregate or generated
+    home: np.ndarray                 # country number
+    risk_aversion: np.ndarray
+    sites: list[list[int]]           # site numbers of each firm
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    def add_site(self, sites: SiteRegistry, firm: int, region: int, segment: int, capacity: float,
+                 status: int, **kw: Any) -> int:
+        """Register a site in ``sites`` and note it under its firm; returns its number."""
+        i = sites.add(firm=firm, region=region, segment=segment, capacity=capacity, status=status, **kw)
+        self.sites[firm].append(i)
+        return i
+
+
+@dataclass(eq=False)
+class GovernmentState(SubState):
+    """One government's money and instruments (``agents.Government`` is its view).
+
+    ``budget`` is money not yet paid out; ``outstanding`` is the part of it
+    already promised to projects.  A government commits at most what is
+    available (budget − outstanding), so it never pays beyond its budget.
+    """
+
+    cidx: int
+    code: str
+    name: str
+    bloc: str
+    subsidy_rate: float
+    budget: float
+    annual_budget: float
+    tax_credit: float
+    tariff: float
+    tariff_exempt: list[str]
+    market_share: float
+    conditions: Any                  # scenario.Conditions (a copy this government may tighten)
+    rules: Any = None                # the scenario's Government spec: target, drift, tit-for-tat
+    drift_added: float = 0.0         # share of capex added to conditions by the drift
+    outstanding: float = 0.0         # USD bn promised, not yet paid
+    paid_total: float = 0.0          # USD bn paid since the start
+    tax_credit_total: float = 0.0    # USD bn of tax credits granted
+    appropriated_total: float = 0.0
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        SubState.__setattr__(self, name, value)
+
+    @property
+    def tit_for_tat(self) -> bool:
+        return bool(getattr(self.rules, "tit_for_tat", False))
+
+    @property
+    def available(self) -> float:
+        """Budget not yet promised (USD bn)."""
+        return max(self.budget - self.outstanding, 0.0)
+
+    @property
+    def condition_cost(self) -> float:
+        """Flat cost of the conditions, as a share of capex."""
+        return self.conditions.flat_cost()
+
+    def set_policy(self, capacity_share: float = 0.0) -> None:
+        """Quarterly policy (ODD 7.1, 7.19).
+
+        The year's appropriation arrives in quarterly parts.  With a strategic
+        target, the subsidy rate moves toward closing the gap between the
+        target and the country's share of world fab capacity, within
+        [0, max_subsidy_rate] and only while money is left.  Conditions drift
+        tighter (technology transfer and data disclosure, half each) up to a cap.
+        """
+        top_up = self.annual_budget / 4.0
+        self.budget += top_up
+        self.appropriated_total += top_up
+        r = self.rules
+        if r is None:
+            return
+        if r.strategic_target is not None and self.available > 0:
+            step = r.target_adjustment * (r.strategic_target - capacity_share) / 4.0
+            self.subsidy_rate = float(min(max(self.subsidy_rate + step, 0.0), r.max_subsidy_rate))
+        if r.condition_drift > 0 and self.drift_added < r.condition_cap:
+            add = min(r.condition_drift / 4.0, r.condition_cap - self.drift_added)
+            self.conditions.technology_transfer = min(1.0, self.conditions.technology_transfer + add / 2)
+            self.conditions.data_disclosure = min(1.0, self.conditions.data_disclosure + add / 2)
+            self.drift_added += add
+
+    def commit(self, amount: float) -> float:
+        """Promise up to ``amount`` to a project; returns what was promised."""
+        granted = min(max(amount, 0.0), self.available)
+        self.outstanding += granted
+        return granted
+
+    def pay(self, amount: float) -> None:
+        """Pay out part of what was promised."""
+        if amount > self.outstanding + 1e-9 or amount > self.budget + 1e-9:
+            raise RuntimeError(f"government {self.code}: payment {amount} exceeds its commitments")
+        self.outstanding = max(self.outstanding - amount, 0.0)
+        self.budget = max(self.budget - amount, 0.0)
+        self.paid_total += amount
+
+
+@dataclass(eq=False)
+class Policy(SubState):
+    """Governments and the country-level policy arrays the decisions read (index = country)."""
+
+    governments: list[GovernmentState]
+    concern: np.ndarray              # countries of concern (params.concern_countries)
+    rate: np.ndarray = field(default_factory=lambda: np.zeros(0))          # subsidy rate
+    available: np.ndarray = field(default_factory=lambda: np.zeros(0))     # USD bn uncommitted
+    tax_credit: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    condition: np.ndarray = field(default_factory=lambda: np.zeros(0))     # flat cost share
+    concern_cost: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    market: np.ndarray = field(default_factory=lambda: np.zeros(0))        # share of world demand
+    tariff: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))   # importer × exporter
+    tariff_exempt_local: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    def refresh(self, events: EventBook) -> None:
+        """Policy arrays from the governments; tariffs in force from the events."""
+        gs = self.governments
+        self.rate = np.array([g.subsidy_rate for g in gs])
+        self.available = np.array([g.available for g in gs])
+        self.tax_credit = np.array([g.tax_credit for g in gs])
+        self.condition = np.array([g.condition_cost for g in gs])
+        self.concern_cost = np.array([g.conditions.concern_ban for g in gs])
+        self.market = np.array([g.market_share for g in gs])
+        self.tariff = events.tariff
+        self.tariff_exempt_local = events.tariff_exempt_local
+
+
+@dataclass(eq=False)
+class Risk(SubState):
+    """Political risk as firms perceive it (home country × region), and their foresight."""
+
+    perceived: np.ndarray            # learned risk P[h, r]
+    uncertainty: np.ndarray          # smoothed squared surprise U[h, r]
+    visible: np.ndarray              # firm sees scheduled disruptions coming
+    deferral_count: np.ndarray       # firm × segment: quarters deferred in a row
+
+
+@dataclass(eq=False)
+class Markets(SubState):
+    """World markets per segment."""
+
+    demand_initial: np.ndarray
+    demand: np.ndarray
+    utilisation: np.ndarray
+    price: np.ndarray
+    expected_growth: np.ndarray
+    unit_cost_base: float = 0.0      # capacity-weighted unit cost index at step 0
+
+
+@dataclass(eq=False)
+class InstituteState(SubState):
+    """A public research institute that hosts joint projects (``agents.Institute`` is its view)."""
+
+    key: str
+    name: str
+    country: int
+    researchers: float
+    projects_hosted: int = 0
+
+
+@dataclass(eq=False)
+class FundState(SubState):
+    """A partnership fund that pays for joint projects (``agents.JointFund`` is its view).
+
+    It never pays beyond its budget: a stage starts only if its money is there.
+    """
+
+    spec: Any
+    members: list[int]               # country numbers
+    budget: float                    # USD bn available
+    contributed: float = 0.0         # USD bn received since the start
+    spent: float = 0.0               # USD bn paid since the start
+    kpi_checks: int = 0
+    kpi_met: int = 0
+    projects: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def kpi_attainment(self) -> float:
+        """Share of stage KPIs met so far (NaN before the first check)."""
+        return self.kpi_met / self.kpi_checks if self.kpi_checks else float("nan")
+
+    def collect_contributions(self) -> None:
+        per_quarter = sum(self.spec.contributions.values()) / 4.0
+        self.budget += per_quarter
+        self.contributed += per_quarter
+
+    def pay(self, amount: float) -> bool:
+        """Pay ``amount`` if the budget allows it (all or nothing)."""
+        if amount > self.budget + 1e-12:
+            return False
+        self.budget = max(self.budget - amount, 0.0)
+        self.spent += amount
+        return True
+
+
+@dataclass(eq=False)
+class Levers(SubState):
+    """The co-creation levers as country masks and strengths (fixed for a run)."""
+
+    protected: np.ndarray            # investment-protection members
+    protection_strength: float
+    harmonised: np.ndarray           # export-control harmonisation members
+    harmonise_strength: float
+    talent_members: np.ndarray
+    talent_mobility: float
+    standard_members: np.ndarray
+    standards_reduction: float
+    ip_keep: float                   # share of a knowledge gain the follower keeps
+
+
+@dataclass(eq=False)
+class ValueChain(SubState):
+    """Partnerships, trust, technology and what the supply phase derives from the sites."""
+
+    levers: Levers
+    partners: PartnershipBook
+    country_trust: np.ndarray        # country × country, 0–1
+    tech: np.ndarray                 # firm technology level, 0–1
+    institutes: list[InstituteState]
+    fund: FundState | None
+    firm_unit_cost: np.ndarray       # firm × segment, USD per unit
+    firm_capacity_total: np.ndarray  # firm: operating capacity, all segments
+    location_share: np.ndarray       # firm × segment × country share of operating capacity
+    main_fab_segment: np.ndarray     # firm: its largest fab segment
+    upcoming: np.ndarray             # scheduled blocks coming within the visibility lead
+    fund_grants: np.ndarray          # firm: USD bn the joint fund granted this quarter
+
+
+@dataclass(eq=False)
+class SupplyOutcome(SubState):
+    """What this quarter's supply phase delivered and lost."""
+
+    output: np.ndarray               # firm × segment, kwpm(-eq) made or delivered
+    reroute_cost: np.ndarray         # firm: USD bn paid to reroute cut deliveries this quarter
+    shortfall: float = 0.0           # world fab output lost, share of intended
+    shortfall_by_segment: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    shortfall_by_country: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    spot_deliveries: float = 0.0
+    stranded: float = 0.0            # kwpm
+    stranded_capital: float = 0.0    # USD bn
+    partnership_changes: int = 0
+
+
+@dataclass(eq=False)
+class Ledger(SubState):
+    """Firms' money: stocks and this quarter's flows (USD bn)."""
+
+    cash: np.ndarray
+    debt: np.ndarray
+    flows: dict[str, np.ndarray]     # FIRM_FLOWS → per-firm amount this quarter
+
+
+@dataclass(eq=False)
+class Counters(SubState):
+    """Counts the metrics read: this quarter's and cumulative."""
+
+    quarter_investments: int = 0
+    quarter_investment_capex: float = 0.0
+    quarter_deferrals: int = 0
+    quarter_delays: int = 0
+    total_delays: int = 0
+    deferral_quarters_total: int = 0
+    new_capacity_total: float = 0.0
+    friendshored_total: float = 0.0
+    completed_capacity_total: float = 0.0
+
+
+@dataclass(eq=False)
+class Log(SubState):
+    """Rows of the investments table, appended by the invest phase."""
+
+    investments: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Clock(SubState):
+    """The step being run (0 while building; Mesa's ``steps`` during ``step()``)."""
+
+    step: int = 0
+    start_year: int = 2025
+    start_q: int = 1
+    horizon: int = 64
+
+
+@dataclass(eq=False)
+class World:
+    """The state of one run; see the module docstring for the sub-states."""
+
+    segments: Segments
+    geo: Geography
+    firms: Firms
+    sites: SiteRegistry
+    policy: Policy
+    events: EventBook
+    risk: Risk
+    markets: Markets
+    chain: ValueChain
+    supply: SupplyOutcome
+    ledger: Ledger
+    counters: Counters
+    log: Log
+    clock: Clock
+
+
+#: Names of the World's sub-states, in declaration order.
+SUBSTATES: tuple[str, ...] = tuple(f.name for f in fields(World))
