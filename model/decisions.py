@@ -27,9 +27,7 @@ __all__ = [
     "subsidy_offer",
     "skilled_availability",
     "agglomeration",
-    "tariff_exposure",
     "linked_distance",
-    "expected_utilisation",
     "capacity_gap",
     "investment_probability",
     "can_finance",
@@ -100,23 +98,6 @@ def skilled_availability(pool: np.ndarray, employed: np.ndarray) -> np.ndarray:
 def agglomeration(same: np.ndarray, linked: np.ndarray, link_weight: float, scale: float) -> np.ndarray:
     """ln(1 + (same-segment + link_weight × linked-segment capacity) / scale)."""
     return np.log1p((same + link_weight * linked) / scale)
-
-
-def tariff_exposure(
-    region_country: np.ndarray,
-    market_share: np.ndarray,
-    tariff: np.ndarray,
-    exempt: np.ndarray,
-) -> np.ndarray:
-    """Demand-weighted tariff that exports from each region face.
-
-    ``exempt[c, d]`` is True where importer c spares exporter d; a country
-    never tariffs itself.  τ_r = Σ_c m_c · t_c · [c ≠ d(r)] · [not exempt].
-    """
-    n_c = len(market_share)
-    applies = ~exempt & ~np.eye(n_c, dtype=bool)          # importer × exporter
-    per_exporter = (market_share * tariff) @ applies        # exporter
-    return per_exporter[region_country]
 
 
 def linked_distance(distance: np.ndarray, linked_capacity: np.ndarray) -> np.ndarray:
@@ -216,13 +197,6 @@ def sample_choice(p: np.ndarray, u: float | np.ndarray) -> int | np.ndarray:
 
 
 # ------------------------------------------------------------ investment trigger
-def expected_utilisation(demand: np.ndarray, growth: np.ndarray, lag_quarters: np.ndarray,
-                         capacity_then: np.ndarray) -> np.ndarray:
-    """Demand projected ``lag`` quarters ahead at annual ``growth``, over the capacity then."""
-    projected = demand * (1.0 + growth) ** (lag_quarters / 4.0)
-    return np.divide(projected, capacity_then, out=np.full_like(projected, np.inf), where=capacity_then > 0)
-
-
 def capacity_gap(demand: np.ndarray, growth: np.ndarray, lag_quarters: np.ndarray,
                  capacity_then: np.ndarray, target_utilisation: float) -> np.ndarray:
     """Capacity (kwpm) missing at the lag horizon to run at the target utilisation (≥ 0)."""

@@ -136,15 +136,6 @@ def test_skilled_availability_and_agglomeration():
     np.testing.assert_allclose(a, [0.0, np.log(3.0)])
 
 
-def test_tariff_exposure_spares_home_and_exempt_exporters():
-    # importers: A (share .5, tariff .2), B (share .5, tariff 0); B is exempt from A's tariff
-    exempt = np.array([[False, True], [False, False]])
-    tau = d.tariff_exposure(np.array([0, 1]), np.array([0.5, 0.5]), np.array([0.2, 0.0]), exempt)
-    np.testing.assert_allclose(tau, [0.0, 0.0])
-    tau = d.tariff_exposure(np.array([0, 1]), np.array([0.5, 0.5]), np.array([0.2, 0.0]), ~np.ones((2, 2), bool))
-    np.testing.assert_allclose(tau, [0.0, 0.1])
-
-
 def test_linked_distance_is_capacity_weighted():
     dist = np.array([[0.0, 2.0], [2.0, 0.0]])
     np.testing.assert_allclose(d.linked_distance(dist, np.array([3.0, 1.0])), [0.5, 1.5])
@@ -159,8 +150,6 @@ def test_investment_trigger():
     p = d.investment_probability(np.array([0.5, 0.0, 1.0]), np.array([20.0, 20.0, 1e6]),
                                  np.array([10.0, 10.0, 10.0]), pace=0.5)
     np.testing.assert_allclose(p, [0.5, 0.0, 1.0])
-    u = d.expected_utilisation(np.array([85.0]), np.array([0.0]), np.array([4]), np.array([100.0]))
-    assert u[0] == pytest.approx(0.85)
 
 
 def test_can_finance():
