@@ -21,6 +21,7 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from model import ChipModel, decisions
+from model.phases import invest
 from model.scenario import Params
 from model.sites import BUILDING, OFFLINE
 
@@ -53,14 +54,13 @@ def observed_choices(model: ChipModel, kinds: Sequence[str] = ("named",)) -> lis
             continue
         s.status[i] = OFFLINE            # leave the choice itself out of the state
         try:
-            model._prepare_location_cache()
-            x, _, _ = model.location_inputs(np.array([firm.idx]), np.array([s.segment[i]]))
+            x, _, _ = invest.location_inputs(model.world, model.spec, invest.prepare_location_cache(model.world, model.spec),
+                                             np.array([firm.idx]), np.array([s.segment[i]]))
             terms = decisions.location_terms(x, p.coordination_spread)[:, 0, :]
         finally:
             s.status[i] = BUILDING
-        out.append(Observation(firm.firm_id, model.segment_ids[s.segment[i]], model.geo.ids[s.region[i]],
+        out.append(Observation(firm.firm_id, model.world.segments.ids[s.segment[i]], model.geo.ids[s.region[i]],
                                int(s.region[i]), terms))
-    model._prepare_location_cache()
     return out
 
 
@@ -85,7 +85,7 @@ def announced_site_fit(scenario: Any = "baseline", *, weights: dict[str, float] 
     obs = observed_choices(model)
     if not obs:
         raise ValueError("the scenario has no announced sites of named firms to check against")
-    w = model.term_weights.copy()
+    w = invest.term_weights(model.spec).copy()
     for name, value in (weights or {}).items():
         w[WEIGHT_NAMES.index(name)] = value
     scale = model.spec.params.logit_scale
@@ -118,7 +118,7 @@ def fit_location_weights(scenario: Any = "baseline", *, free: Sequence[str] = WE
     model = ChipModel(scenario, rng=0, **overrides)
     obs = observed_choices(model)
     scale = model.spec.params.logit_scale
-    w0 = model.term_weights.copy()
+    w0 = invest.term_weights(model.spec).copy()
     idx = [WEIGHT_NAMES.index(n) for n in free]
     bounds = []
     for n in free:

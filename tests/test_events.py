@@ -6,7 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model import ChipModel, ScenarioError, load_scenario, supply
+from model import ChipModel, ScenarioError, load_scenario
+from model.phases import invest, supply
 from model.scenario import SEGMENTS
 
 SEEDS = range(20)
@@ -35,19 +36,19 @@ def test_export_restriction_cuts_the_listed_links_and_is_recorded():
     m = _model(restr, **{"resilience.reroute_share": 0.0, "network.licence_friction": 0.0,
                          "network.disruption_probability": 0.0})
     _run_to(m, 1)
-    assert not m.events.restriction.any()
+    assert not m.world.events.restriction.any()
     _run_to(m, 2)
     jp, kr = m.geo.countries.index("JP"), m.geo.countries.index("KR")
-    assert m.events.restriction[jp, kr, SEGMENTS.index("materials")] == 1.0
-    assert m.events.restriction[jp, kr, SEGMENTS.index("equipment")] == 0.0
+    assert m.world.events.restriction[jp, kr, SEGMENTS.index("materials")] == 1.0
+    assert m.world.events.restriction[jp, kr, SEGMENTS.index("equipment")] == 0.0
     # Korean fabs took Japanese wafers and chemicals before the restriction: the links
     # exist, each exposed by the share of the supplier's materials capacity in JP times
     # the share of the buyer's fab capacity (in the link's segment) in KR.
-    book = m.partners
+    book = m.world.chain.partners
     act = np.flatnonzero(book.active)
     mat = act[book.input[act] == SEGMENTS.index("materials")]
-    in_kr = m.location_share[book.buyer[mat], book.buyer_segment[mat], kr]
-    exposed = m.location_share[book.supplier[mat], SEGMENTS.index("materials"), jp] * in_kr
+    in_kr = m.world.chain.location_share[book.buyer[mat], book.buyer_segment[mat], kr]
+    exposed = m.world.chain.location_share[book.supplier[mat], SEGMENTS.index("materials"), jp] * in_kr
     hit = exposed > 0
     cut, free = mat[hit], mat[~hit & (in_kr > 0)]
     assert len(cut) >= 3 and len(free) >= 3, (len(cut), len(free))
@@ -67,10 +68,10 @@ def test_tariff_with_local_exemption_favours_building_in_the_importer():
     m = _model([{"type": "tariff", "start": "2025Q2", "country": "US", "magnitude": 1.0, "exempt_local": True}])
     _run_to(m, 1)
     us = m.geo.countries.index("US")
-    assert (m.tariff_matrix[us, np.arange(len(m.geo.countries)) != us] == 1.0).all()
+    assert (m.world.policy.tariff[us, np.arange(len(m.geo.countries)) != us] == 1.0).all()
     firm = m.firm_list[[f.firm_id for f in m.firm_list].index("tokyo_electron")]
-    m._prepare_location_cache()
-    x, _, _ = m.location_inputs(np.array([firm.idx]), np.array([SEGMENTS.index("logic")]))
+    x, _, _ = invest.location_inputs(m.world, m.spec, invest.prepare_location_cache(m.world, m.spec),
+                                     np.array([firm.idx]), np.array([SEGMENTS.index("logic")]))
     in_us = m.geo.country == us
     assert (x.tariff[0, in_us] < x.tariff[0, ~in_us].min()).all()
     assert m.tables()["events"]["type"].tolist() == ["tariff"]
@@ -85,11 +86,11 @@ def test_outage_takes_capacity_offline_for_its_duration_only():
         m.step()
         base.step()
         in_r = m.sites.col("region") == r
-        avail = m.events.availability()[in_r]
+        avail = m.world.events.availability(m.sites.n)[in_r]
         assert (avail == (0.0 if step in (1, 2) else 1.0)).all(), step
         if step in (1, 2):
-            assert m.supply_shortfall > base.supply_shortfall + 0.02
-            assert m.stranded > 0
+            assert m.world.supply.shortfall > base.world.supply.shortfall + 0.02
+            assert m.world.supply.stranded > 0
     assert (m.sites.col("capacity") > 0).all()
     e = m.tables()["events"]
     assert e["end_step"].iloc[0] == 3
@@ -103,13 +104,13 @@ def test_immigration_enforcement_delays_projects_and_raises_perceived_risk():
     kr, jp = m.geo.countries.index("KR"), m.geo.countries.index("JP")
     us_regions = m.geo.country == m.geo.countries.index("US")
     s = m.sites
-    kr_us = [i for i in range(s.n) if s.status[i] == 0 and m.firm_home[s.firm[i]] == kr and us_regions[s.region[i]]]
+    kr_us = [i for i in range(s.n) if s.status[i] == 0 and m.world.firms.home[s.firm[i]] == kr and us_regions[s.region[i]]]
     assert kr_us, "the baseline has Korean projects in the US (Samsung Taylor, SK hynix Indiana)"
     before = s.online_step[kr_us].copy()
     _run_to(m, 3)
     _run_to(base, 3)
     assert (s.online_step[kr_us] == before + 3).all()
-    assert m.perceived[kr, us_regions].mean() > m.perceived[jp, us_regions].mean() + 0.1
+    assert m.world.risk.perceived[kr, us_regions].mean() > m.world.risk.perceived[jp, us_regions].mean() + 0.1
     assert m.tables()["metrics"]["construction_delays"].sum() > base.tables()["metrics"]["construction_delays"].sum()
 
 
@@ -120,7 +121,7 @@ def test_subsidy_tightening_raises_condition_cost_until_it_ends():
     base = us.condition_cost
     _run_to(m, 1)
     assert us.condition_cost == pytest.approx(base + 0.1)
-    assert m.gov_condition[us.cidx] == pytest.approx(base + 0.1)
+    assert m.world.policy.condition[us.cidx] == pytest.approx(base + 0.1)
     _run_to(m, 3)
     assert us.condition_cost == pytest.approx(base)
 
@@ -129,12 +130,12 @@ def test_blockade_strands_the_countrys_fab_output():
     m = _model([{"type": "blockade", "start": "2025Q2", "end": "2025Q3", "country": "TW", "magnitude": 1.0}])
     base = _model([])
     m.step(), base.step()
-    tw_firms = m.firm_home == m.geo.countries.index("TW")
-    fab = m.fab_mask
-    assert m.output_fs[np.ix_(tw_firms, fab)].sum() < 0.2 * base.output_fs[np.ix_(tw_firms, fab)].sum()
-    assert m.stranded > 1000 and m.supply_shortfall > base.supply_shortfall + 0.05
+    tw_firms = m.world.firms.home == m.geo.countries.index("TW")
+    fab = m.world.segments.fab_mask
+    assert m.world.supply.output[np.ix_(tw_firms, fab)].sum() < 0.2 * base.world.supply.output[np.ix_(tw_firms, fab)].sum()
+    assert m.world.supply.stranded > 1000 and m.world.supply.shortfall > base.world.supply.shortfall + 0.05
     m.step()
-    assert m.stranded == 0.0
+    assert m.world.supply.stranded == 0.0
 
 
 def test_sanctions_lifted_ends_the_named_event():
@@ -142,9 +143,9 @@ def test_sanctions_lifted_ends_the_named_event():
                  "segments": ["equipment"], "magnitude": 0.8},
                 {"type": "sanctions_lifted", "start": "2025Q4", "lifts": "r"}])
     _run_to(m, 2)
-    assert m.events.restriction.max() == pytest.approx(0.8)
+    assert m.world.events.restriction.max() == pytest.approx(0.8)
     _run_to(m, 3)
-    assert m.events.restriction.max() == 0.0
+    assert m.world.events.restriction.max() == 0.0
     e = m.tables()["events"]
     assert e["type"].tolist() == ["export_restriction", "sanctions_lifted"]
     assert e["end_step"].iloc[0] == 3
@@ -188,8 +189,8 @@ def test_tit_for_tat_answers_a_tariff():
     on = _model(tariff, **{"governments.CN.tit_for_tat": True}).run(2)
     off = _model(tariff).run(2)
     us, cn = on.geo.countries.index("US"), on.geo.countries.index("CN")
-    assert on.tariff_matrix[cn, us] == 0.5 and off.tariff_matrix[cn, us] == 0.0
-    assert on.tariff_matrix[us, cn] == off.tariff_matrix[us, cn] == 0.5
+    assert on.world.policy.tariff[cn, us] == 0.5 and off.world.policy.tariff[cn, us] == 0.0
+    assert on.world.policy.tariff[us, cn] == off.world.policy.tariff[us, cn] == 0.5
 
 
 # ----------------------------------------------------------- resilience
@@ -199,11 +200,11 @@ def test_visibility_switches_suppliers_ahead_of_a_restriction():
     kw = {"resilience.lead_quarters": 2, "resilience.reroute_share": 0.0}
 
     def jp_kr_materials(m):
-        b = m.partners
+        b = m.world.chain.partners
         act = np.flatnonzero(b.active)
         jp, kr = m.geo.countries.index("JP"), m.geo.countries.index("KR")
-        return int(((b.input[act] == 0) & (m.firm_home[b.supplier[act]] == jp)
-                    & (m.firm_home[b.buyer[act]] == kr)).sum())
+        return int(((b.input[act] == 0) & (m.world.firms.home[b.supplier[act]] == jp)
+                    & (m.world.firms.home[b.buyer[act]] == kr)).sum())
 
     seeing = _run_to(_model(restr, **kw, **{"resilience.visibility_share": 1.0}), 2)
     blind = _run_to(_model(restr, **kw), 2)
@@ -216,8 +217,8 @@ def test_alternative_routes_carry_part_of_a_cut_link_at_a_cost():
               "segments": ["materials"], "magnitude": 1.0}]
     none = _run_to(_model(restr, **{"resilience.reroute_share": 0.0, "network.spot_share": 0.0}), 1)
     some = _run_to(_model(restr, **{"resilience.reroute_share": 0.8, "network.spot_share": 0.0}), 1)
-    assert some.supply_shortfall < none.supply_shortfall
-    assert some.extra_opex.sum() > 0 and none.extra_opex.sum() == 0
+    assert some.world.supply.shortfall < none.world.supply.shortfall
+    assert some.world.supply.reroute_cost.sum() > 0 and none.world.supply.reroute_cost.sum() == 0
 
 
 def test_deferral_is_recorded_in_investments():
@@ -349,10 +350,10 @@ def test_invariants_under_shocks(seed, events, random_on):
     for _ in range(8):
         m.step()
         assert (m.sites.col("capacity") > 0).all()
-        assert 0.0 <= m.supply_shortfall <= 1.0
-        assert ((m.shortfall_by_country >= -1e-12) & (m.shortfall_by_country <= 1 + 1e-12)).all()
+        assert 0.0 <= m.world.supply.shortfall <= 1.0
+        assert ((m.world.supply.shortfall_by_country >= -1e-12) & (m.world.supply.shortfall_by_country <= 1 + 1e-12)).all()
         assert all(g.budget >= -1e-9 and g.outstanding <= g.budget + 1e-9 for g in m.governments)
-        assert (m.output_fs <= supply.operating_capacity(m) + 1e-6).all()
+        assert (m.world.supply.output <= supply.operating_capacity(m.world) + 1e-6).all()
     a = m.tables()
     b = ChipModel("baseline", rng=seed, **kw).run(8).tables()
     for k in a:
@@ -431,5 +432,5 @@ def test_every_event_type_is_recorded(event, target):
 def test_an_event_starting_in_the_first_quarter_is_in_force_at_step_zero():
     m = _model([{"type": "outage", "start": "2025Q1", "end": "2025Q3", "region": "TW-Hsinchu", "magnitude": 1.0}])
     r = m.geo.index("TW-Hsinchu")
-    assert (m.events.availability()[m.sites.col("region") == r] == 0.0).all()
+    assert (m.world.events.availability(m.sites.n)[m.sites.col("region") == r] == 0.0).all()
     assert m.tables()["events"]["step"].tolist() == [0]

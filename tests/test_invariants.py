@@ -44,7 +44,7 @@ def check_invariants(m: ChipModel) -> None:
     # Trust stays in its bounds; the fund never pays beyond its budget.
     links = t["partnerships"]
     assert ((links["trust"] >= 0) & (links["trust"] <= 1)).all()
-    assert ((m.country_trust >= 0) & (m.country_trust <= 1)).all()
+    assert ((m.world.chain.country_trust >= 0) & (m.world.chain.country_trust <= 1)).all()
     assert (links["delivered"] <= links["ordered"] + 1e-9).all()
     if m.fund is not None:
         assert m.fund.spent <= m.spec.cocreation.fund.budget + m.fund.contributed + 1e-9

@@ -144,7 +144,7 @@ def test_generated_firms_are_added_and_drawn_reproducibly():
     assert len(gen) == 25
     assert [f.home for f in gen] == [f.home for f in b.firm_list if f.kind == "generated"]
     np.testing.assert_array_equal(a.sites.col("capacity"), b.sites.col("capacity"))
-    assert all(a.geo.country[a.sites.region[a.firm_sites[f.idx][0]]] == f.home for f in gen)
+    assert all(a.geo.country[a.sites.region[a.world.firms.sites[f.idx][0]]] == f.home for f in gen)
 
 
 def test_generated_firm_weights_restrict_homes_and_segments():
@@ -152,7 +152,7 @@ def test_generated_firm_weights_restrict_homes_and_segments():
                   generated__segment_weights={"packaging": 1.0})
     gen = [f for f in m.firm_list if f.kind == "generated"]
     assert {f.home_code for f in gen} == {"KR"}
-    assert {m.sites.segment[m.firm_sites[f.idx][0]] for f in gen} == {6}
+    assert {m.sites.segment[m.world.firms.sites[f.idx][0]] for f in gen} == {6}
 
 
 def test_zero_generated_weights_are_a_scenario_error():

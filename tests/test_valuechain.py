@@ -8,7 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model import ChipModel, ScenarioError, load_scenario, supply
+from model import ChipModel, ScenarioError, load_scenario
+from model.phases import invest, supply
+from model.queries import labour_shortage, skilled_pools
 from model.scenario import SEGMENTS
 
 TINY = Path(__file__).parent / "data" / "tiny.toml"
@@ -17,17 +19,17 @@ SEEDS = range(20)
 
 # ------------------------------------------------------------------ mechanics
 def _check_flows(m: ChipModel) -> None:
-    cap = supply.operating_capacity(m)
-    out = m.output_fs
+    cap = supply.operating_capacity(m.world)
+    out = m.world.supply.output
     assert (out <= cap + 1e-6).all(), "a firm produced or delivered more than its capacity"
     assert (out >= -1e-12).all()
-    book = m.partners
+    book = m.world.chain.partners
     act = np.flatnonzero(book.active)
-    up = ~m.fab_mask
+    up = ~m.world.segments.fab_mask
     # Upstream output is exactly what partners received plus what the spot market took.
-    assert out[:, up].sum() == pytest.approx(book.delivered[act].sum() + m.spot_deliveries, rel=1e-9, abs=1e-6)
+    assert out[:, up].sum() == pytest.approx(book.delivered[act].sum() + m.world.supply.spot_deliveries, rel=1e-9, abs=1e-6)
     assert (book.delivered[act] <= book.ordered[act] + 1e-9).all()
-    assert 0.0 <= m.supply_shortfall <= 1.0
+    assert 0.0 <= m.world.supply.shortfall <= 1.0
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -44,11 +46,11 @@ def test_deliveries_within_capacity_and_sent_equals_received(seed, sources, spot
 
 def test_every_fab_buyer_gets_its_inputs_from_partners_at_the_start():
     m = ChipModel("baseline", rng=0)
-    cap = supply.operating_capacity(m)
-    book = m.partners
+    cap = supply.operating_capacity(m.world)
+    book = m.world.chain.partners
     act = book.active
-    for d in np.flatnonzero(m.fab_mask):
-        for u in np.flatnonzero(m.coef[d] > 0):
+    for d in np.flatnonzero(m.world.segments.fab_mask):
+        for u in np.flatnonzero(m.world.segments.coef[d] > 0):
             buyers = set(np.flatnonzero(cap[:, d] > 0))
             sel = act & (book.col("buyer_segment") == d) & (book.col("input") == u)
             have = set(book.col("buyer")[sel])
@@ -66,17 +68,17 @@ def test_supplier_outage_propagates_downstream():
     then packaging fall (packaging processes the chips actually made)."""
     base = ChipModel("baseline", rng=5, network__spot_share=0.0)
     hit = ChipModel("baseline", rng=5, network__spot_share=0.0)
-    cap = supply.operating_capacity(hit)
+    cap = supply.operating_capacity(hit.world)
     top = int(cap[:, SEGMENTS.index("materials")].argmax())
     s = hit.sites
-    for i in hit.firm_sites[top]:
+    for i in hit.world.firms.sites[top]:
         if s.segment[i] == SEGMENTS.index("materials"):
             s.status[i] = 2                                   # offline
     base.step()
     hit.step()
-    assert hit.supply_shortfall > base.supply_shortfall + 0.02
+    assert hit.world.supply.shortfall > base.world.supply.shortfall + 0.02
     pk = SEGMENTS.index("packaging")
-    assert hit.output_fs[:, pk].sum() < base.output_fs[:, pk].sum()
+    assert hit.world.supply.output[:, pk].sum() < base.world.supply.output[:, pk].sum()
 
 
 def test_partnerships_table():
@@ -103,8 +105,8 @@ def test_value_chain_metrics_present_and_bounded():
 def test_jk_trust_starts_from_the_historic_level():
     m = ChipModel("baseline", rng=0)
     jp, kr = m.geo.countries.index("JP"), m.geo.countries.index("KR")
-    assert m.country_trust[jp, kr] == pytest.approx(0.3)
-    assert m.country_trust[jp, jp] == pytest.approx(m.spec.network.domestic_trust)
+    assert m.world.chain.country_trust[jp, kr] == pytest.approx(0.3)
+    assert m.world.chain.country_trust[jp, jp] == pytest.approx(m.spec.network.domestic_trust)
 
 
 def test_each_lever_switches_alone_by_dotted_path():
@@ -114,21 +116,21 @@ def test_each_lever_switches_alone_by_dotted_path():
         off = ChipModel("jk_cocreation", rng=1, **{path: False})
         lever = path.split(".")[1]
         assert getattr(on.spec.cocreation, lever).enabled and not getattr(off.spec.cocreation, lever).enabled
-    assert ChipModel("status_quo", rng=1, **{"cocreation.ip.regime": "licence"}).ip_keep < 1.0
+    assert ChipModel("status_quo", rng=1, **{"cocreation.ip.regime": "licence"}).world.chain.levers.ip_keep < 1.0
 
 
 def test_asian_knowledge_network_extends_membership():
     m = ChipModel("jk_cocreation", rng=1, **{"cocreation.members": ["JP", "KR", "MY", "VN", "IN"]})
     code = {c: i for i, c in enumerate(m.geo.countries)}
     for c in ("MY", "VN", "IN"):
-        assert m.harmonised[code[c]] and m.protected[code[c]] and m.talent_members[code[c]]
-    assert not m.harmonised[code["US"]]
+        assert m.world.chain.levers.harmonised[code[c]] and m.world.chain.levers.protected[code[c]] and m.world.chain.levers.talent_members[code[c]]
+    assert not m.world.chain.levers.harmonised[code["US"]]
 
 
 def test_investment_protection_lowers_perceived_risk_only_between_members():
     m = ChipModel("jk_cocreation", rng=1)
     code = {c: i for i, c in enumerate(m.geo.countries)}
-    risk = m.perceived_risk(np.array([code["JP"], code["US"]]))
+    risk = invest.perceived_risk(m.world, np.array([code["JP"], code["US"]]))
     kr = np.flatnonzero(m.geo.country == code["KR"])
     jp = np.flatnonzero(m.geo.country == code["JP"])
     np.testing.assert_allclose(risk[0, kr], m.geo.political_risk[kr] * 0.5)
@@ -141,9 +143,9 @@ def test_talent_circulation_eases_member_shortages():
     on = ChipModel("baseline", rng=1, **{"regions.KR-Gyeonggi.skilled_labour": 1.0,
                                          "cocreation.talent.enabled": True})
     r = off.geo.index("KR-Gyeonggi")
-    assert on.labour_shortage()[r] < off.labour_shortage()[r]
+    assert labour_shortage(on.world)[r] < labour_shortage(off.world)[r]
     us = off.geo.index("US-Texas")
-    assert on.skilled_pools()[0][us] == off.skilled_pools()[0][us]
+    assert skilled_pools(on.world)[0][us] == skilled_pools(off.world)[0][us]
 
 
 def test_fund_modes_and_budget():
@@ -258,7 +260,7 @@ def test_institutes_host_projects_and_exchange_researchers():
 
 def test_no_buyer_holds_the_same_supplier_twice_for_one_input():
     m = ChipModel("baseline", rng=1, **{"network.review_probability": 0.5}).run(20)
-    b = m.partners
+    b = m.world.chain.partners
     act = b.active
     keys = list(zip(b.col("buyer")[act], b.col("buyer_segment")[act], b.col("input")[act], b.col("supplier")[act]))
     assert len(keys) == len(set(keys))
