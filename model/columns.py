@@ -19,6 +19,8 @@ class SubState:
     """Base of the sub-states: ``freeze()`` makes arrays read-only and attributes unassignable."""
 
     _frozen: bool = False
+    #: Attributes that refer to another part of the world (frozen or not with that part).
+    _shared: ClassVar[tuple[str, ...]] = ()
 
     def __setattr__(self, name: str, value: Any) -> None:
         if self._frozen and name != "_frozen":
@@ -27,8 +29,9 @@ class SubState:
 
     def freeze(self, frozen: bool = True) -> None:
         """Make (or stop making) every array of this sub-state read-only."""
-        for value in vars(self).values():
-            _set_writeable(value, not frozen)
+        for name, value in vars(self).items():
+            if name not in self._shared:
+                _set_writeable(value, not frozen)
         object.__setattr__(self, "_frozen", frozen)
 
 

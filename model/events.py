@@ -65,6 +65,8 @@ class EventBook(SubState):
     are the governments' own.
     """
 
+    _shared = ("spec", "geo")
+
     def __init__(self, sc: Scenario, geo: Geography, firm_ids: list[str],
                  governments: list[GovernmentState]) -> None:
         self.spec = sc

@@ -14,7 +14,8 @@ because it needs no plant-size correction to stay in [0, 1].
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
     from .scenario import Scenario
     from .world import World
 
-__all__ = ["shares", "hhi", "herfindahl_columns", "metric_names", "snapshot"]
+__all__ = ["Metric", "METRICS", "shares", "hhi", "herfindahl_columns", "metric_names", "catalog", "describe", "label",
+           "odd_table", "snapshot"]
 
 
 def shares(values: np.ndarray) -> np.ndarray:
@@ -48,67 +50,227 @@ def herfindahl_columns(matrix: np.ndarray) -> np.ndarray:
     return (s**2).sum(axis=0)
 
 
+# ------------------------------------------------------------------ registry
+@dataclass(frozen=True)
+class Metric:
+    """One metric (or one family: ``{segment}``, ``{fab_segment}``, ``{country}``, ``{bloc}`` in the name).
+
+    ``unit`` is the stored unit; ``scale`` × value is in ``display``, the unit
+    figures show (100 turns a share into %).  ``group`` names the function of
+    this module that computes it (one pass per group each quarter).
+    """
+
+    name: str
+    label: str
+    unit: str
+    definition: str
+    group: str
+    odd: str = "7.21"
+    scale: float = 1.0
+    display: str = ""
+
+    @property
+    def over(self) -> str | None:
+        """The key a family runs over, or None for a single metric."""
+        for key in ("fab_segment", "segment", "country", "bloc"):
+            if "{" + key + "}" in self.name:
+                return key
+        return None
+
+    @property
+    def display_unit(self) -> str:
+        return self.display or self.unit
+
+
+_SEG, _FAB, _C, _B = "{segment}", "{fab_segment}", "{country}", "{bloc}"
+_S = dict(scale=100.0, display="%")        # a share shown in per cent
+
+#: Every metric of the metrics table, in column order (docs/ODD.md §7.21 is generated from it).
+METRICS: tuple[Metric, ...] = (
+    Metric(f"capacity_{_SEG}", f"{_SEG} capacity", "kwpm", "world operating capacity of the segment", "market"),
+    Metric(f"demand_{_SEG}", f"{_SEG} demand", "kwpm", "$D_s$ from 3.3 (step 0: §5.4)", "market"),
+    Metric(f"utilisation_{_SEG}", f"{_SEG} utilisation", "share",
+           "delivered output over available capacity (operating, less outages) from 3.6 (step 0: from initial "
+           "demand, §5.4)", "market", **_S),
+    Metric(f"price_{_SEG}", f"{_SEG} price", "USD per 200 mm-eq wafer", "$p_s$ from 3.3", "market"),
+    Metric("capacity_fab", "operating fab capacity", "kwpm", "operating capacity of logic + memory + sensors + power",
+           "concentration"),
+    Metric("capacity_building", "capacity under construction", "kwpm",
+           "capacity of all `building` sites, fab and non-fab added together", "concentration"),
+    Metric(f"share_{_C}", f"{_C} share of world fab capacity", "share",
+           "country's share of operating fab capacity (by site location)", "concentration", **_S),
+    Metric(f"share_bloc_{_B}", f"{_B} bloc share of world fab capacity", "share",
+           "bloc's share of operating fab capacity", "concentration", **_S),
+    Metric("hhi_country", "country HHI of fab capacity", "0–1",
+           r"Herfindahl index of operating fab capacity across countries, $\sum_c \text{share}_c^2$", "concentration"),
+    Metric(f"clustering_{_SEG}", f"{_SEG} clustering (regional Herfindahl)", "0–1",
+           r"$H_s = \sum_r (K_{rs}/K_s)^2$ over regions, operating capacity (0 if the segment is empty)",
+           "concentration"),
+    Metric("clustering_index", "clustering index (regional Herfindahl)", "0–1",
+           r"$\sum_s (K_s / \sum_{s'} K_{s'})\,H_s$: $H_s$ weighted by each segment's share of all operating "
+           "capacity (kwpm of all seven segments added)", "concentration"),
+    Metric("active_sites", "operating sites", "count", "operating sites", "money"),
+    Metric("sites_building", "sites under construction", "count", "building sites", "money"),
+    Metric("investments_started", "projects started", "count per quarter", "projects started in 3.4", "money"),
+    Metric("investment_capex", "capex of projects started", "USD bn per quarter",
+           "total capex $X_s$ of those projects (committed, not yet spent)", "money"),
+    Metric("subsidy_paid", "subsidies paid", "USD bn per quarter", "milestone payments this quarter", "money"),
+    Metric("subsidy_paid_cumulative", "subsidies paid since start", "USD bn", "all payments since step 0", "money"),
+    Metric("subsidy_committed", "subsidies committed, not yet paid", "USD bn",
+           "grants promised and not yet paid (sum of `outstanding`)", "money"),
+    Metric("tax_credit_paid", "tax credits paid", "USD bn per quarter", "tax credits paid to firms this quarter",
+           "money"),
+    Metric("government_budget", "government budgets", "USD bn",
+           "sum of budgets not yet paid out (includes committed money)", "money"),
+    Metric("unit_cost_index", "unit cost index", "step 0 = 1",
+           r"capacity-weighted mean of $c_i/\bar p_s$ over operating sites, over its step-0 value", "money"),
+    Metric("firm_cash", "firms' cash", "USD bn", "sum over firms", "money"),
+    Metric("firm_debt", "firms' debt", "USD bn", "sum over firms", "money"),
+    Metric("revenue", "firms' revenue", "USD bn per quarter", "sum of firm revenue", "money"),
+    Metric("supply_shortfall", "supply shortfall", "share",
+           "planned fab output lost for lack of inputs, all fab segments (§7.10); 0 at step 0", "value_chain",
+           scale=100.0, display="% of planned fab output"),
+    Metric(f"shortfall_{_FAB}", f"{_FAB} output shortfall", "share",
+           "the same per fab segment (logic, memory, sensors, power)", "value_chain", **_S),
+    Metric("spot_deliveries", "spot-market deliveries", "kwpm-eq",
+           "input bought on the spot market this quarter, both stages", "value_chain"),
+    Metric("partnerships_active", "active partnerships", "count", "active partnerships at the end of the step",
+           "value_chain"),
+    Metric("partnerships_cross_border_share", "cross-border partnerships", "share",
+           "of those, the share whose buyer and supplier have different homes (0 if none)", "value_chain", **_S),
+    Metric("partnerships_jk", "JP–KR partnerships", "count",
+           "active partnerships between a JP-home and a KR-home firm, either way round", "value_chain"),
+    Metric("partnerships_members", "partnerships between co-creation members", "count",
+           "active cross-border partnerships between two countries of `cocreation.members`", "value_chain"),
+    Metric("partnership_changes", "partnership changes", "count per quarter",
+           "partnerships ended, switched and formed in 3.6", "value_chain"),
+    Metric("trust_jk", "JP–KR trust", "index 0–1", "country-pair trust JP–KR (NaN if either country is missing)",
+           "value_chain"),
+    Metric("technology_mean", "mean technology", "index 0–1", "mean technology over all firms", "value_chain"),
+    Metric("technology_JP", "JP firms' technology", "index 0–1", "mean technology of JP-home firms", "value_chain"),
+    Metric("technology_KR", "KR firms' technology", "index 0–1", "mean technology of KR-home firms", "value_chain"),
+    Metric("knowledge_gap_jk", "JP–KR knowledge gap", "index 0–1",
+           "mean absolute technology gap over active JP–KR partnerships and active JP–KR joint projects that have "
+           "run at least one quarter (NaN if none)", "value_chain"),
+    Metric("knowledge_sharing_rate", "knowledge sharing rate", "share",
+           "mean over active partnerships with deliveries this quarter (their `sharing`) and active projects "
+           "(their latest sharing rate) (NaN if none)", "value_chain"),
+    Metric("project_sharing_rate", "joint projects' sharing rate", "share",
+           "mean of the latest sharing rate of active projects (NaN if none)", "value_chain"),
+    Metric("projects_active", "active joint projects", "count", "active joint projects (0 without a fund)",
+           "value_chain"),
+    Metric("fund_budget", "fund budget", "USD bn", "the fund's unspent budget (0 without a fund)", "value_chain"),
+    Metric("fund_spent", "fund spent", "USD bn", "all the fund has paid since step 0 (0 without a fund)",
+           "value_chain"),
+    Metric("kpi_attainment", "stage KPIs met", "share",
+           "stage KPIs met over stage KPIs checked so far (NaN before the first check or without a fund)",
+           "value_chain", **_S),
+    Metric("construction_delays", "construction delays", "count per quarter",
+           "projects that slipped a quarter in 3.5", "value_chain"),
+    Metric("labour_shortage", "skilled-labour shortage", "share",
+           r"$\sum_r \max(E_r - \tilde P_r, 0) / \sum_r E_r$: world skilled-labour need not met by effective pools",
+           "value_chain", scale=100.0, display="% of need"),
+    Metric(f"shortfall_{_C}", f"{_C} firms' output shortfall", "share",
+           "fab output lost, against intended output, by the firms of that home country (§7.20); 0 if they "
+           "intend none", "shocks", **_S),
+    Metric("events_active", "active events", "count",
+           "events in the active list at the end of 3.1 (scheduled, library and random; tariff and "
+           "`sanctions_lifted` events stay until their own end)", "shocks"),
+    Metric("stranded_capacity", "stranded capacity", "kwpm",
+           "operating capacity offline under outages plus fab capacity that cannot export past a blockade (§7.20)",
+           "shocks"),
+    Metric("stranded_capital", "stranded capital", "USD bn",
+           "stranded capacity × the segment's `capex_per_capacity`", "shocks"),
+    Metric("deferrals", "projects deferred", "count per quarter", "candidate projects deferred in 3.4 (§7.18)",
+           "shocks"),
+    Metric("deferral_quarters", "quarters waited by deferred projects", "quarters",
+           "cumulative quarters waited by the projects that started after deferring", "shocks"),
+    Metric("friendshored_share", "friend-shored share of new capacity", "share",
+           "cumulative capacity of projects started in a country other than the firm's home but in its bloc, "
+           "over all capacity started since step 0 (0 before the first project)", "shocks", **_S),
+    Metric("subsidy_per_capacity", "subsidy per unit of completed capacity", "USD bn per kwpm",
+           "cumulative subsidy paid by all governments, over the cumulative capacity of projects started in the "
+           "model that have been completed (0 before the first completion); the numerator includes grants paid on "
+           "projects still building", "shocks"),
+    Metric("perceived_risk_mean", "mean perceived political risk", "index",
+           "mean of $P_{hr}$ over all home countries and regions (§7.18)", "shocks"),
+    Metric("tariff_mean", "mean tariff faced by exports", "ad valorem share",
+           r"$\frac{1}{C}\sum_e \sum_i m_i t_{ie}$: the market-weighted tariff that each exporting country's chips "
+           "face, averaged over the $C$ countries", "shocks", **_S),
+)
+_BY_NAME = {m.name: m for m in METRICS}
+
+
+def _keys(metric: Metric, countries: list[str], blocs: list[str]) -> list[str]:
+    over = metric.over
+    if over is None:
+        return [""]
+    return {"segment": list(SEGMENTS), "fab_segment": list(FAB_SEGMENTS), "country": countries,
+            "bloc": blocs}[over]
+
+
+def expand(metric: Metric, countries: list[str], blocs: list[str]) -> list[str]:
+    """The concrete column names of a metric (one per key of a family)."""
+    if metric.over is None:
+        return [metric.name]
+    tag = "{" + metric.over + "}"
+    return [metric.name.replace(tag, k) for k in _keys(metric, countries, blocs)]
+
+
 def metric_names(countries: list[str], blocs: list[str]) -> list[str]:
     """Column names of the metrics table, in order."""
-    names = [f"capacity_{s}" for s in SEGMENTS]
-    names += [f"demand_{s}" for s in SEGMENTS]
-    names += [f"utilisation_{s}" for s in SEGMENTS]
-    names += [f"price_{s}" for s in SEGMENTS]
-    names += ["capacity_fab", "capacity_building"]
-    names += [f"share_{c}" for c in countries]
-    names += [f"share_bloc_{b}" for b in blocs]
-    names += ["hhi_country"]
-    names += [f"clustering_{s}" for s in SEGMENTS]
-    names += [
-        "clustering_index",
-        "active_sites",
-        "sites_building",
-        "investments_started",
-        "investment_capex",
-        "subsidy_paid",
-        "subsidy_paid_cumulative",
-        "subsidy_committed",
-        "tax_credit_paid",
-        "government_budget",
-        "unit_cost_index",
-        "firm_cash",
-        "firm_debt",
-        "revenue",
-        # value chain (docs/ODD.md §7.21)
-        "supply_shortfall",
-        *[f"shortfall_{s}" for s in FAB_SEGMENTS],
-        "spot_deliveries",
-        "partnerships_active",
-        "partnerships_cross_border_share",
-        "partnerships_jk",
-        "partnerships_members",
-        "partnership_changes",
-        "trust_jk",
-        "technology_mean",
-        "technology_JP",
-        "technology_KR",
-        "knowledge_gap_jk",
-        "knowledge_sharing_rate",
-        "project_sharing_rate",
-        "projects_active",
-        "fund_budget",
-        "fund_spent",
-        "kpi_attainment",
-        "construction_delays",
-        "labour_shortage",
-        # shocks and policy (docs/ODD.md §7.21)
-        *[f"shortfall_{c}" for c in countries],
-        "events_active",
-        "stranded_capacity",
-        "stranded_capital",
-        "deferrals",
-        "deferral_quarters",
-        "friendshored_share",
-        "subsidy_per_capacity",
-        "perceived_risk_mean",
-        "tariff_mean",
-    ]
-    return names
+    return [n for m in METRICS for n in expand(m, countries, blocs)]
+
+
+def catalog(scenario: Any = "baseline") -> list[str]:
+    """Metric names of a scenario's metrics table, from the scenario alone (no model is built)."""
+    from .scenario import Scenario, load_scenario
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    return metric_names(list(sc.governments), list(sc.blocs))
+
+
+def describe(name: str) -> tuple[Metric, str]:
+    """The registry entry of a concrete metric name and its key ('' for a single metric).
+
+    Raises KeyError for a name that is no metric of any scenario."""
+    if name in _BY_NAME and _BY_NAME[name].over is None:
+        return _BY_NAME[name], ""
+    candidates = []
+    for m in METRICS:
+        if m.over is None:
+            continue
+        prefix, _, suffix = m.name.partition("{" + m.over + "}")
+        if name.startswith(prefix) and name.endswith(suffix) and len(name) > len(prefix) + len(suffix):
+            key = name[len(prefix): len(name) - len(suffix)]
+            static = _keys(m, [], [])
+            if m.over in ("segment", "fab_segment") and key not in static:
+                continue
+            if m.over == "country" and not (len(key) == 2 and key.isupper()):
+                continue
+            candidates.append((len(prefix), m, key))
+    if not candidates:
+        raise KeyError(name)
+    _, m, key = max(candidates, key=lambda c: c[0])
+    return m, key
+
+
+def label(name: str, *, with_unit: bool = True) -> tuple[str, float]:
+    """Axis label of a metric (with its display unit) and the factor from stored value to that unit."""
+    try:
+        m, key = describe(name)
+    except KeyError:
+        return name, 1.0
+    text = m.label.replace("{" + m.over + "}", key) if m.over else m.label
+    return (f"{text} ({m.display_unit})" if with_unit else text), m.scale
+
+
+def odd_table() -> str:
+    """The metric table of docs/ODD.md §7.21, rendered from the registry."""
+    rows = ["| metric | unit | definition |", "|---|---|---|"]
+    for m in METRICS:
+        shown = m.name.replace("{", "<").replace("}", ">").replace("<fab_segment>", "<fab segment>")
+        rows.append(f"| `{shown}` | {m.unit} | {m.definition} |")
+    return "\n".join(rows)
 
 
 def _mean(values: np.ndarray) -> float:
@@ -188,27 +350,28 @@ def shocks(w: World, sc: Scenario) -> dict[str, float]:
     return row
 
 
-def snapshot(w: World, sc: Scenario) -> dict[str, float]:
-    """One row of the metrics table for the model's current state."""
-    geo = w.geo
-    sites = w.sites
-    n_seg = len(SEGMENTS)
-    op = sites.capacity_by(OPERATING, geo.n, n_seg)        # region × segment
+def market(w: World, sc: Scenario, op: np.ndarray) -> dict[str, float]:
+    """Capacity, demand, utilisation and price per segment."""
     cap_seg = op.sum(axis=0)
-    fab_cols = [SEGMENTS.index(s) for s in FAB_SEGMENTS]
-    fab_by_region = op[:, fab_cols].sum(axis=1)
-    fab_by_country = np.bincount(geo.country, weights=fab_by_region, minlength=len(geo.countries))
-    fab_by_bloc = np.bincount(geo.country_bloc, weights=fab_by_country, minlength=len(geo.blocs))
-
     row: dict[str, float] = {}
     for k, s in enumerate(SEGMENTS):
         row[f"capacity_{s}"] = float(cap_seg[k])
         row[f"demand_{s}"] = float(w.markets.demand[k])
         row[f"utilisation_{s}"] = float(w.markets.utilisation[k])
         row[f"price_{s}"] = float(w.markets.price[k])
-    row["capacity_fab"] = float(fab_by_region.sum())
-    status = sites.col("status")
-    row["capacity_building"] = float(sites.col("capacity")[status == BUILDING].sum())
+    return row
+
+
+def concentration(w: World, sc: Scenario, op: np.ndarray) -> dict[str, float]:
+    """Where fab capacity is: shares by country and bloc, HHI, regional clustering."""
+    geo, sites = w.geo, w.sites
+    cap_seg = op.sum(axis=0)
+    fab_cols = [SEGMENTS.index(s) for s in FAB_SEGMENTS]
+    fab_by_region = op[:, fab_cols].sum(axis=1)
+    fab_by_country = np.bincount(geo.country, weights=fab_by_region, minlength=len(geo.countries))
+    fab_by_bloc = np.bincount(geo.country_bloc, weights=fab_by_country, minlength=len(geo.blocs))
+    row: dict[str, float] = {"capacity_fab": float(fab_by_region.sum())}
+    row["capacity_building"] = float(sites.col("capacity")[sites.col("status") == BUILDING].sum())
     for c, v in zip(geo.countries, shares(fab_by_country)):
         row[f"share_{c}"] = float(v)
     for b, v in zip(geo.blocs, shares(fab_by_bloc)):
@@ -218,19 +381,42 @@ def snapshot(w: World, sc: Scenario) -> dict[str, float]:
     for k, s in enumerate(SEGMENTS):
         row[f"clustering_{s}"] = float(clus[k])
     row["clustering_index"] = float((clus * shares(cap_seg)).sum())
-    row["active_sites"] = float((status == OPERATING).sum())
-    row["sites_building"] = float((status == BUILDING).sum())
-    row["investments_started"] = float(w.counters.quarter_investments)
-    row["investment_capex"] = float(w.counters.quarter_investment_capex)
-    row["subsidy_paid"] = float(w.ledger.flows["subsidy"].sum())
-    row["subsidy_paid_cumulative"] = float(sum(g.paid_total for g in w.policy.governments))
-    row["subsidy_committed"] = float(sum(g.outstanding for g in w.policy.governments))
-    row["tax_credit_paid"] = float(w.ledger.flows["tax_credit"].sum())
-    row["government_budget"] = float(sum(g.budget for g in w.policy.governments))
-    row["unit_cost_index"] = unit_cost_index(w, sc)
-    row["firm_cash"] = float(w.ledger.cash.sum())
-    row["firm_debt"] = float(w.ledger.debt.sum())
-    row["revenue"] = float(w.ledger.flows["revenue"].sum())
+    return row
+
+
+def money(w: World, sc: Scenario, op: np.ndarray) -> dict[str, float]:
+    """Sites, projects, subsidies, budgets, costs and firms' money."""
+    status = w.sites.col("status")
+    govs = w.policy.governments
+    flows = w.ledger.flows
+    return {
+        "active_sites": float((status == OPERATING).sum()),
+        "sites_building": float((status == BUILDING).sum()),
+        "investments_started": float(w.counters.quarter_investments),
+        "investment_capex": float(w.counters.quarter_investment_capex),
+        "subsidy_paid": float(flows["subsidy"].sum()),
+        "subsidy_paid_cumulative": float(sum(g.paid_total for g in govs)),
+        "subsidy_committed": float(sum(g.outstanding for g in govs)),
+        "tax_credit_paid": float(flows["tax_credit"].sum()),
+        "government_budget": float(sum(g.budget for g in govs)),
+        "unit_cost_index": unit_cost_index(w, sc),
+        "firm_cash": float(w.ledger.cash.sum()),
+        "firm_debt": float(w.ledger.debt.sum()),
+        "revenue": float(flows["revenue"].sum()),
+    }
+
+
+def snapshot(w: World, sc: Scenario) -> dict[str, float]:
+    """One row of the metrics table for the world's current state (the DataCollector orders it)."""
+    op = w.sites.capacity_by(OPERATING, w.geo.n, len(SEGMENTS))        # region × segment
+    row: dict[str, float] = {}
+    for fn in (market, concentration, money):
+        row.update(fn(w, sc, op))
     row.update(value_chain(w, sc))
     row.update(shocks(w, sc))
     return row
+
+
+#: The functions that compute each group of metrics (``Metric.group``).
+GROUPS = {"market": market, "concentration": concentration, "money": money, "value_chain": value_chain,
+          "shocks": shocks}

@@ -28,8 +28,8 @@ def term_weights(sc: Scenario) -> np.ndarray:
                      p.w_home, p.w_bloc, p.w_tariff, p.w_distance, p.w_coordination, p.w_expansion])
 
 
-@phase("invest", "3.4", reads=("segments", "geo", "firms", "markets", "ledger", "chain", "clock"),
-       writes=("sites", "policy", "risk", "counters", "log"))
+@phase("invest", "3.4", reads=("segments", "geo", "markets", "ledger", "chain", "clock"),
+       writes=("sites", "firms", "policy", "risk", "counters", "log"))
 def firms_invest(w: World, sc: Scenario, rng: np.random.Generator) -> None:
     """Investment trigger for every (firm, segment), then location choice for those that invest.
 
