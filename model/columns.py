@@ -16,23 +16,41 @@ __all__ = ["ColumnStore", "SubState"]
 
 
 class SubState:
-    """Base of the sub-states: ``freeze()`` makes arrays read-only and attributes unassignable."""
+    """Base of the sub-states: ``freeze()`` makes arrays read-only and attributes unassignable.
 
-    _frozen: bool = False
+    A frozen object is switched to a subclass whose ``__setattr__`` refuses;
+    unfrozen objects keep Python's plain attribute assignment (no cost in the
+    model's loops).
+    """
+
     #: Attributes that refer to another part of the world (frozen or not with that part).
     _shared: ClassVar[tuple[str, ...]] = ()
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if self._frozen and name != "_frozen":
-            raise AttributeError(f"{type(self).__name__}.{name} is read-only in this phase")
-        object.__setattr__(self, name, value)
 
     def freeze(self, frozen: bool = True) -> None:
         """Make (or stop making) every array of this sub-state read-only."""
         for name, value in vars(self).items():
             if name not in self._shared:
                 _set_writeable(value, not frozen)
-        object.__setattr__(self, "_frozen", frozen)
+        cls = type(self)
+        if frozen and not getattr(cls, "_is_frozen_class", False):
+            object.__setattr__(self, "__class__", _frozen_class(cls))
+        elif not frozen and getattr(cls, "_is_frozen_class", False):
+            object.__setattr__(self, "__class__", cls.__mro__[1])
+
+
+_FROZEN: dict[type, type] = {}
+
+
+def _refuse(self: Any, name: str, value: Any) -> None:
+    raise AttributeError(f"{type(self).__mro__[1].__name__}.{name} is read-only in this phase")
+
+
+def _frozen_class(cls: type) -> type:
+    """The read-only twin of ``cls`` (made once per class)."""
+    if cls not in _FROZEN:
+        _FROZEN[cls] = type(cls.__name__, (cls,), {"__setattr__": _refuse, "_is_frozen_class": True,
+                                                   "__module__": cls.__module__})
+    return _FROZEN[cls]
 
 
 def _set_writeable(value: Any, writeable: bool) -> None:

@@ -100,14 +100,16 @@ class SiteRegistry(ColumnStore):
         """
         sel = self.select(status)
         keys = [self.col(k) if isinstance(k, str) else np.asarray(k)[: self.n] for k in by]
-        flat = np.ravel_multi_index(tuple(k[sel] for k in keys), shape) if len(shape) > 1 else keys[0][sel]
+        flat = keys[0][sel]
+        for k, size in zip(keys[1:], shape[1:]):      # row-major flat index of the key combination
+            flat = flat * size + k[sel]
         if count:
             values = None
         else:
             values = self.col("capacity") if weight is None else self.col("capacity") * weight
             values = values[sel]
-        size = int(np.prod(shape))
-        return np.bincount(flat, weights=values, minlength=size).reshape(shape).astype(float, copy=False)
+        out = np.bincount(flat, weights=values, minlength=int(np.prod(shape))).reshape(shape)
+        return out.astype(float) if count else out
 
     def capacity_by(self, status: int, n_regions: int, n_segments: int) -> np.ndarray:
         """Capacity (kwpm) of sites in ``status`` as a region × segment matrix."""

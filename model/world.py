@@ -117,9 +117,6 @@ class GovernmentState(SubState):
     tax_credit_total: float = 0.0    # USD bn of tax credits granted
     appropriated_total: float = 0.0
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        SubState.__setattr__(self, name, value)
-
     @property
     def tit_for_tat(self) -> bool:
         return bool(getattr(self.rules, "tit_for_tat", False))
