@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 __all__ = ["flows"]
 
 
-def flows(w: World, sc: Scenario, rng: np.random.Generator, cap: np.ndarray, plan: np.ndarray, main_region: np.ndarray) -> np.ndarray:
+def flows(w: World, sc: Scenario, rng: np.random.Generator, cap: np.ndarray, plan: np.ndarray,
+          main_region: np.ndarray) -> np.ndarray:
     """Orders, rationing and deliveries; returns output (firm × segment).
 
     Two rounds per stage.  Partnerships first: a buyer splits what it needs
@@ -33,77 +34,112 @@ def flows(w: World, sc: Scenario, rng: np.random.Generator, cap: np.ndarray, pla
     shipped and arrived.  Deliveries never exceed capacity, and what is
     delivered is what is received.
     """
-    book = w.chain.partners
-    net = sc.network
-    n_f, n_s = cap.shape
-    act = np.flatnonzero(book.active)
-    for col in ("ordered", "delivered"):
-        getattr(book, col)[: book.n] = 0.0
-    book.disrupted[: book.n] = False
-    output = np.zeros_like(cap)
-    remaining = cap.copy()                        # supplier capacity left this quarter
-    stage_out = plan.copy()
+    d = _Deliveries(w, sc, rng, cap, main_region)
+    n_f = cap.shape[0]
+    coef = w.segments.coef
     fab = np.flatnonzero(w.segments.fab_mask)
-    buyer, bseg, useg, sup = (book.buyer[act], book.buyer_segment[act], book.input[act], book.supplier[act])
-    key = (buyer * n_s + bseg) * n_s + useg
-    attrs = link_attributes(w, sc, buyer, sup, useg, main_region)
-    disrupted = rng.random(len(act)) < net.disruption_probability * attrs["exposure"]
-    loss = (1.0 - net.licence_friction * attrs["exposure"]) * np.where(disrupted, 1.0 - net.disruption_severity, 1.0)
-    book.disrupted[act] = disrupted
-    # Export restrictions and blockades cut links; alternative routes carry part
-    # of a cut link's deliveries at an extra logistics cost (ODD 7.20).
-    res = sc.resilience
-    restriction = w.events.restriction
-    shares = w.chain.location_share
-    block = link_block(shares, restriction, buyer, bseg, sup, useg)
-    loss = loss * (1.0 - block * (1.0 - res.reroute_share))
-    rerouted_share = block * res.reroute_share
-    w.supply.reroute_cost[:] = 0.0
+    stage_out = plan.copy()
     spot_total = 0.0
     for before in (True, False):                  # inputs before the fab, then packaging after it
-        pairs = [(d, u) for d in fab for u in np.flatnonzero(w.segments.coef[d] > 0) if (u < d) == before]
+        pairs = [(f, u) for f in fab for u in np.flatnonzero(coef[f] > 0) if (u < f) == before]
         if not pairs:
             continue
-        need = np.zeros((n_f, n_s, n_s))
-        for d, u in pairs:
-            need[:, d, u] = w.segments.coef[d, u] * stage_out[:, d]
+        need = np.zeros((n_f, d.n_s, d.n_s))
+        for f, u in pairs:
+            need[:, f, u] = coef[f, u] * stage_out[:, f]
         got = np.zeros_like(need)
-        # Round 1: partnerships.  A buyer first orders from its suppliers in
-        # proportion to their capacity, then re-orders what is missing from
-        # those of them with capacity left (second sourcing at work).
-        idx = np.flatnonzero((useg < bseg) == before)
-        if len(idx):
-            k = key[idx]
-            skey = sup[idx] * n_s + useg[idx]
-            for weight_of in (cap, remaining):
-                wt = np.maximum(weight_of[sup[idx], useg[idx]], 0.0)
-                denom = np.bincount(k, weights=wt, minlength=n_f * n_s * n_s)[k]
-                missing = np.maximum(need.ravel()[k] - got.ravel()[k], 0.0)
-                orders = missing * np.divide(wt, denom, out=np.zeros_like(wt), where=denom > 0)
-                shipped = network.ration(orders, skey, remaining.ravel())
-                received = shipped * loss[idx]
-                np.subtract.at(remaining.ravel(), skey, shipped)
-                np.maximum(remaining, 0.0, out=remaining)          # float dust
-                np.add.at(output.ravel(), skey, received)
-                np.add.at(got.ravel(), k, received)
-                book.ordered[act[idx]] += orders
-                book.delivered[act[idx]] += received
-                rerouted = shipped * rerouted_share[idx]
-                if rerouted.any():
-                    # USD bn: × KWPM_QUARTER_TO_USD_BN, written as × 3000 / 1e9 to keep 0.1's rounding.
-                    cost = rerouted * w.segments.base_price[useg[idx]] * res.reroute_cost * 3000 / 1e9
-                    np.add.at(w.supply.reroute_cost, buyer[idx], cost)
-        # Round 2: the spot market for part of what is still missing; restrictions
-        # on imports into where the buyer produces limit its access.
-        spot_req = net.spot_share * np.maximum(need - got, 0.0)
-        if restriction.any():
+        d.partner_round(need, got, before)
+        spot_total = d.spot_round(need, got, {u for _, u in pairs}, spot_total)
+        for f in fab:
+            inputs = [u for ff, u in pairs if ff == f]
+            if inputs:
+                stage_out[:, f] = network.fixed_proportion_output(
+                    stage_out[:, f], got[:, f, inputs], np.broadcast_to(coef[f, inputs], (n_f, len(inputs))))
+        if before and w.events.blockade.any():
+            # Chips made in a blockaded country reach only its own market.
+            lost = np.einsum("fdc,c->fd", d.shares, w.events.blockade * (1.0 - w.policy.market))
+            stage_out[:, fab] *= 1.0 - np.clip(lost[:, fab], 0.0, 1.0)
+    d.output[:, fab] = stage_out[:, fab]
+    w.supply.spot_deliveries = spot_total
+    return d.output
+
+
+class _Deliveries:
+    """One quarter's deliveries: what suppliers have left, what each link loses, what arrived."""
+
+    def __init__(self, w: World, sc: Scenario, rng: np.random.Generator, cap: np.ndarray,
+                 main_region: np.ndarray) -> None:
+        book = w.chain.partners
+        net, res = sc.network, sc.resilience
+        self.w, self.sc, self.book, self.cap = w, sc, book, cap
+        self.n_f, self.n_s = cap.shape
+        self.act = act = np.flatnonzero(book.active)
+        for col in ("ordered", "delivered"):
+            getattr(book, col)[: book.n] = 0.0
+        book.disrupted[: book.n] = False
+        self.output = np.zeros_like(cap)
+        self.remaining = cap.copy()                    # supplier capacity left this quarter
+        self.buyer, self.bseg = book.buyer[act], book.buyer_segment[act]
+        self.useg, self.sup = book.input[act], book.supplier[act]
+        self.key = (self.buyer * self.n_s + self.bseg) * self.n_s + self.useg
+        attrs = link_attributes(w, sc, self.buyer, self.sup, self.useg, main_region)
+        disrupted = rng.random(len(act)) < net.disruption_probability * attrs["exposure"]
+        loss = (1.0 - net.licence_friction * attrs["exposure"]) * np.where(disrupted, 1.0 - net.disruption_severity,
+                                                                             1.0)
+        book.disrupted[act] = disrupted
+        # Export restrictions and blockades cut links; alternative routes carry part
+        # of a cut link's deliveries at an extra logistics cost (ODD 7.20).
+        self.restriction = w.events.restriction
+        self.shares = w.chain.location_share
+        block = link_block(self.shares, self.restriction, self.buyer, self.bseg, self.sup, self.useg)
+        self.loss = loss * (1.0 - block * (1.0 - res.reroute_share))
+        self.rerouted_share = block * res.reroute_share
+        w.supply.reroute_cost[:] = 0.0
+
+    def partner_round(self, need: np.ndarray, got: np.ndarray, before: bool) -> None:
+        """Round 1: partnerships.  A buyer first orders from its suppliers in proportion
+        to their capacity, then re-orders what is missing from those of them with
+        capacity left (second sourcing at work)."""
+        idx = np.flatnonzero((self.useg < self.bseg) == before)
+        if not len(idx):
+            return
+        n_f, n_s, book, remaining = self.n_f, self.n_s, self.book, self.remaining
+        k = self.key[idx]
+        sup, useg = self.sup[idx], self.useg[idx]
+        skey = sup * n_s + useg
+        for weight_of in (self.cap, remaining):
+            wt = np.maximum(weight_of[sup, useg], 0.0)
+            denom = np.bincount(k, weights=wt, minlength=n_f * n_s * n_s)[k]
+            missing = np.maximum(need.ravel()[k] - got.ravel()[k], 0.0)
+            orders = missing * np.divide(wt, denom, out=np.zeros_like(wt), where=denom > 0)
+            shipped = network.ration(orders, skey, remaining.ravel())
+            received = shipped * self.loss[idx]
+            np.subtract.at(remaining.ravel(), skey, shipped)
+            np.maximum(remaining, 0.0, out=remaining)          # float dust
+            np.add.at(self.output.ravel(), skey, received)
+            np.add.at(got.ravel(), k, received)
+            book.ordered[self.act[idx]] += orders
+            book.delivered[self.act[idx]] += received
+            rerouted = shipped * self.rerouted_share[idx]
+            if rerouted.any():
+                # USD bn: × KWPM_QUARTER_TO_USD_BN, written as × 3000 / 1e9 to keep 0.1's rounding.
+                cost = rerouted * self.w.segments.base_price[useg] * self.sc.resilience.reroute_cost * 3000 / 1e9
+                np.add.at(self.w.supply.reroute_cost, self.buyer[idx], cost)
+
+    def spot_round(self, need: np.ndarray, got: np.ndarray, inputs: set[int], total: float) -> float:
+        """Round 2: the spot market for part of what is still missing; restrictions on
+        imports into where the buyer produces limit its access.  Returns ``total`` plus
+        what it delivered."""
+        remaining, shares = self.remaining, self.shares
+        spot_req = self.sc.network.spot_share * np.maximum(need - got, 0.0)
+        if self.restriction.any():
             spare_c = np.einsum("gue,gu->ue", shares, remaining)                 # segment × exporter
             tot = spare_c.sum(axis=1, keepdims=True)
             mix = np.divide(spare_c, tot, out=np.zeros_like(spare_c), where=tot > 0)
-            access = 1.0 - np.einsum("ue,eiu->ui", mix, restriction)            # segment × importer
+            access = 1.0 - np.einsum("ue,eiu->ui", mix, self.restriction)       # segment × importer
             buyer_access = np.einsum("fdi,ui->fdu", shares, access)
             spot_req = spot_req * np.clip(buyer_access, 0.0, 1.0)
-        for u in {u for _, u in pairs}:
+        for u in inputs:
             wanted = spot_req[:, :, u].sum()
             spare = remaining[:, u].sum()
             if wanted <= 0 or spare <= 0:
@@ -112,17 +148,6 @@ def flows(w: World, sc: Scenario, rng: np.random.Generator, cap: np.ndarray, pla
             got[:, :, u] += spot_req[:, :, u] * fill
             ship = remaining[:, u] * (wanted * fill / spare)
             remaining[:, u] -= ship
-            output[:, u] += ship
-            spot_total += wanted * fill
-        for d in fab:
-            inputs = [u for dd, u in pairs if dd == d]
-            if inputs:
-                stage_out[:, d] = network.fixed_proportion_output(
-                    stage_out[:, d], got[:, d, inputs], np.broadcast_to(w.segments.coef[d, inputs], (n_f, len(inputs))))
-        if before and w.events.blockade.any():
-            # Chips made in a blockaded country reach only its own market.
-            lost = np.einsum("fdc,c->fd", shares, w.events.blockade * (1.0 - w.policy.market))
-            stage_out[:, fab] *= 1.0 - np.clip(lost[:, fab], 0.0, 1.0)
-    output[:, fab] = stage_out[:, fab]
-    w.supply.spot_deliveries = spot_total
-    return output
+            self.output[:, u] += ship
+            total += wanted * fill
+        return total
