@@ -1,6 +1,7 @@
 # kyoso: two commands for a new user (see README.md).
 #   make demo   create .venv, install, run the baseline, write tables and figures to out/
 #   make test   create/update .venv with the test extras and run the whole suite
+#   make docs   regenerate the generated parts of docs/ODD.md (the §8.1 parameter table)
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 VENV := .venv
@@ -11,13 +12,14 @@ PYTHON := $(shell for p in python3.12 python3.13 python3 python; do \
 	command -v $$p; break; fi; done)
 PYTEST_ARGS ?=
 
-.PHONY: help demo test test-fast bench clean check-python
+.PHONY: help demo test test-fast bench docs clean check-python
 
 help:
 	@echo "make demo   - install into .venv and run the baseline scenario (tables and figures in out/)"
 	@echo "make test   - install test extras into .venv and run the whole test suite"
 	@echo "make test-fast - the suite without tests marked slow"
 	@echo "make bench  - run the speed benchmarks (benchmarks/)"
+	@echo "make docs   - regenerate the parameter table in docs/ODD.md (§8.1) from the schema"
 
 check-python:
 	@if [ -z "$(PYTHON)" ]; then echo "error: kyoso needs Python >= 3.12 (Mesa 3.5 requires it); install Python 3.12 or newer (e.g. 'pyenv install 3.12') and run make again" >&2; exit 1; fi
@@ -45,6 +47,9 @@ test-fast: check-python $(VENV)/.installed-test
 
 bench: check-python $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_model.py
+
+docs: check-python $(VENV)/.installed
+	$(BIN)/python -m model.scenario.docs docs/ODD.md
 
 clean:
 	rm -rf out .pytest_cache .hypothesis

@@ -1,5 +1,6 @@
 """Scenario schema: loading, inheritance, overrides, and rejection of bad input."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,52 @@ def test_describe_path_gives_type_bounds_and_unit():
     for bad in ("governments.XX.subsidy_rate", "params.nope", "params", "firms.alpha.sites.9.capacity"):
         with pytest.raises(ScenarioError):
             describe_path(bad, sc)
+
+
+# ------------------------------------------------------------ quarters, paths
+def test_quarter_arithmetic():
+    from model.scenario import quarter_index, quarter_label, quarter_name, start_step_of_year, step_of_quarter
+
+    assert quarter_index("2025Q1") == 8100 and quarter_name(8100) == "2025Q1"
+    assert all(quarter_name(quarter_index(q)) == q for q in ("1999Q4", "2025Q2", "2030Q3"))
+    assert [quarter_label(2025, 3, s) for s in (-3, -2, 0, 1, 2, 6)] == \
+        ["2024Q4", "2025Q1", "2025Q3", "2025Q4", "2026Q1", "2027Q1"]
+    meta = load_scenario(TINY, **{"meta.start_quarter": "2025Q3"}).meta
+    assert start_step_of_year(meta, 2026) == 2 and start_step_of_year(meta, 2025) == -2
+    assert step_of_quarter(meta, "2026Q1") == 2 and step_of_quarter(meta, "2025Q3") == 0
+
+
+def test_one_walker_reads_schema_paths_and_data():
+    from model.scenario import concrete_paths, describe_path, schema_paths, value_at
+
+    sc = load_scenario(TINY)
+    paths = schema_paths()
+    assert "segments.<segment>.price" in paths and "firms.<firm>.sites.<i>.capacity" in paths
+    assert describe_path("segments.<segment>.price").unit == describe_path("segments.logic.price", sc).unit
+    assert value_at("governments.JP.subsidy_rate", sc) == 0.3
+    sites = concrete_paths("firms.<firm>.sites.<i>.capacity", sc)
+    assert len(sites) == sum(len(f.sites) for f in sc.firms.values())
+    assert value_at(sites[0], sc) == next(iter(sc.firms.values())).sites[0].capacity
+    with pytest.raises(ScenarioError, match="unknown key"):
+        value_at("governments.XX.subsidy_rate", sc)
+
+
+def test_override_messages_name_the_first_bad_part():
+    raw = {"params": {"w_home": 1.0}, "firms": {"a": {"sites": [{"capacity": 1.0}]}}}
+    for key, needle in (("params.nope", "unknown parameter path 'params.nope' (known here: w_home)"),
+                        ("params.w_home.x", "params.w_home is a value"),
+                        ("firms.a.sites.3.capacity", "firms.a.sites.3 is not an index of a list of 1"),
+                        ("firms.b.cash", "unknown parameter path 'firms.b'")):
+        with pytest.raises(ScenarioError, match=re.escape(needle)):
+            apply_overrides(raw, {key: 2.0})
+    out = apply_overrides(raw, {"firms.a.sites.0.capacity": 2.0, "network.spare_floor": 0.1})
+    assert out["firms"]["a"]["sites"][0]["capacity"] == 2.0 and out["network"] == {"spare_floor": 0.1}
+
+
+def test_behaviour_constants_default_to_the_former_literals():
+    sc = load_scenario(TINY)
+    assert (sc.network.spare_floor, sc.network.formation_rounds, sc.network.formation_round_min_requests) == (0.05, 4, 64)
+    assert (sc.knowledge.trust_sharing_floor, sc.knowledge.technology_floor) == (0.5, 0.5)
+    assert (sc.resilience.switch_threshold, sc.resilience.recovery_tolerance) == (0.5, 0.005)
+    with pytest.raises(ScenarioError, match="network.formation_rounds"):
+        load_scenario(TINY, **{"network.formation_rounds": 0})

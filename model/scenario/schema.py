@@ -1,84 +1,34 @@
-"""Scenario schema: the one source of truth for every parameter.
+"""Scenario schema: the pydantic models that state every parameter once.
 
-A scenario is TOML (stdlib ``tomllib``) validated by the pydantic v2 models
-below.  Every numeric field states its unit and bounds in its description;
-the CLI's ``--set``, sweep validation, dashboard sliders and the parameter
-table in ``docs/ODD.md`` read them from here.
-
-Large tables (regions, firms, sites) may live in CSV files named under
-``[data]``; a scenario may inherit from another with ``base = "NAME"``.
-Overrides are dotted paths (``governments.US.subsidy_rate``) applied to the
-raw data before validation, so an override is checked exactly like a file.
+Every numeric field is made with :func:`_f`, so its description carries its
+unit and bounds (and a source where there is one); the CLI's ``--set``, sweep
+validation, dashboard sliders and the parameter table in docs/ODD.md §8.1
+read them from here (through :mod:`model.scenario.paths`).  This module is
+declarations only: cross-references between tables are checked in
+:mod:`model.scenario.references`, files are read in :mod:`model.scenario.loading`.
 """
 
 from __future__ import annotations
 
-import copy
-import csv
-import math
-import re
-import tomllib
-from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .quarters import QUARTER_PATTERN, quarter_index
+from .references import check_references
+from .vocabulary import (
+    CONDITION_NAMES,
+    COUNTRY,
+    EVENT_REQUIRES,
+    EVENT_TYPES,
+    SEGMENTS,
+    SiteStatus,
 )
 
-__all__ = [
-    "SEGMENTS",
-    "FAB_SEGMENTS",
-    "DATA_DIR",
-    "Scenario",
-    "ScenarioError",
-    "SiteStatus",
-    "builtin_scenarios",
-    "load_scenario",
-    "apply_overrides",
-    "parse_value",
-    "parameter_table",
-    "describe_path",
-    "PathInfo",
-    "validation_message",
-]
-
-DATA_DIR = Path(__file__).parent / "data"
-
-#: Value-chain segments, upstream first.  Identifiers fixed by DESIGN.md.
-SEGMENTS: tuple[str, ...] = (
-    "materials",
-    "equipment",
-    "logic",
-    "memory",
-    "sensors",
-    "power",
-    "packaging",
-)
-#: Front-end fab segments: capacity in 200mm-equivalent wafer starts per month.
-FAB_SEGMENTS: tuple[str, ...] = ("logic", "memory", "sensors", "power")
-
-_REGION_ID = re.compile(r"^[A-Z]{2}-[A-Za-z0-9]+$")
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
-_IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
-_QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
-
-
-class ScenarioError(ValueError):
-    """A user error in a scenario or an override: one line, names the field."""
-
-
-class SiteStatus(StrEnum):
-    """Life cycle of a site (a block of capacity at one place)."""
-
-    BUILDING = "building"
-    OPERATING = "operating"
-    OFFLINE = "offline"
+__all__ = ["Scenario", "Meta", "DataFiles", "Params", "Segment", "Region", "Conditions", "Government",
+           "Site", "Firm", "Generated", "CountryTrust", "Network", "Knowledge", "Institute", "Lever",
+           "InvestmentProtection", "ExportControl", "Talent", "Standards", "IPRegime", "Fund",
+           "Cocreation", "Event", "RandomEvents", "Learning", "Resilience", "Share"]
 
 
 def _f(default: Any, unit: str, doc: str, *, source: str | None = None, **bounds: Any) -> Any:
@@ -100,6 +50,9 @@ class _Strict(BaseModel):
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 
+#: Source of the location-logit weights whose sign the literature fixes.
+_HRS = "sign: Head, Ries & Swenson (1995); magnitude assumed (ODD §7.5)"
+
 
 # --------------------------------------------------------------------------- meta
 class Meta(_Strict):
@@ -111,17 +64,17 @@ class Meta(_Strict):
     @field_validator("start_quarter")
     @classmethod
     def _quarter(cls, v: str) -> str:
-        if not _QUARTER.match(v):
+        if not QUARTER_PATTERN.match(v):
             raise ValueError(f"expected a quarter like 2025Q1, got {v!r}")
         return v
 
     @property
     def start_year(self) -> int:
-        return int(_QUARTER.match(self.start_quarter).group(1))
+        return int(QUARTER_PATTERN.match(self.start_quarter).group(1))
 
     @property
     def start_q(self) -> int:
-        return int(_QUARTER.match(self.start_quarter).group(2))
+        return int(QUARTER_PATTERN.match(self.start_quarter).group(2))
 
 
 class DataFiles(_Strict):
@@ -141,19 +94,19 @@ class Params(_Strict):
     Head, Ries & Swenson (1995) and the dossier §8.1.
     """
 
-    logit_scale: float = _f(1.0, "utility units", "Scale μ of the Gumbel noise in the location logit (P ∝ exp(V/μ))", gt=0.0, le=100.0)
-    w_subsidy: float = _f(6.0, "utility per unit of capex share", "Weight of net subsidy (grant + tax credit − condition costs, as a share of capex)", ge=0.0, le=100.0)
-    w_labour: float = _f(4.0, "utility per log-wage unit", "Weight of labour cost: × segment labour intensity × ln(wage / reference wage)", ge=0.0, le=100.0)
-    w_risk: float = _f(6.0, "utility per risk-index unit", "Weight of political risk (index 0–1) × the firm's risk aversion", ge=0.0, le=100.0)
-    w_infrastructure: float = _f(5.0, "utility per reliability unit", "Weight of power reliability (index 0–1)", ge=0.0, le=100.0)
-    w_skill: float = _f(2.0, "utility per availability unit", "Weight of skilled-labour availability pool/(pool + employed) (0–1)", ge=0.0, le=100.0)
-    w_agglomeration: float = _f(0.6, "utility per log-capacity unit", "Weight of agglomeration ln(1 + (same-segment + link weight × linked-segment capacity)/scale)", ge=0.0, le=100.0)
+    logit_scale: float = _f(1.0, "utility units", "Scale μ of the Gumbel noise in the location logit (P ∝ exp(V/μ))", gt=0.0, le=100.0, source=_HRS)
+    w_subsidy: float = _f(6.0, "utility per unit of capex share", "Weight of net subsidy (grant + tax credit − condition costs, as a share of capex)", ge=0.0, le=100.0, source=_HRS)
+    w_labour: float = _f(4.0, "utility per log-wage unit", "Weight of labour cost: × segment labour intensity × ln(wage / reference wage)", ge=0.0, le=100.0, source=_HRS)
+    w_risk: float = _f(6.0, "utility per risk-index unit", "Weight of political risk (index 0–1) × the firm's risk aversion", ge=0.0, le=100.0, source=_HRS)
+    w_infrastructure: float = _f(5.0, "utility per reliability unit", "Weight of power reliability (index 0–1)", ge=0.0, le=100.0, source=_HRS)
+    w_skill: float = _f(2.0, "utility per availability unit", "Weight of skilled-labour availability pool/(pool + employed) (0–1)", ge=0.0, le=100.0, source=_HRS)
+    w_agglomeration: float = _f(0.6, "utility per log-capacity unit", "Weight of agglomeration ln(1 + (same-segment + link weight × linked-segment capacity)/scale)", ge=0.0, le=100.0, source=_HRS)
     agglomeration_link_weight: float = _f(0.3, "dimensionless", "Weight of linked (supplier/customer) segment capacity in the agglomeration term", ge=0.0, le=10.0)
     agglomeration_scale: float = _f(50.0, "kwpm", "Capacity that counts as one unit in the agglomeration term", gt=0.0, le=1e5)
-    w_home: float = _f(1.5, "utility", "Home bias: bonus for a region in the firm's home country", ge=0.0, le=100.0)
-    w_bloc: float = _f(1.0, "utility", "Bonus for a region in the firm's home bloc", ge=0.0, le=100.0)
-    w_tariff: float = _f(5.0, "utility per tariff-rate unit", "Weight of the demand-weighted tariff faced by exports from the region", ge=0.0, le=100.0)
-    w_distance: float = _f(0.1, "utility per 1000 km", "Weight of logistics distance to linked-segment capacity", ge=0.0, le=100.0)
+    w_home: float = _f(1.5, "utility", "Home bias: bonus for a region in the firm's home country", ge=0.0, le=100.0, source=_HRS)
+    w_bloc: float = _f(1.0, "utility", "Bonus for a region in the firm's home bloc", ge=0.0, le=100.0, source=_HRS)
+    w_tariff: float = _f(5.0, "utility per tariff-rate unit", "Weight of the demand-weighted tariff faced by exports from the region", ge=0.0, le=100.0, source=_HRS)
+    w_distance: float = _f(0.1, "utility per 1000 km", "Weight of logistics distance to linked-segment capacity", ge=0.0, le=100.0, source=_HRS)
     w_coordination: float = _f(0.4, "utility per log-site unit", "Coordination cost of one more site: × (ln(2 + number of regions where the firm has sites) + spread term)", ge=0.0, le=100.0)
     coordination_spread: float = _f(0.05, "per 1000 km (× w_coordination)", "Spread part of the coordination cost per 1000 km of mean distance to the firm's existing site regions", ge=0.0, le=100.0)
     w_expansion: float = _f(1.0, "utility", "Bonus for expanding an existing same-segment site (brownfield)", ge=0.0, le=100.0)
@@ -216,7 +169,7 @@ class Region(_Strict):
     @field_validator("country")
     @classmethod
     def _cc(cls, v: str) -> str:
-        if not _COUNTRY.match(v):
+        if not COUNTRY.match(v):
             raise ValueError(f"expected a two-letter upper-case country code, got {v!r}")
         return v
 
@@ -324,11 +277,11 @@ class Network(_Strict):
     """Supply partnerships, partner choice and trust (docs/ODD.md §7.8-7.11)."""
 
     sources_per_input: int = _f(2, "suppliers", "Suppliers a buyer asks for per input segment (1 = single sourcing); large buyers ask for more, and fewer are found while candidates run out", ge=1, le=10)
-    spare_floor: float = _f(0.05, "share of capacity", "Share of a supplier's capacity always counted as spare when candidates are sampled (assumption)", ge=0.0, le=1.0)
-    formation_rounds: int = _f(4, "rounds", "Rounds in which many partnership requests are served in a quarter (assumption)", ge=1, le=100)
-    formation_round_min_requests: int = _f(64, "requests", "More requests than this in a quarter are served in formation_rounds rounds (assumption)", ge=0, le=10**6)
     max_sources: int = _f(8, "suppliers", "Most suppliers a buyer holds for one input (large buyers need several)", ge=1, le=50)
-    candidates: int = _f(16, "suppliers", "Suppliers sampled (with replacement, in proportion to spare capacity, at least 5% of capacity) for each partner choice", ge=1, le=1000)
+    candidates: int = _f(16, "suppliers", "Suppliers sampled (with replacement, in proportion to spare capacity, at least spare_floor of capacity) for each partner choice", ge=1, le=1000)
+    spare_floor: float = _f(0.05, "share of capacity", "Share of a supplier's capacity always counted as spare when candidates are sampled, so fully committed suppliers are still considered now and then (model assumption)", ge=0.0, le=1.0)
+    formation_rounds: int = _f(4, "rounds", "Rounds in which a quarter's partnership requests are served when there are many, so suppliers chosen early show less spare capacity to later buyers (model assumption)", ge=1)
+    formation_round_min_requests: int = _f(64, "requests", "More partnership requests than this in a quarter are split into formation_rounds rounds; fewer are served in one round (model assumption)", ge=0)
     partner_logit_scale: float = _f(1.0, "utility units", "Scale of the Gumbel noise in partner choice", gt=0.0, le=100.0)
     w_technology: float = _f(2.0, "utility per technology unit", "Weight of the supplier's technology level (0–1)", ge=0.0, le=100.0)
     w_price: float = _f(3.0, "utility per relative-cost unit", "Weight of the supplier's delivered cost relative to the segment base price", ge=0.0, le=100.0)
@@ -340,7 +293,7 @@ class Network(_Strict):
     break_trust: float = _f(0.05, "index 0–1", "A partnership whose trust falls below this ends", ge=0.0, le=1.0)
     switching_cost: float = _f(1.0, "utility", "Utility an incumbent partner keeps over a challenger when a partnership is reviewed", ge=0.0, le=100.0)
     review_probability: float = _f(0.05, "per quarter", "Probability that a partnership is reviewed (and possibly switched) in a quarter", ge=0.0, le=1.0)
-    ally_licence_exposure: float = _f(0.3, "index 0–1", "Export-control exposure of a cross-border link within one bloc (across blocs it is 1)", ge=0.0, le=1.0)
+    ally_licence_exposure: float = _f(0.3, "index 0–1", "Export-control exposure of a cross-border link within one bloc (across blocs it is 1)", ge=0.0, le=1.0, source="assumption, after Japan's 2019 licensing for Korea (dossier §7)")
     licence_friction: float = _f(0.05, "share of deliveries", "Deliveries lost to licence delays on a fully exposed link", ge=0.0, le=1.0)
     disruption_probability: float = _f(0.02, "per quarter", "Probability that a fully exposed link is disrupted in a quarter", ge=0.0, le=1.0)
     disruption_severity: float = _f(0.5, "share of deliveries", "Deliveries lost on a disrupted link", ge=0.0, le=1.0)
@@ -356,18 +309,18 @@ class Network(_Strict):
 class Knowledge(_Strict):
     """Technology levels, spillovers and the leader's sharing decision."""
 
-    trust_sharing_floor: float = _f(0.5, "share", "Sharing factor at zero trust (assumption)", ge=0.0, le=1.0)
-    technology_floor: float = _f(0.5, "index 0-1", "Derived technology = floor + (1 - floor) x leading-edge share (assumption)", ge=0.0, le=1.0)
     own_progress: float = _f(0.002, "per quarter", "Technology gained by every firm from its own R&D", ge=0.0, le=0.1)
     partnership_spill: float = _f(0.01, "share of gap per quarter", "Share of the technology gap a follower closes per quarter along a supply partnership at full sharing", ge=0.0, le=1.0)
     project_spill: float = _f(0.06, "share of gap per quarter", "Share of the gap a follower closes per quarter in a joint project at full sharing", ge=0.0, le=1.0)
     institute_bonus: float = _f(0.5, "share", "Extra spill in a project from the host institute's researcher exchange, at a full exchange", ge=0.0, le=10.0)
     researchers_per_project: float = _f(10.0, "researchers", "Researchers a project needs from its host for a full exchange; a host with fewer per active project gives a proportionally smaller bonus", gt=0.0, le=1e4)
     base_sharing: float = _f(0.8, "share", "Sharing rate of a leader that expects balanced gains and full trust", ge=0.0, le=1.0)
+    trust_sharing_floor: float = _f(0.5, "share", "Trust factor of the sharing rule at zero trust: s = base × (floor + (1 − floor) × trust) × (1 − min(1, aversion × asymmetry)); at 0.5 a leader shares half as much with a partner it does not trust at all as with one it fully trusts (model assumption)", ge=0.0, le=1.0)
     asymmetry_aversion: float = _f(1.0, "dimensionless", "How strongly a leader cuts sharing when the follower expects to gain more (0 = not at all)", ge=0.0, le=10.0)
     complementarity: float = _f(0.3, "dimensionless", "Leader's expected gain relative to the follower's gap-based gain (what the follower brings)", ge=0.0, le=10.0)
     stage_gate_incentive: float = _f(0.5, "dimensionless", "Leader's extra expected gain under stage-gated funding (the next stage's money depends on the KPI), relative to the follower's gain", ge=0.0, le=10.0)
     joint_ownership_leakage: float = _f(1.0, "share", "Share of the follower's gain the leader counts under joint IP ownership", ge=0.0, le=1.0)
+    technology_floor: float = _f(0.5, "index 0–1", "Technology level derived for a firm without a given one: floor + (1 − floor) × x, where x is the leading-edge share of its fab capacity (fab firms) or else the square root of its capacity relative to the largest firm's, in its best segment; so a firm with x = 0 starts at the floor (model assumption, docs/ODD.md §5.5)", ge=0.0, le=1.0)
 
 
 class Institute(_Strict):
@@ -451,19 +404,6 @@ class Cocreation(_Strict):
 
 
 # ------------------------------------------------------------------ shocks
-#: Event types (docs/ODD.md §7.16) and whether their magnitude is a share (≤ 1).
-EVENT_TYPES: dict[str, bool] = {
-    "export_restriction": True,       # exporter → importer, listed segments; share of deliveries blocked
-    "tariff": False,                  # importer's ad valorem tariff on exporters (1 = 100%)
-    "outage": True,                   # share of capacity offline in a region (optionally a firm, segments)
-    "immigration_enforcement": True,  # against a home country's workers in a host region
-    "subsidy_tightening": True,       # added cost share of a government's subsidy conditions
-    "blockade": True,                 # share of a country's exports blocked
-    "sanctions_lifted": True,         # ends an earlier event (lifts)
-}
-CONDITION_NAMES = ("technology_transfer", "data_disclosure", "local_content", "concern_ban")
-
-
 class Event(_Strict):
     """A dated shock.  ``end`` is the first quarter in which it no longer acts."""
 
@@ -496,7 +436,7 @@ class Event(_Strict):
     @field_validator("start", "end")
     @classmethod
     def _q(cls, v: str | None) -> str | None:
-        if v is not None and not _QUARTER.match(v):
+        if v is not None and not QUARTER_PATTERN.match(v):
             raise ValueError(f"expected a quarter like 2025Q3, got {v!r}")
         return v
 
@@ -511,16 +451,7 @@ class Event(_Strict):
     def _shape(self) -> Event:
         if EVENT_TYPES[self.type] and self.magnitude > 1.0:
             raise ValueError(f"magnitude: {self.magnitude} is a share for {self.type} events, expected ≤ 1")
-        need = {
-            "export_restriction": ("exporter", "importer"),
-            "tariff": ("country",),
-            "outage": ("region",),
-            "immigration_enforcement": ("home",),
-            "subsidy_tightening": ("country",),
-            "blockade": ("country",),
-            "sanctions_lifted": ("lifts",),
-        }[self.type]
-        for name in need:
+        for name in EVENT_REQUIRES[self.type]:
             if getattr(self, name) in (None, ""):
                 raise ValueError(f"{name}: required for a {self.type} event")
         if self.type == "immigration_enforcement" and self.region is None and self.country is None:
@@ -528,16 +459,6 @@ class Event(_Strict):
         if self.end is not None and quarter_index(self.end) <= quarter_index(self.start):
             raise ValueError(f"end: {self.end} is not after start {self.start}")
         return self
-
-
-def _quarter_name(k: int) -> str:
-    return f"{k // 4}Q{k % 4 + 1}"
-
-
-def quarter_index(q: str) -> int:
-    """Quarters since year 0 (2025Q1 → 8100)."""
-    m = _QUARTER.match(q)
-    return int(m.group(1)) * 4 + int(m.group(2)) - 1
 
 
 class RandomEvents(_Strict):
@@ -564,13 +485,13 @@ class Learning(_Strict):
 class Resilience(_Strict):
     """Visibility of the supply chain, and alternative routes."""
 
-    switch_threshold: float = _f(0.5, "share", "Blocked share that makes a buyer with visibility switch (assumption)", ge=0.0, le=1.0)
-    recovery_tolerance: float = _f(0.005, "share of planned output", "Recovered when the shortfall is within this of its pre-event level (assumption)", ge=0.0, le=1.0)
     visibility_share: float = _f(0.0, "share of firms", "Firms that invest in supply-chain visibility (drawn at the start)", ge=0.0, le=1.0)
     visibility_cost: float = _f(0.002, "USD bn per quarter", "Running cost of visibility for a firm", ge=0.0, le=10.0)
     lead_quarters: int = _f(2, "quarters", "How far ahead a firm with visibility sees scheduled disruptions of its suppliers", ge=0, le=20)
     reroute_share: float = _f(0.3, "share", "Share of a cut link's deliveries that alternative routes can carry", ge=0.0, le=1.0)
     reroute_cost: float = _f(0.15, "share of input value", "Extra logistics cost of rerouted deliveries", ge=0.0, le=10.0)
+    switch_threshold: float = _f(0.5, "share of deliveries", "A buyer with visibility switches ahead of a scheduled disruption that will block more than this share of a partnership's deliveries (model assumption)", ge=0.0, le=1.0)
+    recovery_tolerance: float = _f(0.005, "share of planned output", "Supply has recovered from an event when the supply shortfall is back within this of its level in the quarter before the event (events table; model assumption: half a percentage point)", ge=0.0, le=1.0)
 
 
 # ---------------------------------------------------------------------- scenario
@@ -599,513 +520,9 @@ class Scenario(_Strict):
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
-        missing = [s for s in SEGMENTS if s not in self.segments]
-        if missing:
-            raise ValueError(f"segments: missing {', '.join(missing)}")
-        for sid, seg in self.segments.items():
-            if sid not in SEGMENTS:
-                raise ValueError(f"segments.{sid}: unknown segment (expected one of {', '.join(SEGMENTS)})")
-            for up in seg.input_coefficients:
-                if up not in SEGMENTS or up == sid:
-                    raise ValueError(f"segments.{sid}.input_coefficients.{up}: unknown upstream segment")
-        if not self.regions:
-            raise ValueError("regions: at least one region is needed")
-        for rid, reg in self.regions.items():
-            if not _REGION_ID.match(rid):
-                raise ValueError(f"regions.{rid}: region id must look like CC-Name")
-            if rid[:2] != reg.country:
-                raise ValueError(f"regions.{rid}.country: {reg.country!r} does not match the id prefix {rid[:2]!r}")
-            if reg.country not in self.governments:
-                raise ValueError(f"regions.{rid}.country: no government for country {reg.country!r}")
-        for cc, gov in self.governments.items():
-            if not _COUNTRY.match(cc):
-                raise ValueError(f"governments.{cc}: expected a two-letter country code")
-            for ex in gov.tariff_exempt:
-                if ex not in self.governments:
-                    raise ValueError(f"governments.{cc}.tariff_exempt: unknown country {ex!r}")
-        total_market = sum(g.market_share for g in self.governments.values())
-        if total_market > 1.0 + 1e-9:
-            raise ValueError(f"governments.*.market_share: shares sum to {total_market:.3f}, expected at most 1")
-        for cc in self.params.concern_countries:
-            if cc not in self.governments:
-                raise ValueError(f"params.concern_countries: unknown country {cc!r}")
-        for fid, firm in self.firms.items():
-            if not _IDENT.match(fid):
-                raise ValueError(f"firms.{fid}: firm id must be lower-case snake_case")
-            if firm.home not in self.governments:
-                raise ValueError(f"firms.{fid}.home: unknown country {firm.home!r}")
-            for i, site in enumerate(firm.sites):
-                if site.region not in self.regions:
-                    raise ValueError(f"firms.{fid}.sites.{i}.region: unknown region {site.region!r}")
-        for cc in self.generated.home_weights:
-            if cc not in self.governments:
-                raise ValueError(f"generated.home_weights.{cc}: unknown country")
-        for s in self.generated.segment_weights:
-            if s not in SEGMENTS:
-                raise ValueError(f"generated.segment_weights.{s}: unknown segment")
-        for i, ct in enumerate(self.network.country_trust):
-            for side in ("a", "b"):
-                if getattr(ct, side) not in self.governments:
-                    raise ValueError(f"network.country_trust.{i}.{side}: unknown country {getattr(ct, side)!r}")
-        for iid, inst in self.institutes.items():
-            if inst.country not in self.governments:
-                raise ValueError(f"institutes.{iid}.country: unknown country {inst.country!r}")
-        co = self.cocreation
-        for cc in co.members:
-            if cc not in self.governments:
-                raise ValueError(f"cocreation.members: unknown country {cc!r}")
-        for name in ("investment_protection", "export_control", "talent", "standards", "fund"):
-            for cc in getattr(co, name).members or []:
-                if cc not in self.governments:
-                    raise ValueError(f"cocreation.{name}.members: unknown country {cc!r}")
-        for cc in co.fund.contributions:
-            if cc not in self.governments:
-                raise ValueError(f"cocreation.fund.contributions.{cc}: unknown country")
-        first = quarter_index(self.meta.start_quarter)
-        last = first + self.meta.horizon
-        ids: set[str] = set()
-        for i, ev in enumerate(self.events):
-            where = f"events.{i}"
-            for name in ("exporter", "importer", "country", "home"):
-                v = getattr(ev, name)
-                if v is not None and v not in self.governments:
-                    raise ValueError(f"{where}.{name}: unknown country {v!r}")
-            for v in ev.exporters:
-                if v not in self.governments:
-                    raise ValueError(f"{where}.exporters: unknown country {v!r}")
-            if ev.region is not None and ev.region not in self.regions:
-                raise ValueError(f"{where}.region: unknown region {ev.region!r}")
-            if ev.firm is not None and ev.firm not in self.firms:
-                raise ValueError(f"{where}.firm: unknown firm {ev.firm!r}")
-            for sg in ev.segments:
-                if sg not in SEGMENTS:
-                    raise ValueError(f"{where}.segments: unknown segment {sg!r}")
-            if not first <= quarter_index(ev.start) < last:
-                raise ValueError(f"{where}.start: {ev.start} is outside the horizon "
-                                 f"{self.meta.start_quarter}..{_quarter_name(last - 1)}")
-            if ev.end is not None and quarter_index(ev.end) > last:
-                raise ValueError(f"{where}.end: {ev.end} is after the horizon's end {_quarter_name(last)}")
-            if ev.type == "sanctions_lifted" and ev.lifts not in ids:
-                raise ValueError(f"{where}.lifts: no earlier event with id {ev.lifts!r}")
-            if ev.id:
-                if ev.id in ids:
-                    raise ValueError(f"{where}.id: duplicate event id {ev.id!r}")
-                ids.add(ev.id)
-        return self
+        return check_references(self)
 
     @property
     def blocs(self) -> list[str]:
         """Blocs in order of first appearance among governments."""
         return list(dict.fromkeys(g.bloc for g in self.governments.values()))
-
-
-# ----------------------------------------------------------------- file loading
-def builtin_scenarios() -> dict[str, Path]:
-    """Built-in scenario names → TOML path."""
-    return {p.stem: p for p in sorted(DATA_DIR.glob("*.toml")) if p.stem != "events_library"}
-
-
-def _resolve(name_or_path: str | Path) -> Path:
-    builtins = builtin_scenarios()
-    if isinstance(name_or_path, str) and name_or_path in builtins:
-        return builtins[name_or_path]
-    path = Path(name_or_path)
-    if path.is_file():
-        return path
-    if path.suffix == "" and not path.exists():
-        raise ScenarioError(
-            f"scenario {str(name_or_path)!r}: no such built-in scenario or file "
-            f"(built-ins: {', '.join(builtins)})"
-        )
-    raise ScenarioError(f"scenario file {str(path)!r}: not found")
-
-
-def _read_toml(path: Path) -> dict:
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: malformed TOML: {exc}") from None
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
-
-
-_CSV_BOOL = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
-
-
-def _csv_cell(value: str, key: str) -> Any:
-    """Parse one CSV cell: blank → None, numbers → float/int, booleans, else text."""
-    v = value.strip()
-    if v == "":
-        return None
-    if key in {"leading_edge"}:
-        return _CSV_BOOL.get(v.lower(), v)
-    if key in {"source", "note", "name", "product", "id", "country", "region", "firm",
-               "segment", "status", "home", "kind"}:
-        return v
-    try:
-        return int(v) if re.fullmatch(r"[-+]?\d+", v) else float(v)
-    except ValueError:
-        return v
-
-
-def _read_csv(path: Path) -> list[dict]:
-    try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
-    out = []
-    for row in rows:
-        if None in row:
-            raise ScenarioError(f"{path}: a row has more cells than the header")
-        out.append({k: _csv_cell(v or "", k) for k, v in row.items() if _csv_cell(v or "", k) is not None})
-    return out
-
-
-def _merge_csv_tables(raw: dict, base_dir: Path) -> dict:
-    """Fold the CSV files named under [data] into the raw scenario dict."""
-    data = raw.get("data") or {}
-    if not isinstance(data, dict):
-        return raw
-    if data.get("regions"):
-        regions = raw.setdefault("regions", {})
-        for row in _read_csv(base_dir / data["regions"]):
-            rid = row.pop("id", None)
-            if rid is None:
-                raise ScenarioError(f"{data['regions']}: a region row has no id")
-            regions.setdefault(rid, {}).update(row)
-    if data.get("firms"):
-        firms = raw.setdefault("firms", {})
-        for row in _read_csv(base_dir / data["firms"]):
-            fid = row.pop("id", None)
-            if fid is None:
-                raise ScenarioError(f"{data['firms']}: a firm row has no id")
-            firms.setdefault(fid, {}).update(row)
-    if data.get("sites"):
-        firms = raw.setdefault("firms", {})
-        for row in _read_csv(base_dir / data["sites"]):
-            fid = row.pop("firm", None)
-            if fid not in firms:
-                raise ScenarioError(f"{data['sites']}: site of unknown firm {fid!r}")
-            firms[fid].setdefault("sites", []).append(row)
-    raw["data"] = {}  # tables are now inline; re-loading must not add them twice
-    return raw
-
-
-def _deep_merge(base: dict, over: dict) -> dict:
-    out = copy.deepcopy(base)
-    for k, v in over.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _deep_merge(out[k], v)
-        else:
-            out[k] = copy.deepcopy(v)
-    return out
-
-
-def _load_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict:
-    path = path.resolve()
-    if path in seen:
-        raise ScenarioError(f"{path}: 'base' chain loops back to itself")
-    raw = _read_toml(path)
-    raw = _merge_csv_tables(raw, path.parent)
-    base = raw.pop("base", None)
-    if base is not None:
-        if not isinstance(base, str):
-            raise ScenarioError(f"base = {base!r}: expected a scenario name or path (text)")
-        base_path = _resolve(base if base in builtin_scenarios() else str(path.parent / base))
-        raw = _deep_merge(_load_raw(base_path, seen + (path,)), raw)
-    return raw
-
-
-# -------------------------------------------------------------------- overrides
-def parse_value(text: str) -> Any:
-    """Parse a command-line value as TOML (numbers, booleans, lists, quoted text);
-    anything TOML cannot read is taken as plain text."""
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
-
-
-def _fields_of(node: Any) -> dict | None:
-    return node if isinstance(node, dict) else None
-
-
-def apply_overrides(raw: dict, overrides: dict[str, Any]) -> dict:
-    """Set dotted paths (``a.b.c`` or ``a__b__c``) in a raw scenario dict.
-
-    A path must name something that exists in the scenario (or a field the
-    schema knows); an unknown path is an error naming the first bad part.
-    """
-    raw = copy.deepcopy(raw)
-    for key, value in overrides.items():
-        path = key.replace("__", ".").split(".")
-        if not all(path):
-            raise ScenarioError(f"override {key!r}: empty part in dotted path")
-        node: Any = raw
-        schema: Any = Scenario
-        for depth, part in enumerate(path):
-            last = depth == len(path) - 1
-            where = ".".join(path[: depth + 1])
-            if isinstance(node, list):
-                if not part.isdigit() or int(part) >= len(node):
-                    raise ScenarioError(f"override {key!r}: {where} is not an index of a list of {len(node)}")
-                idx = int(part)
-                if last:
-                    node[idx] = value
-                else:
-                    node = node[idx]
-                    schema = _item_schema(schema)
-                continue
-            if not isinstance(node, dict):
-                raise ScenarioError(f"override {key!r}: {'.'.join(path[:depth])} is a value, not a table")
-            known = _schema_fields(schema)
-            if part not in node and (known is None or part not in known):
-                hint = ", ".join(sorted(node)[:8]) if node else "nothing"
-                raise ScenarioError(f"override {key!r}: unknown parameter path {where!r} (known here: {hint})")
-            if last:
-                node[part] = value
-            else:
-                if part not in node:
-                    node[part] = {}
-                node = node[part]
-                schema = _child_schema(schema, part)
-    return raw
-
-
-def _schema_fields(schema: Any) -> set[str] | None:
-    """Field names of a pydantic model (None for free-form dict levels)."""
-    if isinstance(schema, type) and issubclass(schema, BaseModel):
-        return set(schema.model_fields)
-    return None
-
-
-def _child_schema(schema: Any, part: str) -> Any:
-    import typing
-
-    if isinstance(schema, type) and issubclass(schema, BaseModel):
-        field = schema.model_fields.get(part)
-        return field.annotation if field else None
-    origin = typing.get_origin(schema)
-    if origin is dict:
-        return typing.get_args(schema)[1]
-    return None
-
-
-def _item_schema(schema: Any) -> Any:
-    import typing
-
-    if typing.get_origin(schema) is list:
-        return typing.get_args(schema)[0]
-    return None
-
-
-# ------------------------------------------------------------------- validation
-def validation_message(exc: ValidationError, origin: str, skip: frozenset[str] = frozenset()) -> str:
-    """One line for the first error of a pydantic ValidationError: the dotted
-    field path (without the ``skip`` tags of tagged unions), the value given
-    and what was expected.  Scenario and sweep files share it."""
-    errors = exc.errors()
-    err = errors[0]
-    loc = [str(p) for p in err["loc"] if str(p) not in skip]
-    path = ".".join(loc)
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        return f"{origin}: unknown key {path!r}"
-    if err["type"] == "missing":
-        return f"{origin}: {path}: required field is missing"
-    if not loc:                       # a model-level rule: its message names the field itself
-        return f"{origin}: {msg}"
-    value = err.get("input")
-    if isinstance(value, float) and not math.isfinite(value):
-        msg = "expected a finite number"
-    shown = repr(value) if not isinstance(value, (dict, list)) else ("[]" if value == [] else type(value).__name__)
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{origin}: {path} = {shown}: {msg[:1].lower() + msg[1:]}{more}"
-
-
-def validate(raw: dict, origin: str = "scenario") -> Scenario:
-    """Validate a raw dict into a :class:`Scenario`, or raise a one-line ScenarioError."""
-    from .events import merge_library
-
-    raw = merge_library(raw)
-    try:
-        return Scenario.model_validate(raw)
-    except ValidationError as exc:
-        raise ScenarioError(validation_message(exc, origin)) from None
-
-
-def load_scenario(name_or_path: str | Path | Scenario = "baseline", **overrides: Any) -> Scenario:
-    """Load a built-in scenario by name or a TOML file, apply dotted-path
-    overrides (``governments__US__subsidy_rate=0.2`` or
-    ``**{"governments.US.subsidy_rate": 0.2}``) and validate.
-
-    Raises :class:`ScenarioError` (one line naming the field) on bad input.
-    """
-    if isinstance(name_or_path, Scenario):
-        raw = name_or_path.model_dump(mode="python")
-        origin = name_or_path.meta.name
-    else:
-        path = _resolve(name_or_path)
-        raw = _load_raw(path)
-        origin = str(name_or_path)
-    if overrides:
-        raw = apply_overrides(raw, overrides)
-    return validate(raw, origin)
-
-
-# ------------------------------------------------------------- parameter table
-def parameter_table() -> list[dict[str, str]]:
-    """Every numeric parameter of the schema with unit, default, bounds and
-    description (the ODD parameter table reads this; switches and names such
-    as ``enabled``, ``regime`` or ``mode`` are described in docs/ODD.md)."""
-    rows: list[dict[str, str]] = []
-
-    def walk(model: type[BaseModel], prefix: str) -> None:
-        for name, field in model.model_fields.items():
-            ann = field.annotation
-            if isinstance(ann, type) and issubclass(ann, BaseModel):
-                walk(ann, f"{prefix}{name}.")
-                continue
-            extra = field.json_schema_extra or {}
-            if not isinstance(extra, dict) or "unit" not in extra:
-                continue
-            lo = hi = ""
-            for meta in field.metadata:
-                if getattr(meta, "ge", None) is not None:
-                    lo = str(meta.ge)
-                if getattr(meta, "gt", None) is not None:
-                    lo = f"> {meta.gt}"
-                if getattr(meta, "le", None) is not None:
-                    hi = str(meta.le)
-                if getattr(meta, "lt", None) is not None:
-                    hi = f"< {meta.lt}"
-            default = field.default
-            if default is None:
-                shown = ""
-            elif repr(default) == "PydanticUndefined":
-                shown = "required"
-            else:
-                shown = str(default)
-            rows.append({
-                "path": prefix + name,
-                "unit": str(extra["unit"]),
-                "default": shown,
-                "low": lo,
-                "high": hi,
-                "description": (field.description or "").split(" [")[0],
-                "source": str(extra.get("source", "")),
-            })
-
-    walk(Meta, "meta.")
-    walk(Params, "params.")
-    walk(Segment, "segments.<segment>.")
-    walk(Region, "regions.<region>.")
-    walk(Government, "governments.<country>.")
-    walk(Firm, "firms.<firm>.")
-    walk(Site, "firms.<firm>.sites.<i>.")
-    walk(Generated, "generated.")
-    walk(Network, "network.")
-    walk(Knowledge, "knowledge.")
-    walk(Institute, "institutes.<institute>.")
-    walk(Cocreation, "cocreation.")
-    walk(RandomEvents, "random_events.")
-    walk(Learning, "learning.")
-    walk(Resilience, "resilience.")
-    walk(Event, "events.<i>.")
-    rows.append({"path": "n_generated_firms", "unit": "firms", "default": "0", "low": "0",
-                 "high": "1000000", "description": "Firms added from the [generated] distributions", "source": ""})
-    return rows
-
-
-# ------------------------------------------------------------ path description
-class PathInfo(BaseModel):
-    """What the schema says about one dotted parameter path."""
-
-    path: str
-    kind: str                      # "float", "int", "bool", "str" or "other"
-    low: float | None = None       # inclusive or exclusive lower bound (see low_strict)
-    high: float | None = None
-    low_strict: bool = False
-    high_strict: bool = False
-    unit: str = ""
-    description: str = ""
-
-
-def describe_path(path: str, scenario: Scenario | None = None) -> PathInfo:
-    """Type, bounds and unit of the scalar at a dotted path (``__`` also accepted).
-
-    With ``scenario``, dictionary keys (regions, firms, governments, …) and list
-    indices must exist in it.  Raises ScenarioError for a path that names no
-    scalar parameter.  Sweeps and dashboard sliders use this to check ranges
-    against the schema.
-    """
-    import typing
-
-    parts = path.replace("__", ".").split(".")
-    if not all(parts):
-        raise ScenarioError(f"parameter path {path!r}: empty part in dotted path")
-    schema: Any = Scenario
-    node: Any = scenario
-    field = None
-    for depth, part in enumerate(parts):
-        where = ".".join(parts[: depth + 1])
-        origin = typing.get_origin(schema)
-        if isinstance(schema, type) and issubclass(schema, BaseModel):
-            field = schema.model_fields.get(part)
-            if field is None:
-                raise ScenarioError(f"parameter path {path!r}: unknown parameter {where!r}")
-            schema = field.annotation
-            node = getattr(node, part, None) if node is not None else None
-        elif origin is dict:
-            if node is not None and part not in node:
-                raise ScenarioError(f"parameter path {path!r}: unknown key {where!r}")
-            schema = typing.get_args(schema)[1]
-            node = node.get(part) if node is not None else None
-            field = None
-        elif origin is list:
-            if not part.isdigit() or (node is not None and int(part) >= len(node)):
-                raise ScenarioError(f"parameter path {path!r}: {where!r} is not a valid list index")
-            schema = typing.get_args(schema)[0]
-            node = node[int(part)] if node is not None else None
-            field = None
-        else:
-            raise ScenarioError(f"parameter path {path!r}: {'.'.join(parts[:depth])!r} is a value, not a table")
-    # Unwrap Optional[...] and Annotated[...]
-    metadata = list(field.metadata) if field is not None else []
-    ann = schema
-    if typing.get_origin(ann) is Annotated:
-        ann, *extra = typing.get_args(ann)
-        for e in extra:
-            metadata.extend(getattr(e, "metadata", []) or [e])
-    if typing.get_origin(ann) in (typing.Union, __import__("types").UnionType):
-        args = [a for a in typing.get_args(ann) if a is not type(None)]
-        ann = args[0] if len(args) == 1 else ann
-    kind = {float: "float", int: "int", bool: "bool", str: "str"}.get(ann, "other")
-    if isinstance(ann, type) and issubclass(ann, BaseModel) or typing.get_origin(ann) in (dict, list):
-        raise ScenarioError(f"parameter path {path!r}: names a table, not a single parameter")
-    info = PathInfo(path=".".join(parts), kind=kind)
-    for m in metadata:
-        for attr, target, strict in (("ge", "low", False), ("gt", "low", True),
-                                     ("le", "high", False), ("lt", "high", True)):
-            v = getattr(m, attr, None)
-            if v is not None:
-                setattr(info, target, float(v))
-                setattr(info, f"{target}_strict", strict)
-    if field is not None:
-        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-        info.unit = str(extra.get("unit", ""))
-        info.description = (field.description or "").split(" [")[0]
-    return info
-
-
-def quarter_label(start_year: int, start_q: int, step: int) -> str:
-    """'2025Q1' for step 0 of a run starting 2025Q1, '2025Q2' for step 1, …"""
-    k = (start_q - 1) + step
-    return f"{start_year + k // 4}Q{k % 4 + 1}"
-
-
-def start_step_of_year(meta: Meta, year: int) -> int:
-    """Step at which calendar ``year`` begins in a run starting at ``meta``'s quarter."""
-    return (year - meta.start_year) * 4 - (meta.start_q - 1)
