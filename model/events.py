@@ -19,31 +19,20 @@ what is in force as arrays the other phases read:
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .columns import SubState
-from .scenario import DATA_DIR, SEGMENTS, Event, Scenario, ScenarioError, quarter_index, quarter_label
+from .scenario import SEGMENTS, Event, Scenario, quarter_index, quarter_label
 
 if TYPE_CHECKING:
     from .geography import Geography
     from .sites import SiteRegistry
     from .world import GovernmentState
 
-__all__ = ["EventBook", "ActiveEvent", "load_library", "LIBRARY_PATH"]
-
-LIBRARY_PATH = DATA_DIR / "events_library.toml"
-
-
-def load_library() -> dict[str, dict[str, Any]]:
-    """Historical events by id (raw tables, validated when a scenario includes them)."""
-    with LIBRARY_PATH.open("rb") as fh:
-        raw = tomllib.load(fh)
-    return {ev["id"]: ev for ev in raw.get("events", [])}
-
+__all__ = ["EventBook", "ActiveEvent"]
 
 @dataclass
 class ActiveEvent:
@@ -279,26 +268,3 @@ class EventBook(SubState):
         if sp.type == "sanctions_lifted":
             return str(sp.lifts)
         return str(sp.country)
-
-
-def merge_library(raw: dict) -> dict:
-    """Append the historical events a raw scenario names in ``event_library``."""
-    names = raw.get("event_library") or []
-    if not names:
-        return raw
-    if not isinstance(names, list):
-        raise ScenarioError(f"event_library = {names!r}: expected a list of event ids")
-    lib = load_library()
-    unknown = [n for n in names if n not in lib]
-    if unknown:
-        raise ScenarioError(f"event_library: unknown event id(s) {', '.join(map(str, unknown))} "
-                            f"(known: {', '.join(lib)})")
-    events = list(raw.get("events") or [])
-    known = {e.get("id") for e in events if isinstance(e, dict)}
-    for n in names:
-        if n not in known:
-            events.append(dict(lib[n]))
-    events.sort(key=lambda e: quarter_index(e["start"]) if isinstance(e, dict) and "start" in e else 0)
-    raw = dict(raw)
-    raw["events"] = events
-    return raw
