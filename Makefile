@@ -1,7 +1,7 @@
 # kyoso: two commands for a new user (see README.md).
 #   make demo   create .venv, install, run the baseline, write tables and figures to out/
 #   make test   create/update .venv with the test extras and run the whole suite
-#   make docs   regenerate the generated parts of docs/ODD.md (the §8.1 parameter table)
+#   make docs   regenerate the generated parts of docs/ (ODD §7.21 metrics, §8.1 parameters; ARCHITECTURE phase table)
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 VENV := .venv
@@ -19,7 +19,7 @@ help:
 	@echo "make test   - install test extras into .venv and run the whole test suite"
 	@echo "make test-fast - the suite without tests marked slow"
 	@echo "make bench  - run the speed benchmarks (benchmarks/)"
-	@echo "make docs   - regenerate the parameter table in docs/ODD.md (§8.1) from the schema"
+	@echo "make docs   - regenerate the generated tables in docs/ (metrics, parameters, phases) from the code"
 
 check-python:
 	@if [ -z "$(PYTHON)" ]; then echo "error: kyoso needs Python >= 3.12 (Mesa 3.5 requires it); install Python 3.12 or newer (e.g. 'pyenv install 3.12') and run make again" >&2; exit 1; fi
@@ -49,7 +49,7 @@ bench: check-python $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_model.py
 
 docs: check-python $(VENV)/.installed
-	$(BIN)/python -m model.scenario.docs docs/ODD.md
+	$(BIN)/python -m model.docsections
 
 clean:
 	rm -rf out .pytest_cache .hypothesis

@@ -3,7 +3,8 @@
 Each section lies between two marker comments in a Markdown file and is
 rendered from a declaration in the code: the phase × sub-state table
 (docs/ARCHITECTURE.md) from the phases, the metric table (docs/ODD.md §7.21)
-from the metric registry.  ``python -m model.docsections`` rewrites them;
+from the metric registry, the parameter table (ODD §8.1) from the scenario
+schema.  ``python -m model.docsections`` (``make docs``) rewrites them;
 ``--check`` exits 1 naming any that drifted (the tests run the check).
 """
 
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Section", "SECTIONS", "read_section", "write_section", "stale"]
+__all__ = ["Section", "SECTIONS", "read_section", "write_section", "splice", "stale"]
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -30,7 +31,7 @@ class Section:
 
     @property
     def begin(self) -> str:
-        return f"<!-- BEGIN generated: {self.name} (python -m model.docsections) -->"
+        return f"<!-- BEGIN generated: {self.name} -->"
 
     @property
     def end(self) -> str:
@@ -47,9 +48,15 @@ def _metric_table() -> str:
     return odd_table()
 
 
+def _parameter_table() -> str:
+    from .scenario.docs import parameter_markdown
+    return parameter_markdown()
+
+
 SECTIONS: tuple[Section, ...] = (
     Section("ARCHITECTURE.md", "phase table", _phase_table),
     Section("ODD.md", "metric table", _metric_table),
+    Section("ODD.md", "parameters", _parameter_table),
 )
 
 
@@ -66,17 +73,21 @@ def read_section(sec: Section, docs: Path = DOCS) -> str:
     return text[a:b].strip()
 
 
+def splice(text: str, sec: Section, body: str) -> str:
+    """``text`` with the section's body replaced by ``body``."""
+    a, b = _bounds(text, sec)
+    return text[:a] + "\n" + body.strip() + "\n" + text[b:]
+
+
 def write_section(sec: Section, docs: Path = DOCS) -> None:
     """Replace the text between the section's markers by a fresh rendering."""
     path = docs / sec.file
-    text = path.read_text(encoding="utf-8")
-    a, b = _bounds(text, sec)
-    path.write_text(text[:a] + "\n" + sec.render() + "\n" + text[b:], encoding="utf-8")
+    path.write_text(splice(path.read_text(encoding="utf-8"), sec, sec.render()), encoding="utf-8")
 
 
 def stale(docs: Path = DOCS) -> list[str]:
     """Names of the sections whose text differs from a fresh rendering."""
-    return [f"{s.file}: {s.name}" for s in SECTIONS if read_section(s, docs) != s.render()]
+    return [f"{s.file}: {s.name}" for s in SECTIONS if read_section(s, docs) != s.render().strip()]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -46,11 +46,13 @@ def parameter_markdown(baseline: str | Scenario = "baseline") -> str:
 def rewrite_parameters(text: str, table: str | None = None) -> str:
     """``text`` (the ODD) with the table between the markers replaced by ``table``
     (default: :func:`parameter_markdown`)."""
+    from ..docsections import SECTIONS, splice
     start, end = text.find(BEGIN), text.find(END)
     if start < 0 or end < start:
         raise ScenarioError(f"no '{BEGIN}' … '{END}' section to rewrite")
     table = parameter_markdown() if table is None else table
-    return f"{text[: start + len(BEGIN)]}\n\n{table}\n{text[end:]}"
+    section = next(s for s in SECTIONS if s.name == "parameters")
+    return splice(text, section, table)
 
 
 def _bounds_text(row: dict[str, str]) -> str:
