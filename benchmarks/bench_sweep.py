@@ -52,7 +52,7 @@ def _maxrss_mb() -> float:
 
 
 def _sweep_file(tmp: Path) -> Path:
-    from experiments.design import available_metrics
+    from experiments.sweepfile import available_metrics
 
     metrics = available_metrics("baseline")
     text = (f'name = "bench"\nscenario = "baseline"\nquarters = {QUARTERS}\nreplications = {len(SEEDS)}\n'
@@ -85,7 +85,7 @@ def one(variant: str, trace: bool) -> dict:
                               rng=SEEDS, number_processes=2, data_collection_period=1, display_progress=False)
         n_runs = len({r["RunId"] for r in rows})
     else:
-        from experiments.design import load_sweep
+        from experiments.sweepfile import load_sweep
         from experiments.sweep import run_sweep
 
         backend = "dask" if "dask" in variant else "processes"

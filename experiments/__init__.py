@@ -16,8 +16,9 @@ from typing import Any
 # does not pay for scipy.stats, SALib and the sweep machinery it never uses.
 _WHERE = {
     "analyze_sweep": "analysis",
-    "SweepError": "design", "build_design": "design", "load_sweep": "design", "plan_runs": "design",
-    "UserError": "runner", "run_scenario": "runner", "summary": "runner", "write_run": "runner",
+    "UserError": "errors", "SweepError": "errors",
+    "build_design": "design", "plan_runs": "design", "load_sweep": "sweepfile",
+    "run_scenario": "runner", "summary": "runner", "write_run": "runner",
     "load_results": "store", "planned_runs": "store", "read_manifest": "store",
     "results_dataset": "store", "sweep_status": "store",
     "run_sweep": "sweep",

@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 from typing import NoReturn, Sequence
 
-from experiments.runner import UserError
+from experiments.analysis import AT, METHODS
+from experiments.errors import UserError
 from model.scenario import ScenarioError, builtin_scenarios, load_scenario, parameter_table, parse_value
 
 __all__ = ["main", "UserError"]
@@ -76,10 +77,21 @@ def parse_sets(items: Sequence[str]) -> dict[str, object]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``kyoso`` parser: one sub-command per entry of :data:`COMMANDS`."""
     parser = _Parser(prog="kyoso", description="kyoso: where semiconductor firms build fabs, and why.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
+    _add_run(sub)
+    _add_scenario_commands(sub)
+    _add_sweep_commands(sub)
+    db = sub.add_parser("dashboard", help="start the teaching dashboard (Mesa SolaraViz; needs the viz extra)")
+    db.add_argument("--port", type=_port, default=8765, help="port to listen on (default: 8765)")
+    db.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default: 127.0.0.1, this machine only)")
+    return parser
 
+
+def _add_run(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser("run", help="run one scenario and write its tables")
     run.add_argument("scenario", nargs="?", default=None, help="built-in name or TOML file (default: baseline)")
     run.add_argument("--quarters", type=_positive_int, default=None, help="quarters to simulate (default: the scenario's horizon)")
@@ -95,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-figures", action="store_true", help="do not draw figures")
     run.add_argument("--progress", action="store_true", help="show a progress bar")
 
+
+def _add_scenario_commands(sub: argparse._SubParsersAction) -> None:
     sub.add_parser("scenarios", help="list the built-in scenarios")
 
     val = sub.add_parser("validate", help="check a scenario file without running it")
@@ -111,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     par = sub.add_parser("params", help="list every parameter with unit, default, bounds and source")
     par.add_argument("--markdown", action="store_true", help="print a Markdown table")
 
+
+def _add_sweep_commands(sub: argparse._SubParsersAction) -> None:
     sw = sub.add_parser("sweep", help="run a sweep file: many runs, streamed to a resumable Parquet store")
     sw.add_argument("file", type=Path, help="sweep TOML file (see experiments/sweeps/)")
     sw.add_argument("--out", type=Path, default=None, help="sweep directory (manifest.json, runs/, failed/)")
@@ -129,9 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     an = sub.add_parser("analyze", help="sensitivity indices, main effects and seed noise of one metric")
     an.add_argument("dir", type=Path, help="sweep directory")
     an.add_argument("--metric", required=True, help="metric stored in the sweep")
-    an.add_argument("--method", choices=("sobol", "morris", "main"), default=None,
-                    help="default: sobol/morris for those designs, main effects otherwise")
-    an.add_argument("--at", choices=("final", "mean"), default="final",
+    an.add_argument("--method", choices=METHODS, default=None,
+                    help="default: the method made for the sweep's design (sobol, morris), else main effects")
+    an.add_argument("--at", choices=AT, default="final",
                     help="reduce each run to its final-quarter value (default) or its mean over the quarters")
     an.add_argument("--csv", type=Path, default=None, metavar="FILE",
                     help="also write the indices (or main effects) as CSV")
@@ -141,14 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--out", type=Path, required=True, help="directory for the PNG figures")
     pl.add_argument("--metric", dest="metrics", action="append", default=None,
                     help="metric to plot (repeatable; default: every stored metric)")
-    pl.add_argument("--at", choices=("final", "mean"), default="final", help="final-quarter value or mean")
+    pl.add_argument("--at", choices=AT, default="final", help="final-quarter value or mean")
     pl.add_argument("--force", action="store_true", help="write into an existing non-empty directory")
-
-    db = sub.add_parser("dashboard", help="start the teaching dashboard (Mesa SolaraViz; needs the viz extra)")
-    db.add_argument("--port", type=_port, default=8765, help="port to listen on (default: 8765)")
-    db.add_argument("--host", default="127.0.0.1",
-                    help="address to listen on (default: 127.0.0.1, this machine only)")
-    return parser
 
 
 # ---------------------------------------------------------------- commands
@@ -217,10 +227,18 @@ def cmd_run(args: argparse.Namespace) -> int:
                          progress=args.progress)
     elapsed = time.perf_counter() - t0
     tables = model.tables()
-    write_run(out, model, tables, seed=seed, overrides=overrides, force=args.force,
-              figures=not args.no_figures, elapsed=elapsed)
+    draw = None if args.no_figures else lambda tmp: _run_figures(tables, model, tmp / "figures")
+    write_run(out, model, tables, seed=seed, overrides=overrides, force=args.force, elapsed=elapsed, extras=draw)
     print(summary(model, tables, out, elapsed))
     return 0
+
+
+def _run_figures(tables: dict, model: object, figdir: Path) -> None:
+    """The run's figures, drawn into the run directory before it is moved into place."""
+    from experiments import plots
+
+    figdir.mkdir()
+    plots.save_run_figures(tables, model, figdir)
 
 
 def _run_from_sweep(args: argparse.Namespace) -> tuple[str, int, int, dict[str, object]]:
@@ -245,7 +263,8 @@ def _run_from_sweep(args: argparse.Namespace) -> tuple[str, int, int, dict[str, 
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from experiments.design import available_metrics, build_design, load_sweep, plan_runs
+    from experiments.design import build_design, plan_runs
+    from experiments.sweepfile import available_metrics, load_sweep
 
     backend = args.backend or ("dask" if args.scheduler else "processes")
     if args.scheduler is not None and backend != "dask":
@@ -317,12 +336,12 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         if not installed(module):
             raise UserError(f"dashboard: the viz extra is missing ({module} is not installed); "
                             "install it with: pip install -e '.[viz]'")
-    spec = importlib.util.find_spec("model")
-    app = Path(spec.origin).parent / "app.py" if spec and spec.origin else None
-    if app is None or not app.is_file():
-        raise UserError("dashboard: model/app.py not found next to the model package")
+    from experiments.dashboard import APP
+
+    if not APP.is_file():
+        raise UserError(f"dashboard: {APP} not found")
     # Offline classrooms: no PyPI version check, no usage telemetry.
-    cmd = [sys.executable, "-m", "solara", "run", str(app), "--host", args.host, "--port", str(args.port),
+    cmd = [sys.executable, "-m", "solara", "run", str(APP), "--host", args.host, "--port", str(args.port),
            "--production", "--no-open", "--no-check-version"]
     env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
     print(f"kyoso dashboard: http://{args.host}:{args.port}/ (Ctrl-C to stop)", flush=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from typing import Any, TypeVar
 
-from experiments.design import ResolvedSweep, parse_sweep, resolve_sweep
+from experiments.sweepfile import ResolvedSweep, parse_sweep, resolve_sweep
 from model.scenario import Scenario, ScenarioError, describe_path, load_scenario
 
 __all__ = ["QUICK_ENV", "quick_mode", "sized", "sweep_from_dict", "parameter_value", "slider_spec",

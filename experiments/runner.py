@@ -1,9 +1,11 @@
 """One run → tidy tables on disk.
 
 ``run_scenario`` builds and runs a model; ``write_run`` writes every table
-as Parquet plus ``manifest.json`` (scenario as run, seed, versions) and the
-figures, into a temporary directory that is renamed into place only when
-complete, so an interrupted or failed write leaves nothing half-written.
+as Parquet plus ``manifest.json`` (scenario as run, seed, versions) into a
+temporary directory that is renamed into place only when complete, so an
+interrupted or failed write leaves nothing half-written.  Figures are the
+caller's (``kyoso run`` passes a function that draws them into the same
+temporary directory): this layer knows nothing about plots.
 """
 
 from __future__ import annotations
@@ -17,19 +19,16 @@ import tempfile
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import pandas as pd
 
+from experiments.errors import UserError
 from model import ChipModel
 from model.scenario import Scenario
 
-__all__ = ["UserError", "run_scenario", "prepare_output", "write_run", "summary", "versions",
-           "git_revision"]
-
-
-class UserError(Exception):
-    """An error the user can fix (reported by the CLI as one line, exit status 2)."""
+__all__ = ["UserError", "run_scenario", "metrics_table", "prepare_output", "write_run", "summary",
+           "versions", "git_revision"]
 
 
 def run_scenario(scenario: str | Path | Scenario = "baseline", *, seed: int | None = 0,
@@ -48,6 +47,18 @@ def run_scenario(scenario: str | Path | Scenario = "baseline", *, seed: int | No
     for _ in steps:
         model.step()
     return model
+
+
+def metrics_table(model: ChipModel, metrics: Sequence[str] | None = None) -> pd.DataFrame:
+    """The model's own metrics table (step, quarter, one column per metric), narrowed to ``metrics``.
+
+    ``ChipModel.metrics()`` builds it without the other tables (about half
+    the cost of a short run); a model without that method gives
+    ``tables()["metrics"]``, the same table.
+    """
+    own = getattr(type(model), "metrics", None)
+    table = model.metrics() if callable(own) else model.tables()["metrics"]
+    return table if metrics is None else table[["step", "quarter", *metrics]]
 
 
 def prepare_output(out: Path, *, force: bool) -> None:
@@ -80,9 +91,13 @@ def git_revision() -> str | None:
 
 
 def write_run(out: Path, model: ChipModel, tables: dict[str, pd.DataFrame], *, seed: int | None,
-              overrides: dict[str, Any], force: bool = False, figures: bool = True,
-              elapsed: float | None = None) -> Path:
-    """Write tables, manifest and figures to ``out`` atomically (temp dir, then rename)."""
+              overrides: dict[str, Any], force: bool = False, elapsed: float | None = None,
+              extras: Callable[[Path], object] | None = None) -> Path:
+    """Write tables and manifest to ``out`` atomically (temp dir, then rename).
+
+    ``extras(tmp)`` may write more files (the CLI's figures) into the
+    temporary directory before it is moved into place.
+    """
     prepare_output(out, force=force)
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -105,12 +120,8 @@ def write_run(out: Path, model: ChipModel, tables: dict[str, pd.DataFrame], *, s
             "scenario_as_run": model.spec.model_dump(mode="json"),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-        if figures:
-            from experiments import plots
-
-            figdir = tmp / "figures"
-            figdir.mkdir()
-            plots.save_run_figures(tables, model, figdir)
+        if extras is not None:
+            extras(tmp)
         if out.exists():
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
             out.rename(old)

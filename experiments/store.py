@@ -32,7 +32,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from experiments.runner import UserError
+from experiments.errors import UserError
 
 __all__ = [
     "MANIFEST",

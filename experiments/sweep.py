@@ -6,13 +6,7 @@ a few tasks per worker in flight, and writes each result to the store as it
 arrives.  The driver never holds more than that window of results, so its
 memory does not grow with the number of runs.
 
-Backends (``open_executor``):
-
-* ``processes`` (default): ``ProcessPoolExecutor`` on this machine;
-* ``serial``: runs in the driver, one after another (debugging, tests);
-* ``dask``: ``distributed.Client(...).get_executor()``, on a ``LocalCluster``
-  (one single-threaded worker process per ``--workers``) or on an existing
-  cluster given by ``--scheduler ADDRESS``.
+Backends (``processes``, ``serial``, ``dask``): :mod:`experiments.executors`.
 
 A run that raises (a model error, a scenario rule broken by one design point)
 is an expected failure: it is recorded in ``failed/<run_id>.json`` with its
@@ -32,8 +26,7 @@ import socket
 import sys
 import time
 import traceback
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
-from contextlib import contextmanager
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -42,16 +35,11 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from experiments.design import (
-    Design,
-    ResolvedSweep,
-    RunSpec,
-    build_design,
-    plan_runs,
-    reproduce_command,
-)
-from experiments.runner import UserError, git_revision, run_scenario, versions
+from experiments.design import Design, RunSpec, build_design, plan_runs, reproduce_command
+from experiments.executors import BACKENDS, SerialExecutor, open_executor
+from experiments.runner import git_revision, metrics_table, run_scenario, versions
 from experiments.store import SweepStore
+from experiments.sweepfile import ResolvedSweep
 
 __all__ = [
     "BACKENDS",
@@ -66,18 +54,6 @@ __all__ = [
     "run_sweep",
 ]
 
-BACKENDS = ("processes", "dask", "serial")
-#: Dask settings for the LocalCluster the runner starts.  A worker's
-#: statistical profiler samples the task thread's stack every 10 ms and its
-#: event loop wakes every 20 ms (tick) and 500 ms (system monitor); each takes
-#: the GIL from the model run, which made runs up to 2× slower than in a plain
-#: process here.  The runner needs none of that at those rates.
-DASK_CONFIG = {
-    "distributed.worker.profile.enabled": False,
-    "distributed.admin.tick.interval": "1s",
-    "distributed.admin.system-monitor.interval": "5s",
-    "distributed.worker.memory.monitor-interval": "1s",
-}
 #: Tasks kept in flight per worker slot (enough to keep workers busy, few enough to bound memory).
 WINDOW_PER_SLOT = 4
 
@@ -139,25 +115,6 @@ def _scenario(ref: str) -> Any:
     return _SCENARIOS[key]
 
 
-def metrics_table(model: Any, metrics: list[str] | tuple[str, ...] | None = None) -> pd.DataFrame:
-    """``model.tables()["metrics"]`` (step, quarter, metrics), without building the other tables.
-
-    The metrics table is the DataCollector's model variables with a ``step``
-    column (model.ChipModel.tables); reading it directly skips the sites and
-    firms tables, about half the cost of a short run.  Falls back to
-    ``tables()`` if a requested metric is not a DataCollector column.
-    """
-    mv = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-    if metrics is not None and any(m not in mv.columns for m in metrics):
-        mt = model.tables()["metrics"]
-    else:
-        mv.insert(0, "step", np.arange(len(mv)))
-        mt = mv
-    if metrics is None:
-        return mt
-    return mt[["step", "quarter", *metrics]]
-
-
 def run_frame(task: RunTask, metrics: pd.DataFrame) -> pd.DataFrame:
     """The tidy rows of one run: identifiers, parameters, step, quarter, metrics."""
     n = len(metrics)
@@ -203,82 +160,6 @@ def execute_run(task: RunTask) -> RunOutcome:
                           traceback=traceback.format_exc(), elapsed=time.perf_counter() - t0, worker=worker)
     payload = _parquet_bytes(run_frame(task, mt))
     return RunOutcome(task.run_id, True, payload=payload, elapsed=time.perf_counter() - t0, worker=worker)
-
-
-# ---------------------------------------------------------------- executors
-class SerialExecutor(Executor):
-    """A ``concurrent.futures.Executor`` that runs each call at once, in the driver."""
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-        fut: Future = Future()
-        try:
-            fut.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # delivered through the future like any executor
-            fut.set_exception(exc)
-        return fut
-
-
-def _process_context() -> Any:
-    """``forkserver`` with the runner preloaded (POSIX), else ``spawn``.
-
-    Plain ``fork`` would start faster, but forking a driver that has any
-    thread (a Dask client's, a test runner's, Arrow's) can deadlock the
-    child; the fork server is a clean single-threaded process that imports
-    the model once (~0.7 s here) and forks every worker from there.
-    """
-    import multiprocessing as mp
-
-    if "forkserver" in mp.get_all_start_methods():
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["experiments.sweep"])
-        return ctx
-    return mp.get_context("spawn")
-
-
-@contextmanager
-def open_executor(backend: str = "processes", workers: int | None = None, scheduler: str | None = None,
-                  connect_timeout: str = "10s") -> Iterator[tuple[Executor, int, str]]:
-    """Yield ``(executor, worker slots, description)`` for a backend; shut it down after."""
-    if backend not in BACKENDS:
-        raise UserError(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
-    if scheduler is not None and backend != "dask":
-        raise UserError(f"--scheduler {scheduler}: only used with --backend dask")
-    n = workers or os.cpu_count() or 1
-    if backend == "serial":
-        yield SerialExecutor(), 1, "serial"
-        return
-    if backend == "processes":
-        with ProcessPoolExecutor(max_workers=n, mp_context=_process_context()) as ex:
-            yield ex, n, f"processes ×{n}"
-        return
-    import logging
-
-    from distributed import Client, LocalCluster
-
-    import dask
-
-    cluster = None
-    if scheduler is None:
-        with dask.config.set(DASK_CONFIG):
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
-        client = Client(cluster)
-        desc = f"dask LocalCluster ×{n}"
-    else:
-        try:
-            client = Client(scheduler, timeout=connect_timeout)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise UserError(f"--scheduler {scheduler}: cannot connect: {exc}") from None
-        n = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()) or 1
-        desc = f"dask {scheduler} ({n} threads)"
-    try:
-        ex = client.get_executor(pure=False)
-        yield ex, n, desc
-        ex.shutdown(wait=True)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 # ---------------------------------------------------------------- the sweep
@@ -368,6 +249,45 @@ def _tasks(sweep: ResolvedSweep, runs: list[RunSpec]) -> Iterator[RunTask]:
                       fixed=sweep.fixed, metrics=tuple(sweep.metrics))
 
 
+def _stream(executor: Executor, slots: int, tasks: Iterator[RunTask], take: Callable[[RunOutcome], None]) -> None:
+    """Submit ``tasks`` keeping at most ``slots × WINDOW_PER_SLOT`` in flight; ``take`` each outcome as it arrives.
+
+    An exception from a future (a runner error, not a failed run) cancels what
+    is pending and propagates: the sweep stops loudly.
+    """
+    window = max(1, slots * WINDOW_PER_SLOT)
+    pending: set[Future] = set()
+
+    def fill() -> None:
+        while len(pending) < window:
+            task = next(tasks, None)
+            if task is None:
+                return
+            pending.add(executor.submit(execute_run, task))
+
+    try:
+        fill()
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                pending.discard(fut)
+                take(fut.result())
+            fill()
+    except BaseException:
+        for fut in pending:
+            fut.cancel()
+        raise
+
+
+def _failure_record(sweep: ResolvedSweep, spec: RunSpec, outcome: RunOutcome) -> dict[str, Any]:
+    """What ``failed/<run_id>.json`` says about a failed run, with the command that repeats it."""
+    return {"run_id": outcome.run_id, "point": spec.point, "replication": spec.replication, "seed": spec.seed,
+            "parameters": spec.parameters, "error": outcome.error, "traceback": outcome.traceback,
+            "worker": outcome.worker, "elapsed_seconds": outcome.elapsed,
+            "command": reproduce_command(sweep.scenario_ref, sweep.quarters, spec.seed,
+                                         {**sweep.fixed, **spec.parameters})}
+
+
 def run_sweep(sweep: ResolvedSweep, out: str | Path, *, backend: str = "processes", workers: int | None = None,
               scheduler: str | None = None, resume: bool = False, progress: bool = True) -> SweepResult:
     """Run every planned run of ``sweep`` not yet in ``out/runs``, streaming results to disk.
@@ -386,63 +306,35 @@ def run_sweep(sweep: ResolvedSweep, out: str | Path, *, backend: str = "processe
         store = SweepStore.open(out, manifest, resume=resume)
         done = store.done_ids()
         todo = [r for r in runs if r.run_id not in done]
-        skipped = len(runs) - len(todo)
-        failed: list[str] = []
-        ran = 0
         by_id = {r.run_id: r for r in todo}
-        tasks = _tasks(sweep, todo)
-        window = max(1, slots * WINDOW_PER_SLOT)
-        pending: set[Future] = set()
+        failed: list[str] = []
+        ran: list[str] = []
+        bar = _progress(len(runs), len(runs) - len(todo), sweep.spec.name, progress)
 
-        def fill() -> None:
-            while len(pending) < window:
-                task = next(tasks, None)
-                if task is None:
-                    return
-                pending.add(executor.submit(execute_run, task))
+        def take(outcome: RunOutcome) -> None:
+            ran.append(outcome.run_id)
+            if outcome.ok:
+                assert outcome.payload is not None
+                store.write_run(outcome.run_id, outcome.payload)
+            else:
+                store.write_failure(outcome.run_id, _failure_record(sweep, by_id[outcome.run_id], outcome))
+                failed.append(outcome.run_id)
+            bar.update(1)
+            if failed:
+                bar.set_postfix_str(f"failed={len(failed)}", refresh=False)
 
-        fill()
-        bar = _progress(len(runs), skipped, sweep.spec.name, progress)
         try:
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    pending.discard(fut)
-                    outcome: RunOutcome = fut.result()       # a runner error propagates: stop loudly
-                    ran += 1
-                    if outcome.ok:
-                        assert outcome.payload is not None
-                        store.write_run(outcome.run_id, outcome.payload)
-                    else:
-                        spec = by_id[outcome.run_id]
-                        store.write_failure(outcome.run_id, {
-                            "run_id": outcome.run_id, "point": spec.point, "replication": spec.replication,
-                            "seed": spec.seed, "parameters": spec.parameters, "error": outcome.error,
-                            "traceback": outcome.traceback, "worker": outcome.worker,
-                            "elapsed_seconds": outcome.elapsed,
-                            "command": reproduce_command(sweep.scenario_ref, sweep.quarters, spec.seed,
-                                                         {**sweep.fixed, **spec.parameters}),
-                        })
-                        failed.append(outcome.run_id)
-                    bar.update(1)
-                    if failed:
-                        bar.set_postfix_str(f"failed={len(failed)}", refresh=False)
-                fill()
-        except BaseException:
-            for fut in pending:
-                fut.cancel()
-            raise
+            _stream(executor, slots, _tasks(sweep, todo), take)
         finally:
             bar.close()
-        elapsed = time.perf_counter() - t0
         done_now = store.done_ids()
         planned_ids = [r.run_id for r in runs]
         result = SweepResult(root=out, planned=len(runs), done=sum(1 for r in planned_ids if r in done_now),
-                             failed=[r for r in planned_ids if r not in done_now], ran=ran, skipped=skipped,
-                             elapsed=elapsed, backend=desc)
-        store.log_session({"backend": desc, "resume": resume, "ran": ran, "skipped": skipped,
+                             failed=[r for r in planned_ids if r not in done_now], ran=len(ran),
+                             skipped=len(runs) - len(todo), elapsed=time.perf_counter() - t0, backend=desc)
+        store.log_session({"backend": desc, "resume": resume, "ran": result.ran, "skipped": result.skipped,
                            "failed": len(result.failed), "done": result.done, "planned": result.planned,
-                           "elapsed_seconds": round(elapsed, 3), "versions": _versions(),
+                           "elapsed_seconds": round(result.elapsed, 3), "versions": _versions(),
                            "git_revision": git_revision()})
     return result
 

@@ -1,4 +1,4 @@
-"""The teaching dashboard in a real browser: ``solara run model/app.py`` on
+"""The teaching dashboard in a real browser: ``solara run experiments/dashboard/app.py`` on
 127.0.0.1, driven by Playwright in headless Debian Chromium.
 
 Needs ``/usr/bin/chromium`` (``.ci/run`` installs it) and the ``viz`` and
@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = ROOT / "model" / "app.py"
+APP = ROOT / "experiments" / "dashboard" / "app.py"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync"]

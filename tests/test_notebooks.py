@@ -96,7 +96,7 @@ def test_lever_controls(monkeypatch):
 
 
 def test_sweep_from_dict_validates():
-    from experiments.design import SweepError
+    from experiments.sweepfile import SweepError
 
     ok = sweep_from_dict({"name": "s", "scenario": "baseline", "quarters": 2, "design": "grid",
                           "metrics": ["clustering_index"], "parameters": {"params.w_agglomeration": [0.1, 1.0]}})

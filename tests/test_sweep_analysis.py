@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from experiments import plots
-from experiments.analysis import (
-    analyze_sweep,
+from experiments.analysis import ANALYSES, METHODS, analyze_sweep
+from experiments.sensitivity import (
     main_effect_summary,
     main_effects,
     morris_indices,
@@ -20,7 +20,8 @@ from experiments.analysis import (
     sobol_indices,
 )
 from experiments.cli import main
-from experiments.design import build_design, parse_sweep, plan_runs, resolve_sweep
+from experiments.design import build_design, plan_runs
+from experiments.sweepfile import parse_sweep, resolve_sweep
 from experiments.store import SweepStore, load_results
 from experiments.sweep import RunTask, _parquet_bytes, make_manifest, run_frame
 
@@ -195,3 +196,18 @@ def test_analyze_bad_calls(tmp_path, capsys, argv, needle):
     assert needle in err and err.count("\n") == 1
     assert main(["analyze", str(tmp_path / "nowhere"), "--metric", "x"]) == 2
     assert "not a kyoso sweep directory" in capsys.readouterr().err
+
+
+def test_the_analysis_registry_drives_the_cli_and_the_figures():
+    from experiments.cli import build_parser
+    from experiments.design import DESIGNS
+    from experiments.plots import sweeps as sweep_plots
+
+    sub = build_parser()._subparsers._group_actions[0].choices["analyze"]
+    method = next(a for a in sub._actions if a.dest == "method")
+    assert tuple(method.choices) == METHODS == ("main", "sobol", "morris")
+    for a in ANALYSES:
+        assert a.design is None or a.design in DESIGNS, a.name
+        if a.figure is not None:
+            assert callable(getattr(sweep_plots, a.figure)) and a.figure in plots.__all__, a.name
+            assert a.file, a.name

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from experiments.cli import main
-from experiments.design import SweepError, build_design, load_sweep, parse_sweep, plan_runs, resolve_sweep
+from experiments.design import build_design, plan_runs
+from experiments.sweepfile import SweepError, load_sweep, parse_sweep, resolve_sweep
 
 DATA = Path(__file__).parent / "data"
 TINY = str(DATA / "tiny.toml")
@@ -187,3 +188,16 @@ def test_list_metrics(tmp_path, capsys):
     assert main(["sweep", str(write(tmp_path, GOOD)), "--list-metrics"]) == 0
     names = capsys.readouterr().out.split()
     assert "hhi_country" in names and "step" not in names and "quarter" not in names
+
+
+def test_the_design_registry_is_the_sweep_files_choice():
+    import typing
+
+    from experiments.design import DESIGNS
+    from experiments.sweepfile import SweepSpec
+
+    assert DESIGNS.names() == ("grid", "lhs", "sobol", "morris")
+    field = SweepSpec.model_fields["design"]
+    assert typing.get_args(field.annotation) == DESIGNS.names()
+    assert "grid|lhs|sobol|morris" in field.description
+    assert {d.takes for d in DESIGNS} == {"values", "range"}

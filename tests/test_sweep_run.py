@@ -15,7 +15,7 @@ import pytest
 
 from experiments import load_results, sweep_status
 from experiments.cli import main
-from experiments.design import load_sweep
+from experiments.sweepfile import load_sweep
 from experiments.sweep import execute_run, metrics_table, open_executor, run_sweep
 from model import ChipModel
 
@@ -163,7 +163,7 @@ def test_execute_run_returns_failures_instead_of_raising(tmp_path):
 
 
 def test_unreachable_scheduler_is_a_user_error(tmp_path, capsys):
-    from experiments.runner import UserError
+    from experiments.errors import UserError
 
     with pytest.raises(UserError, match="cannot connect"):
         with open_executor("dask", scheduler="tcp://127.0.0.1:9", connect_timeout="1s"):

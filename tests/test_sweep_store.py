@@ -9,8 +9,8 @@ import pytest
 
 from experiments import load_results, results_dataset, sweep_status
 from experiments.cli import main
-from experiments.design import load_sweep
-from experiments.runner import UserError
+from experiments.sweepfile import load_sweep
+from experiments.errors import UserError
 from experiments.store import SweepStore
 from experiments.design import build_design, plan_runs
 from experiments.sweep import make_manifest, run_sweep

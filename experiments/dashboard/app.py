@@ -1,5 +1,5 @@
 """The kyoso teaching dashboard (Mesa SolaraViz): ``kyoso dashboard``, or
-``solara run model/app.py --host 127.0.0.1 --port 8765 --production --no-open``.
+``solara run experiments/dashboard/app.py --host 127.0.0.1 --port 8765 --production --no-open``.
 
 A scenario picker, sliders for the main levers, Step / Play / Reset, and five
 panels: the quarter, the region map, capacity shares by country, partnerships
@@ -19,38 +19,38 @@ and shocks.
   module level, so tabs never step each other's model.  *Reset* builds a new
   one from the controls (Mesa's ``ModelController``).
 * Plots use matplotlib (rendered to PNG on the server): Altair charts need
-  vega files from a CDN and stay blank offline (see ECOSYSTEM.md).
+  vega files from a CDN and stay blank offline (see ECOSYSTEM.md).  Every
+  figure is a function of :mod:`experiments.plots`.
+
+Solara runs this file as a script with its folder first on ``sys.path``;
+only absolute imports of the ``model`` and ``experiments`` packages are
+used, and nothing in this folder shadows them.
 """
 
 from __future__ import annotations
 
 import io
 import math
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-# `solara run model/app.py` runs this file as a script and puts model/ first on
-# sys.path, where model/model.py would shadow the package `model`: take that
-# entry out and make sure the repository root is importable instead.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-if str(_HERE.parent) not in sys.path:
-    sys.path.append(str(_HERE.parent))
-
-import matplotlib  # noqa: E402
+import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import solara  # noqa: E402
 from mesa.visualization import SolaraViz, make_plot_component  # noqa: E402
 
-from experiments.plots import capacity_share_by_country, region_map, regions_frame  # noqa: E402
-from model.model import ChipModel  # noqa: E402
-from model.scenario import builtin_scenarios, describe_path, load_scenario  # noqa: E402
+from experiments.plots import (  # noqa: E402
+    capacity_share_by_country,
+    partnership_figure,
+    region_map,
+    regions_frame,
+    shock_figure,
+)
+from model import ChipModel  # noqa: E402
+from model.scenario import Scenario, builtin_scenarios, describe_path, load_scenario  # noqa: E402
 
 __all__ = ["LEVERS", "DEFAULT_SCENARIO", "DashboardModel", "Lever", "levers", "model_params", "Page", "page"]
 
@@ -176,8 +176,6 @@ class DashboardModel(ChipModel):
 
     def __init__(self, scenario: Any = None, *, scenario_name: str = DEFAULT_SCENARIO, rng: Any = 0,
                  **controls: Any) -> None:
-        from model.scenario import Scenario
-
         if isinstance(scenario, (str, Scenario)):
             scenario_name = scenario
         overrides: dict[str, Any] = {}
@@ -236,67 +234,13 @@ def CapacitySharePanel(model: DashboardModel):
     return _figure_image(fig)
 
 
-def partnership_figure(metrics: pd.DataFrame):
-    """Dashboard-only figure: Japan–Korea partnerships and trust, cross-border share."""
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.6))
-    x = np.arange(len(metrics))
-    ax1.plot(x, metrics["partnerships_jk"], color="C0", label="JP–KR partnerships")
-    ax1.set_xlabel("quarter (steps)")
-    ax1.set_ylabel("partnerships (count)")
-    twin = ax1.twinx()
-    twin.plot(x, metrics["trust_jk"], color="C3", ls="--", label="JP–KR mean trust")
-    twin.set_ylabel("trust (0–1)")
-    twin.set_ylim(0, 1)
-    h1, l1 = ax1.get_legend_handles_labels()
-    h2, l2 = twin.get_legend_handles_labels()
-    ax1.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=8)
-    ax1.set_title("Japan–Korea co-creation")
-    ax2.plot(x, 100 * metrics["partnerships_cross_border_share"], color="C2", label="cross-border")
-    ax2.set_ylim(0, 100)
-    ax2.set_xlabel("quarter (steps)")
-    ax2.set_ylabel("share of partnerships (%)")
-    ax2.set_title(f"Cross-border partnerships ({int(metrics['partnerships_active'].iloc[-1])} active)")
-    ax2.legend(loc="lower left", fontsize=8)
-    for ax in (ax1, ax2):
-        ax.grid(alpha=0.3)
-        ax.set_xlim(0, max(len(x) - 1, 1))
-    fig.tight_layout()
-    return fig
-
-
-def shock_figure(metrics: pd.DataFrame, events: pd.DataFrame):
-    """Dashboard-only figure: supply shortfall and stranded capacity, shocks shaded and labelled."""
-    fig, ax = plt.subplots(figsize=(9, 3.6))
-    x = np.arange(len(metrics))
-    ax.plot(x, 100 * metrics["supply_shortfall"], color="C3", label="supply shortfall (% of orders)")
-    ax.set_xlabel("quarter (steps)")
-    ax.set_ylabel("shortfall (%)")
-    twin = ax.twinx()
-    twin.plot(x, metrics["stranded_capacity"], color="C4", ls="--", label="stranded capacity (kwpm)")
-    twin.set_ylabel("stranded capacity (kwpm)")
-    active = metrics["events_active"].to_numpy() > 0
-    for k in np.flatnonzero(active):
-        ax.axvspan(k - 0.5, k + 0.5, color="orange", alpha=0.15, lw=0)
-    if len(events):
-        for step, grp in events.groupby("step"):
-            ax.annotate(", ".join(dict.fromkeys(grp["type"].astype(str)))[:40], (int(step), 1.0),
-                        xycoords=("data", "axes fraction"), rotation=90, fontsize=7, va="top", ha="right")
-    h1, l1 = ax.get_legend_handles_labels()
-    h2, l2 = twin.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=8)
-    ax.set_xlim(0, max(len(x) - 1, 1))
-    ax.set_ylim(bottom=0)
-    ax.set_title(f"Shocks ({int(active.sum())} quarters with events in force; shaded)")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
-
-
 def PartnershipPanel(model: DashboardModel):
+    """Japan–Korea partnerships and trust (experiments.plots.partnership_figure)."""
     return _figure_image(partnership_figure(model.dashboard_tables()["metrics"]))
 
 
 def ShockPanel(model: DashboardModel):
+    """Shortfall and stranded capacity with the shocks (experiments.plots.shock_figure)."""
     t = model.dashboard_tables()
     return _figure_image(shock_figure(t["metrics"], t["events"]))
 
@@ -324,5 +268,5 @@ def Page():
     return SolaraViz(model, components=COMPONENTS, model_params=model_params(), name="kyoso")
 
 
-#: What ``solara run model/app.py`` renders (a component, so every session builds its own model).
+#: What ``solara run experiments/dashboard/app.py`` renders (a component, so every session builds its own model).
 page = Page

@@ -1,0 +1,57 @@
+"""Figures for runs and sweeps: every function takes tables and returns a matplotlib Figure.
+
+``save_run_figures`` writes the ``kyoso run`` / ``make demo`` set as PNG;
+``save_sweep_figures`` writes the ``kyoso plot`` set of a sweep (the figures
+its registered analyses name).  By concern: ``runs`` (one run over time, and
+the dashboard's panels), ``maps`` (capacity by region), ``network``
+(partnerships), ``compare`` (scenarios side by side), ``sweeps``; ``base``
+holds the backend choice and axis labels with units.
+"""
+
+from experiments.plots.base import BLOC_COLOURS, metric_label
+from experiments.plots.compare import scenario_comparison, scenario_intervals
+from experiments.plots.maps import region_map, region_map_small_multiples, regions_frame
+from experiments.plots.network import partnership_network
+from experiments.plots.runs import (
+    capacity_share_by_bloc,
+    capacity_share_by_country,
+    concentration_over_time,
+    events_timeline,
+    partnership_figure,
+    save_run_figures,
+    shock_figure,
+)
+from experiments.plots.sweeps import (
+    grid_heatmap,
+    main_effects_figure,
+    morris_scatter,
+    point_heatmap,
+    save_sweep_figures,
+    seed_noise_figure,
+    sobol_bars,
+)
+
+__all__ = [
+    "BLOC_COLOURS",
+    "metric_label",
+    "capacity_share_by_country",
+    "capacity_share_by_bloc",
+    "concentration_over_time",
+    "region_map",
+    "region_map_small_multiples",
+    "regions_frame",
+    "partnership_network",
+    "events_timeline",
+    "partnership_figure",
+    "shock_figure",
+    "scenario_comparison",
+    "scenario_intervals",
+    "save_run_figures",
+    "main_effects_figure",
+    "grid_heatmap",
+    "point_heatmap",
+    "sobol_bars",
+    "morris_scatter",
+    "seed_noise_figure",
+    "save_sweep_figures",
+]

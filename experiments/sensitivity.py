@@ -1,0 +1,206 @@
+"""Estimates from one value per run of a sweep: main effects, η², Sobol, Morris, seed noise.
+
+Plain functions of tables (pandas in, pandas or a dict out) that the
+registered analyses of :mod:`experiments.analysis` call; SALib computes the
+Sobol and Morris indices, scipy.stats the intervals and tests.  The
+literature behind each is in :mod:`experiments.analysis`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from experiments.errors import UserError
+
+__all__ = [
+    "AT",
+    "ID_COLUMNS",
+    "run_values",
+    "point_means",
+    "seed_noise",
+    "main_effects",
+    "main_effect_summary",
+    "sobol_indices",
+    "morris_indices",
+]
+
+AT = ("final", "mean")
+ID_COLUMNS = ("run_id", "point", "replication", "seed")
+
+
+def run_values(results: pd.DataFrame, metric: str, at: str = "final",
+               parameters: list[str] | None = None) -> pd.DataFrame:
+    """One row per run: identifiers, parameters and ``value`` (the metric reduced by ``at``)."""
+    if at not in AT:
+        raise UserError(f"--at {at!r}: expected one of {', '.join(AT)}")
+    if metric not in results.columns:
+        raise UserError(f"--metric {metric!r}: not stored in this sweep")
+    params = list(parameters) if parameters is not None else [
+        c for c in results.columns if c not in (*ID_COLUMNS, "step", "quarter") and "." in c]
+    keys = [c for c in (*ID_COLUMNS, *params) if c in results.columns]
+    groups = results.groupby("run_id", sort=False)
+    if at == "final":
+        idx = groups["step"].idxmax()
+        out = results.loc[idx, keys + [metric]]
+    else:
+        body = results[results["step"] >= 1]
+        if body.empty:
+            body = results
+        first = body.groupby("run_id", sort=False)[keys].first()
+        out = first.drop(columns="run_id", errors="ignore").reset_index()
+        out[metric] = body.groupby("run_id", sort=False)[metric].mean().to_numpy()
+    out = out.rename(columns={metric: "value"}).reset_index(drop=True)
+    return out.sort_values(["point", "replication"], kind="stable").reset_index(drop=True)
+
+
+def point_means(values: pd.DataFrame, parameters: list[str]) -> pd.DataFrame:
+    """Mean, standard deviation and count of ``value`` per design point."""
+    g = values.groupby("point", sort=True)
+    out = g[parameters].first()
+    out["mean"] = g["value"].mean()
+    out["sd"] = g["value"].std(ddof=1)
+    out["n"] = g["value"].size()
+    return out.reset_index()
+
+
+def seed_noise(values: pd.DataFrame) -> dict[str, Any]:
+    """Split the runs' variance into seed noise (within points) and parameters (between points).
+
+    Returns sums of squares and their shares, the one-way ANOVA F test, and
+    the variance components σ²_seed = MS_within and σ²_param = (MS_between −
+    MS_within)/n₀ (floored at 0; n₀ the effective replications per point),
+    with ``share_seed`` = σ²_seed / (σ²_seed + σ²_param): the share of one
+    run's variance that is noise.  Needs ≥ 2 replications of some point.
+    """
+    from scipy import stats
+
+    y = values["value"].to_numpy(dtype=float)
+    grp = values["point"].to_numpy()
+    out: dict[str, Any] = {"runs": int(len(y)), "points": int(len(np.unique(grp)))}
+    nan = float("nan")
+    if len(y) == 0 or np.isnan(y).any():
+        return out | {"note": "the metric is missing or NaN in some runs", "share_seed": nan}
+    sizes = pd.Series(y).groupby(grp).size().to_numpy()
+    means = pd.Series(y).groupby(grp).transform("mean").to_numpy()
+    grand = y.mean()
+    ss_total = float(((y - grand) ** 2).sum())
+    ss_within = float(((y - means) ** 2).sum())
+    ss_between = ss_total - ss_within
+    k, n = out["points"], out["runs"]
+    df_b, df_w = k - 1, n - k
+    out |= {"ss_total": ss_total, "ss_between": ss_between, "ss_within": ss_within,
+            "df_between": df_b, "df_within": df_w, "variance_total": ss_total / max(n - 1, 1)}
+    if df_w <= 0:
+        return out | {"note": "one run per point: seed noise cannot be told apart from parameters "
+                              "(use replications ≥ 2)", "share_seed": nan, "share_ss_within": nan}
+    if ss_total <= 0.0:
+        return out | {"note": "the metric is constant over all runs", "share_seed": nan,
+                      "share_ss_within": nan, "var_seed": 0.0, "var_param": 0.0}
+    ms_w = ss_within / df_w
+    out["share_ss_within"] = ss_within / ss_total
+    out["share_ss_between"] = ss_between / ss_total
+    out["var_seed"] = ms_w
+    if df_b <= 0:
+        return out | {"var_param": nan, "share_seed": 1.0 if ms_w > 0 else nan,
+                      "note": "one design point: all variance is seed noise"}
+    ms_b = ss_between / df_b
+    n0 = (n - float((sizes ** 2).sum()) / n) / df_b
+    var_param = max(0.0, (ms_b - ms_w) / n0)
+    out["var_param"] = var_param
+    out["share_seed"] = ms_w / (ms_w + var_param) if ms_w + var_param > 0 else nan
+    if ms_w > 0:
+        out["F"] = ms_b / ms_w
+        out["p_value"] = float(stats.f.sf(out["F"], df_b, df_w))
+    else:
+        out["F"], out["p_value"] = float("inf"), 0.0
+    out["note"] = ""
+    return out
+
+
+def _levels(x: pd.Series, bins: int) -> tuple[pd.Series, bool]:
+    """Levels of a parameter: its values if few, else quantile bins (labelled by median)."""
+    if x.nunique() <= bins or not np.issubdtype(x.dtype, np.number):
+        return x, False
+    cut = pd.qcut(x.astype(float), q=bins, duplicates="drop")
+    centre = x.groupby(cut, observed=True).transform("median")
+    return centre, True
+
+
+def main_effects(values: pd.DataFrame, parameters: list[str], bins: int = 5) -> pd.DataFrame:
+    """Per parameter and level: mean, sd, n and the 95% interval of the mean of ``value``.
+
+    Levels are the grid values, or for continuous designs ``bins`` quantile
+    bins labelled by their median value (column ``binned``).
+    """
+    from scipy import stats
+
+    rows = []
+    for p in parameters:
+        level, binned = _levels(values[p], bins)
+        g = values.groupby(level, sort=True)["value"]
+        stat = pd.DataFrame({"mean": g.mean(), "sd": g.std(ddof=1), "n": g.size()})
+        half = stats.t.ppf(0.975, np.maximum(stat["n"] - 1, 1)) * stat["sd"].fillna(0) / np.sqrt(stat["n"])
+        for lev, r, h in zip(stat.index, stat.itertuples(), half):
+            rows.append({"parameter": p, "level": lev, "mean": r.mean, "sd": r.sd, "n": int(r.n),
+                         "ci_low": r.mean - h, "ci_high": r.mean + h, "binned": binned})
+    return pd.DataFrame(rows, columns=["parameter", "level", "mean", "sd", "n", "ci_low", "ci_high", "binned"])
+
+
+def main_effect_summary(values: pd.DataFrame, parameters: list[str], bins: int = 5) -> pd.DataFrame:
+    """Per parameter: η² (variance share of its main effect), Spearman ρ and the range of level means."""
+    from scipy import stats
+
+    y = values["value"].astype(float)
+    ss_total = float(((y - y.mean()) ** 2).sum())
+    rows = []
+    for p in parameters:
+        level, _ = _levels(values[p], bins)
+        means = y.groupby(level).transform("mean")
+        ss_main = float(((means - y.mean()) ** 2).sum())
+        numeric = np.issubdtype(values[p].dtype, np.number) and values[p].nunique() > 1 and y.nunique() > 1
+        rho, pval = stats.spearmanr(values[p].astype(float), y) if numeric else (np.nan, np.nan)
+        lm = y.groupby(level).mean()
+        rows.append({"parameter": p, "eta2": ss_main / ss_total if ss_total > 0 else np.nan,
+                     "spearman_rho": float(rho), "spearman_p": float(pval),
+                     "effect_range": float(lm.max() - lm.min())})
+    return pd.DataFrame(rows)
+
+
+def _point_vector(design: dict[str, Any], pm: pd.DataFrame, metric: str) -> np.ndarray:
+    n_points = len(design["matrix"])
+    y = pm.set_index("point")["mean"].reindex(range(n_points)).to_numpy(dtype=float)
+    missing = int(np.isnan(y).sum())
+    if missing:
+        raise UserError(f"{metric}: {missing} of {n_points} design points have no successful run (or a NaN "
+                        "value); the indices need every point (resume the sweep, or check failed/)")
+    return y
+
+
+def sobol_indices(design: dict[str, Any], pm: pd.DataFrame, metric: str = "value", *,
+                  seed: int = 0, conf_level: float = 0.95, num_resamples: int = 1000) -> pd.DataFrame:
+    """Sobol S1 and ST with confidence half-widths (SALib) from the point means."""
+    from SALib.analyze import sobol
+
+    y = _point_vector(design, pm, metric)
+    problem = design["problem"]
+    res = sobol.analyze(problem, y, calc_second_order=bool(design.get("second_order")),
+                        num_resamples=num_resamples, conf_level=conf_level, seed=seed)
+    return pd.DataFrame({"parameter": problem["names"], "S1": res["S1"], "S1_conf": res["S1_conf"],
+                         "ST": res["ST"], "ST_conf": res["ST_conf"]})
+
+
+def morris_indices(design: dict[str, Any], pm: pd.DataFrame, metric: str = "value", *,
+                   seed: int = 0, conf_level: float = 0.95, num_resamples: int = 1000) -> pd.DataFrame:
+    """Morris μ, μ*, σ and the confidence half-width of μ* (SALib) from the point means."""
+    from SALib.analyze import morris
+
+    y = _point_vector(design, pm, metric)
+    x = np.asarray(design["matrix"], dtype=float)
+    problem = design["problem"]
+    res = morris.analyze(problem, x, y, num_resamples=num_resamples, conf_level=conf_level,
+                         num_levels=int(design.get("levels", 4)), seed=seed)
+    return pd.DataFrame({"parameter": problem["names"], "mu": res["mu"], "mu_star": res["mu_star"],
+                         "sigma": res["sigma"], "mu_star_conf": res["mu_star_conf"]})
