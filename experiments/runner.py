@@ -50,14 +50,9 @@ def run_scenario(scenario: str | Path | Scenario = "baseline", *, seed: int | No
 
 
 def metrics_table(model: ChipModel, metrics: Sequence[str] | None = None) -> pd.DataFrame:
-    """The model's own metrics table (step, quarter, one column per metric), narrowed to ``metrics``.
-
-    ``ChipModel.metrics()`` builds it without the other tables (about half
-    the cost of a short run); a model without that method gives
-    ``tables()["metrics"]``, the same table.
-    """
-    own = getattr(type(model), "metrics", None)
-    table = model.metrics() if callable(own) else model.tables()["metrics"]
+    """The model's own metrics table (step, quarter, one column per metric), narrowed to ``metrics``
+    (``ChipModel.metrics()`` builds it without the other tables)."""
+    table = model.metrics()
     return table if metrics is None else table[["step", "quarter", *metrics]]
 
 

@@ -228,11 +228,10 @@ class ResolvedSweep:
 
 
 def available_metrics(scenario: Scenario | str) -> list[str]:
-    """Numeric metric columns of a 0-quarter model of ``scenario``."""
-    from model import ChipModel
+    """Metric names of ``scenario``'s metrics table, from the metric registry (no model is built)."""
+    from model.metrics import catalog
 
-    mt = metrics_table(ChipModel(scenario, rng=0))
-    return [c for c in mt.columns if c not in ("step", "quarter") and np.issubdtype(mt[c].dtype, np.number)]
+    return catalog(scenario)
 
 
 def _bound_text(info: PathInfo) -> str:

@@ -60,9 +60,14 @@ SECTIONS: tuple[Section, ...] = (
 )
 
 
+class MissingMarkers(ValueError):
+    """A document lacks the BEGIN/END comments of a generated section."""
+
+
 def _bounds(text: str, sec: Section) -> tuple[int, int]:
     if sec.begin not in text or sec.end not in text:
-        raise ValueError(f"{sec.file}: markers of the generated section '{sec.name}' are missing")
+        raise MissingMarkers(f"{sec.file}: the markers of the generated section '{sec.name}' are missing "
+                             f"(expected {sec.begin} … {sec.end})")
     return text.index(sec.begin) + len(sec.begin), text.index(sec.end)
 
 
@@ -95,13 +100,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="exit 1 if a generated section is out of date")
     ap.add_argument("--docs", type=Path, default=DOCS, help="the docs folder (default: the repository's)")
     a = ap.parse_args(argv)
-    if a.check:
-        bad = stale(a.docs)
-        for b in bad:
-            print(f"out of date: {b} (run python -m model.docsections)", file=sys.stderr)
-        return 1 if bad else 0
-    for sec in SECTIONS:
-        write_section(sec, a.docs)
+    try:
+        if a.check:
+            bad = stale(a.docs)
+            for b in bad:
+                print(f"out of date: {b} (run make docs)", file=sys.stderr)
+            return 1 if bad else 0
+        for sec in SECTIONS:
+            write_section(sec, a.docs)
+    except (MissingMarkers, OSError) as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     return 0
 
 

@@ -97,11 +97,15 @@ class ChipModel(mesa.Model):
         meta = self.spec.meta
         return quarter_label(meta.start_year, meta.start_q, step)
 
-    def tables(self) -> dict[str, pd.DataFrame]:
-        """Tidy output tables keyed by name: metrics, sites, firms, investments, events, partnerships."""
+    def metrics(self) -> pd.DataFrame:
+        """The metrics table alone: one row per step (registry in ``model.metrics``)."""
         mv = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
         mv.insert(0, "step", np.arange(len(mv)))
-        return self.recorder.tables(self.world, self.spec, mv)
+        return mv
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Tidy output tables keyed by name: metrics, sites, firms, investments, events, partnerships."""
+        return self.recorder.tables(self.world, self.spec, self.metrics())
 
     @property
     def geo(self):

@@ -25,6 +25,7 @@ elif os.environ.get("MPLBACKEND", "") in ("inline", "module://matplotlib_inline.
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from model import metrics as metrics_registry
 
 __all__ = ["BLOC_COLOURS", "Figure", "plt", "subplots", "save", "metric_label", "quarter_axis", "bloc_colours",
            "short_name"]
@@ -47,42 +48,10 @@ def save(fig: Figure, path: Path) -> Path:
 
 # Axis labels with units for the metrics the figures show most (docs/ODD.md §7.21);
 # shares are drawn in per cent.
-_METRIC_UNITS: dict[str, tuple[str, float]] = {
-    "supply_shortfall": ("supply shortfall (% of planned fab output)", 100.0),
-    "stranded_capacity": ("stranded capacity (kwpm)", 1.0),
-    "stranded_capital": ("stranded capital (USD bn)", 1.0),
-    "unit_cost_index": ("unit cost index (step 0 = 1)", 1.0),
-    "knowledge_sharing_rate": ("knowledge sharing rate (share 0–1)", 1.0),
-    "partnerships_jk": ("JP–KR partnerships (count)", 1.0),
-    "partnerships_active": ("active partnerships (count)", 1.0),
-    "partnerships_cross_border_share": ("cross-border partnerships (%)", 100.0),
-    "trust_jk": ("JP–KR trust (index 0–1)", 1.0),
-    "clustering_index": ("clustering index (regional Herfindahl, 0–1)", 1.0),
-    "hhi_country": ("country HHI (0–1)", 1.0),
-    "capacity_fab": ("operating fab capacity (kwpm)", 1.0),
-    "subsidy_paid_cumulative": ("subsidies paid since start (USD bn)", 1.0),
-    "investments_started": ("projects started (count per quarter)", 1.0),
-    "friendshored_share": ("friend-shored share of new capacity (%)", 100.0),
-    "labour_shortage": ("skilled-labour shortage (% of need)", 100.0),
-    "events_active": ("active events (count)", 1.0),
-}
-
-
 def metric_label(metric: str) -> tuple[str, float]:
-    """Axis label with its unit, and the factor that converts the stored value to that unit."""
-    if metric in _METRIC_UNITS:
-        return _METRIC_UNITS[metric]
-    if metric.startswith("share_bloc_"):
-        return f"{metric.removeprefix('share_bloc_')} bloc share of world fab capacity (%)", 100.0
-    if metric.startswith("share_"):
-        return f"{metric.removeprefix('share_')} share of world fab capacity (%)", 100.0
-    if metric.startswith("shortfall_"):
-        return f"{metric.removeprefix('shortfall_')} output shortfall (%)", 100.0
-    if metric.startswith("clustering_"):
-        return f"{metric.removeprefix('clustering_')} clustering (regional Herfindahl, 0–1)", 1.0
-    if metric.startswith("capacity_"):
-        return f"{metric.removeprefix('capacity_')} capacity (kwpm)", 1.0
-    return metric, 1.0
+    """Axis label with its unit, and the factor that converts the stored value to that unit
+    (from the metric registry, ``model.metrics``)."""
+    return metrics_registry.label(metric)
 
 
 def quarter_axis(ax, steps: np.ndarray, quarters: np.ndarray, n_ticks: int = 8) -> None:

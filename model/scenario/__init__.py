@@ -17,7 +17,7 @@ Modules, one job each:
 * :mod:`.references` — cross-references between tables;
 * :mod:`.paths` — the dotted-path walker: overrides, describe_path, parameter table;
 * :mod:`.loading` — files, CSV tables, ``base`` inheritance, event library, validation;
-* :mod:`.docs` — ODD §8.1 generated from the schema (``python -m model.scenario.docs``).
+* :mod:`.docs` — ODD §8.1 rendered from the schema (written by ``python -m model.docsections``).
 """
 
 from __future__ import annotations
