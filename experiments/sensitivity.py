@@ -179,6 +179,11 @@ def _point_vector(design: dict[str, Any], pm: pd.DataFrame, metric: str) -> np.n
     return y
 
 
+def _salib_seed(seed: int) -> int:
+    """SALib treats a seed of 0 as no seed at all, so seed s is passed on as s + 1."""
+    return int(seed) + 1
+
+
 def sobol_indices(design: dict[str, Any], pm: pd.DataFrame, metric: str = "value", *,
                   seed: int = 0, conf_level: float = 0.95, num_resamples: int = 1000) -> pd.DataFrame:
     """Sobol S1 and ST with confidence half-widths (SALib) from the point means."""
@@ -187,7 +192,7 @@ def sobol_indices(design: dict[str, Any], pm: pd.DataFrame, metric: str = "value
     y = _point_vector(design, pm, metric)
     problem = design["problem"]
     res = sobol.analyze(problem, y, calc_second_order=bool(design.get("second_order")),
-                        num_resamples=num_resamples, conf_level=conf_level, seed=seed)
+                        num_resamples=num_resamples, conf_level=conf_level, seed=_salib_seed(seed))
     return pd.DataFrame({"parameter": problem["names"], "S1": res["S1"], "S1_conf": res["S1_conf"],
                          "ST": res["ST"], "ST_conf": res["ST_conf"]})
 
@@ -201,6 +206,6 @@ def morris_indices(design: dict[str, Any], pm: pd.DataFrame, metric: str = "valu
     x = np.asarray(design["matrix"], dtype=float)
     problem = design["problem"]
     res = morris.analyze(problem, x, y, num_resamples=num_resamples, conf_level=conf_level,
-                         num_levels=int(design.get("levels", 4)), seed=seed)
+                         num_levels=int(design.get("levels", 4)), seed=_salib_seed(seed))
     return pd.DataFrame({"parameter": problem["names"], "mu": res["mu"], "mu_star": res["mu_star"],
                          "sigma": res["sigma"], "mu_star_conf": res["mu_star_conf"]})
