@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import markets
-from .sites import BUILDING, LIVE, OPERATING
+from .sites import ANY, BUILDING, LIVE, OPERATING
 
 if TYPE_CHECKING:
     from .scenario import Scenario
@@ -87,7 +87,6 @@ def labour_shortage(w: World) -> np.ndarray:
 def firm_capacity_summary(w: World) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per firm: operating capacity, capacity being built, number of live sites."""
     s, n_f = w.sites, w.firms.n
-    op = s.sum_by(("firm",), (n_f,), status=OPERATING)
-    building = s.sum_by(("firm",), (n_f,), status=BUILDING)
-    n_sites = s.sum_by(("firm",), (n_f,), status=LIVE, count=True).astype(np.int64)
-    return op, building, n_sites
+    by_status = s.sum_by(("firm", "status"), (n_f, 3), status=ANY)      # status codes 0-2 as columns
+    n_sites = np.bincount(s.col("firm")[s.select(LIVE)], minlength=n_f)
+    return by_status[:, OPERATING], by_status[:, BUILDING], n_sites

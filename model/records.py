@@ -163,15 +163,15 @@ class Recorder:
         return df
 
     def investments_table(self, w: World) -> pd.DataFrame:
-        rows = w.log.investments
-        if not rows:
+        chunks = w.log.investments
+        if not chunks:
             return pd.DataFrame(columns=INVESTMENT_COLUMNS)
-        df = pd.DataFrame([{k: v for k, v in r.items() if not k.endswith("_terms")} for r in rows])
+        data = {c: np.concatenate([ch[c] for ch in chunks]) for c in chunks[0] if not c.endswith("_terms")}
         for side in ("chosen", "rejected"):
-            terms = np.vstack([r[f"{side}_terms"] for r in rows])
+            terms = np.vstack([ch[f"{side}_terms"] for ch in chunks])
             for k, t in enumerate(TERMS):
-                df[f"{side}_{t}"] = terms[:, k]
-        return df[INVESTMENT_COLUMNS]
+                data[f"{side}_{t}"] = terms[:, k]
+        return pd.DataFrame(data)[INVESTMENT_COLUMNS]
 
     def events_table(self, w: World, sc: Scenario, metrics: pd.DataFrame) -> pd.DataFrame:
         """One row per event, with the quarters supply took to recover.

@@ -340,9 +340,9 @@ class Counters(SubState):
 
 @dataclass(eq=False)
 class Log(SubState):
-    """Rows of the investments table, appended by the invest phase."""
+    """The investments table, one chunk of columns per quarter, appended by the invest phase."""
 
-    investments: list[dict[str, Any]] = field(default_factory=list)
+    investments: list[dict[str, np.ndarray]] = field(default_factory=list)
 
 
 @dataclass(eq=False)

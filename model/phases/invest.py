@@ -71,8 +71,9 @@ def firms_invest(w: World, sc: Scenario, rng: np.random.Generator) -> None:
     choice = decisions.sample_choice(prob_r, rng.random(len(fi)))
     v_other = v.copy()
     v_other[np.arange(len(fi)), choice] = -np.inf
+    clock = w.clock
     batch = _Batch(fi, si, choice.tolist(), v_other.argmax(axis=1).tolist(), capex_i[:, 0].tolist(), grant,
-                   inputs.has_site, prob_r, v, contrib)
+                   inputs.has_site, prob_r, v, contrib, quarter_label(clock.start_year, clock.start_q, clock.step))
     _start_in_random_order(w, sc, rng, batch, annual_rev)
 
 
@@ -90,6 +91,7 @@ class _Batch:
     prob: np.ndarray
     utility: np.ndarray
     contrib: np.ndarray
+    quarter: str
 
 
 def _start_in_random_order(w: World, sc: Scenario, rng: np.random.Generator, b: _Batch,
@@ -99,6 +101,7 @@ def _start_in_random_order(w: World, sc: Scenario, rng: np.random.Generator, b: 
     risk, c, geo = w.risk, w.counters, w.geo
     free_cash = w.ledger.cash.copy()            # cash not yet set aside this quarter
     eq, lev = p.equity_share, p.max_leverage
+    rows: list[tuple[int, int, bool, float, bool, int]] = []    # k, site, expansion, capex, deferred, deferrals
     for k in rng.permutation(len(b.firm)).tolist():
         f, seg = int(b.firm[k]), int(b.segment[k])
         # The firm's earlier projects this quarter have set cash aside
@@ -115,12 +118,12 @@ def _start_in_random_order(w: World, sc: Scenario, rng: np.random.Generator, b: 
         if sigma2 > learn.defer_threshold and risk.deferral_count[f, seg] < learn.max_deferral:
             risk.deferral_count[f, seg] += 1
             c.quarter_deferrals += 1
-            w.log.investments.append(_investment_row(w, b, k, -1, False, 0.0, deferred=True))
+            rows.append((k, -1, False, 0.0, True, int(risk.deferral_count[f, seg])))
             continue
         free_cash[f] -= need
         expansion = bool(b.has_site[k, r])
         site = start_project(w, sc, f, seg, r, capex=b.capex[k], grant=float(b.grant[k, r]), expansion=expansion)
-        w.log.investments.append(_investment_row(w, b, k, site, expansion, b.capex[k], deferred=False))
+        rows.append((k, site, expansion, b.capex[k], False, int(risk.deferral_count[f, seg])))
         c.deferral_quarters_total += int(risk.deferral_count[f, seg])
         risk.deferral_count[f, seg] = 0
         c.quarter_investments += 1
@@ -130,23 +133,32 @@ def _start_in_random_order(w: World, sc: Scenario, rng: np.random.Generator, b: 
         host = geo.country[r]
         if host != h and geo.country_bloc[host] == geo.country_bloc[h]:
             c.friendshored_total += cap_new
+    if rows:
+        w.log.investments.append(_investment_rows(w, b, rows))
 
 
-def _investment_row(w: World, b: _Batch, k: int, site: int, expansion: bool, capex: float, *,
-                    deferred: bool) -> dict[str, Any]:
-    """One row of the investments table (a deferral has site −1 and no capacity)."""
-    geo, firms = w.geo, w.firms
-    f, seg, r, o = int(b.firm[k]), int(b.segment[k]), b.choice[k], b.runner_up[k]
+def _investment_rows(w: World, b: _Batch, rows: list[tuple[int, int, bool, float, bool, int]]) -> dict[str, Any]:
+    """This quarter's rows of the investments table as columns (a deferral has site −1 and no capacity)."""
+    geo, firms, sites = w.geo, w.firms, w.sites
+    k = np.array([r[0] for r in rows], dtype=np.int64)
+    site = np.array([r[1] for r in rows], dtype=np.int64)
+    f, seg = b.firm[k], b.segment[k]
+    r = np.array(b.choice, dtype=np.int64)[k]
+    o = np.array(b.runner_up, dtype=np.int64)[k]
+    built = site >= 0
+    ids, countries = np.array(firms.ids, dtype=object), np.array(geo.countries, dtype=object)
+    regions, segs = np.array(geo.ids, dtype=object), np.array(w.segments.ids, dtype=object)
     return {
-        "step": w.clock.step, "quarter": quarter_label(w.clock.start_year, w.clock.start_q, w.clock.step),
-        "firm": firms.ids[f], "home": geo.countries[firms.home[f]], "segment": w.segments.ids[seg],
-        "region": geo.ids[r], "country": geo.countries[geo.country[r]], "site": site, "expansion": expansion,
-        "capacity": float(w.sites.capacity[site]) if site >= 0 else 0.0, "capex": capex,
-        "subsidy_committed": float(w.sites.subsidy_committed[site]) if site >= 0 else 0.0,
-        "probability": float(b.prob[k, r]), "utility": float(b.utility[k, r]),
-        "rejected_region": geo.ids[o], "rejected_utility": float(b.utility[k, o]),
-        "deferred": deferred, "deferrals": int(w.risk.deferral_count[f, seg]),
-        "chosen_terms": b.contrib[:, k, r].copy(), "rejected_terms": b.contrib[:, k, o].copy(),
+        "step": np.full(len(rows), w.clock.step, dtype=np.int64), "quarter": np.full(len(rows), b.quarter, dtype=object),
+        "firm": ids[f], "home": countries[firms.home[f]], "segment": segs[seg], "region": regions[r],
+        "country": countries[geo.country[r]], "site": site, "expansion": np.array([x[2] for x in rows], dtype=bool),
+        "capacity": np.where(built, sites.col("capacity")[np.maximum(site, 0)], 0.0),
+        "capex": np.array([x[3] for x in rows], dtype=float),
+        "subsidy_committed": np.where(built, sites.col("subsidy_committed")[np.maximum(site, 0)], 0.0),
+        "probability": b.prob[k, r], "utility": b.utility[k, r], "rejected_region": regions[o],
+        "rejected_utility": b.utility[k, o], "deferred": np.array([x[4] for x in rows], dtype=bool),
+        "deferrals": np.array([x[5] for x in rows], dtype=np.int64),
+        "chosen_terms": b.contrib[:, k, r].T.copy(), "rejected_terms": b.contrib[:, k, o].T.copy(),
     }
 
 

@@ -182,20 +182,27 @@ def form_partnerships(w: World, sc: Scenario, rng: np.random.Generator, cap: np.
                   * sc.params.target_utilisation / sc.network.sources_per_input)
     # (the load estimate per new link is rough; committed_load recomputes it exactly next time)
     ok = pick >= 0
-    # A buyer does not take the same supplier twice for one input.
-    existing = set(zip(book.col("buyer")[act].tolist(), book.col("buyer_segment")[act].tolist(),
-                       book.col("input")[act].tolist(), book.col("supplier")[act].tolist()))
+    # A buyer does not take the same supplier twice for one input: keep the first
+    # pick of each (buyer, segment, input, supplier) that it does not hold yet.
+    held = set(_link_key(w, book.col("buyer")[act], book.col("buyer_segment")[act], book.col("input")[act],
+                         book.col("supplier")[act]).tolist())
+    cand = np.flatnonzero(ok)
     keep = np.zeros(len(pick), dtype=bool)
-    for i in np.flatnonzero(ok):
-        k = (int(f_idx[i]), int(d_idx[i]), int(u_idx[i]), int(pick[i]))
-        if k not in existing:
-            existing.add(k)
+    for i, k in zip(cand.tolist(), _link_key(w, f_idx[cand], d_idx[cand], u_idx[cand], pick[cand]).tolist()):
+        if k not in held:
+            held.add(k)
             keep[i] = True
     if not keep.any():
         return 0
     trust0 = w.chain.country_trust[w.firms.home[f_idx[keep]], w.firms.home[pick[keep]]]
     book.add_many(f_idx[keep], d_idx[keep], u_idx[keep], pick[keep], trust0, w.clock.step)
     return int(keep.sum())
+
+
+def _link_key(w: World, buyer: np.ndarray, bseg: np.ndarray, useg: np.ndarray, supplier: np.ndarray) -> np.ndarray:
+    """One integer per (buyer, buyer segment, input, supplier)."""
+    n_s = len(SEGMENTS)
+    return ((buyer * n_s + bseg) * n_s + useg) * w.firms.n + supplier
 
 
 def review_partnerships(w: World, sc: Scenario, rng: np.random.Generator, cap: np.ndarray, main_region: np.ndarray) -> int:
@@ -223,16 +230,18 @@ def review_partnerships(w: World, sc: Scenario, rng: np.random.Generator, cap: n
                        incumbent=book.supplier[review], incumbent_trust=book.trust[review])
         change = (pick >= 0) & (pick != book.supplier[review])
         # A buyer does not switch to a supplier it already holds for that input.
-        held = set(zip(book.col("buyer")[act].tolist(), book.col("buyer_segment")[act].tolist(),
-                       book.col("input")[act].tolist(), book.col("supplier")[act].tolist()))
-        for j in np.flatnonzero(change):
-            i = review[j]
-            base = (int(book.buyer[i]), int(book.buyer_segment[i]), int(book.input[i]))
-            if (*base, int(pick[j])) in held:
+        held = set(_link_key(w, book.buyer[act], book.buyer_segment[act], book.input[act],
+                             book.supplier[act]).tolist())
+        idx = np.flatnonzero(change)
+        i = review[idx]
+        was = _link_key(w, book.buyer[i], book.buyer_segment[i], book.input[i], book.supplier[i]).tolist()
+        now = _link_key(w, book.buyer[i], book.buyer_segment[i], book.input[i], pick[idx]).tolist()
+        for j, k_was, k_now in zip(idx.tolist(), was, now):
+            if k_now in held:
                 change[j] = False
             else:
-                held.discard((*base, int(book.supplier[i])))
-                held.add((*base, int(pick[j])))
+                held.discard(k_was)
+                held.add(k_now)
         old = review[change]
         if len(old):
             book.end_step[old] = w.clock.step
