@@ -15,6 +15,7 @@ The schedule (docs/ODD.md §3), one module of ``model/phases/`` each:
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from .agents import Firm, Government, Institute, JointFund
 from .build import build_world
 from .phases import accounting, construction, events, invest, learning, markets, policy, supply
 from .records import Recorder
-from .scenario import Scenario, load_scenario, quarter_label
+from .scenario import Scenario, ScenarioError, load_scenario, quarter_label
 from .world import World
 
 __all__ = ["ChipModel"]
@@ -45,6 +46,11 @@ class ChipModel(mesa.Model):
 
     def __init__(self, scenario: str | Path | Scenario = "baseline", *, rng: Any = None,
                  **overrides: Any) -> None:
+        if "seed" in overrides:
+            raise ScenarioError(f"seed={overrides['seed']!r}: ChipModel takes rng= (an int, a numpy SeedSequence or "
+                                "Generator), e.g. ChipModel('baseline', rng=3)")
+        if isinstance(rng, np.integer):       # numpy integers (e.g. from a design matrix) are plain seeds
+            rng = int(rng)
         super().__init__(rng=rng)
         self.spec: Scenario = load_scenario(scenario, **overrides)
         self.world: World = build_world(self.spec, self.rng)
@@ -57,8 +63,7 @@ class ChipModel(mesa.Model):
         names = metrics.metric_names(w.geo.countries, w.geo.blocs)
         self._row: dict[str, float] = {}
         self.datacollector = mesa.DataCollector(
-            model_reporters={"quarter": lambda m: m.quarter_of(m.steps),
-                             **{n: (lambda m, n=n: m._row[n]) for n in names}})
+            model_reporters={"quarter": _quarter_now, **{n: partial(_metric_value, name=n) for n in names}})
         self.recorder = Recorder()
         self.horizon = self.spec.meta.horizon
         self.running = True
@@ -117,3 +122,12 @@ class ChipModel(mesa.Model):
         """The site registry (``world.sites``)."""
         return self.world.sites
 
+
+def _quarter_now(m: ChipModel) -> str:
+    """The DataCollector's ``quarter`` column (a named function, so a model pickles)."""
+    return m.quarter_of(m.steps)
+
+
+def _metric_value(m: ChipModel, name: str) -> float:
+    """One metric of the row ``collect`` computed (named, so a model pickles)."""
+    return m._row[name]

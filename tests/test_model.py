@@ -181,3 +181,26 @@ def test_golden_values_tiny():
     assert last["capacity_fab"] == pytest.approx(340.0, abs=1e-9)
     assert last["subsidy_paid_cumulative"] == pytest.approx(5.25, abs=1e-9)
     assert last["firm_cash"] == pytest.approx(87.35356542037033, rel=1e-9)
+
+
+def test_a_model_pickles_and_continues_identically():
+    import pickle
+
+    import pandas as pd
+    m = ChipModel("baseline", rng=1).run(3)
+    copy = pickle.loads(pickle.dumps(m))
+    m.run(3)
+    copy.run(3)
+    pd.testing.assert_frame_equal(m.metrics(), copy.metrics())
+    pd.testing.assert_frame_equal(m.tables()["sites"], copy.tables()["sites"])
+
+
+def test_numpy_integers_are_accepted_as_rng():
+    a = ChipModel("baseline", rng=np.int64(3)).run(2).metrics()
+    b = ChipModel("baseline", rng=3).run(2).metrics()
+    assert a.equals(b)
+
+
+def test_seed_keyword_points_at_rng():
+    with pytest.raises(ScenarioError, match=r"seed=3: ChipModel takes rng="):
+        ChipModel("baseline", seed=3)
