@@ -7,112 +7,192 @@ registered analyses (:data:`experiments.analysis.ANALYSES`, field
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from experiments.analysis import ANALYSES, analyze_sweep
-from experiments.plots.base import Figure, save, short_name, subplots
+from experiments.plots.base import Figure, metric_label, parameter_label, parameter_name, save, subplots, value_axis
+from experiments.sensitivity import seed_noise
 from experiments.store import read_manifest
 
-__all__ = ["main_effects_figure", "grid_heatmap", "point_heatmap", "sobol_bars", "morris_scatter",
+__all__ = ["main_effects_figure", "noise_share", "grid_heatmap", "point_heatmap", "sobol_bars", "morris_scatter",
            "seed_noise_figure", "save_sweep_figures"]
+
+
+_AT = {"final": "final quarter", "mean": "mean over quarters", "max": "maximum over quarters",
+       "min": "minimum over quarters"}
+
+
+def _at(at: str) -> str:
+    """How each run was reduced to one number, in words."""
+    return _AT.get(at, f"in {at}")
+
+
+def _metric(metric: str, at: str) -> tuple[str, str, float]:
+    """The metric's name in words, its axis label with unit and reduction, and the display factor."""
+    label, factor = metric_label(metric)
+    name = metric_label(metric)[0].split(" (")[0]
+    unit = label[len(name):].strip()
+    return name, f"{name}, {_at(at)} {unit}".strip(), factor
+
+
+def _tick(v: object) -> str:
+    return f"{v:g}" if isinstance(v, (float, np.floating)) else str(v)
 
 
 def main_effects_figure(effects: pd.DataFrame, metric: str, at: str = "final") -> Figure:
     """One panel per parameter: mean of ``metric`` per level with its 95% interval.
 
     ``effects`` is :func:`experiments.analysis.main_effects` (parameter,
-    level, mean, ci_low, ci_high, binned).
+    level, mean, ci_low, ci_high, binned, n).
     """
+    name, ylabel, factor = _metric(metric, at)
     params = list(dict.fromkeys(effects["parameter"]))
     ncol = min(3, max(1, len(params)))
     nrow = -(-len(params) // ncol)
-    fig, axes = subplots(nrow, ncol, figsize=(4.6 * ncol, 3.6 * nrow), squeeze=False, sharey=True)
+    fig, axes = subplots(nrow, ncol, figsize=(4.8 * ncol, 3.7 * nrow + 0.6), squeeze=False, sharey=True)
     for ax, p in zip(axes.flat, params):
         sub = effects[effects["parameter"] == p]
         x = sub["level"].to_numpy()
         numeric = np.issubdtype(np.asarray(x).dtype, np.number)
         xs = x.astype(float) if numeric else np.arange(len(x))
-        ax.fill_between(xs, sub["ci_low"], sub["ci_high"], alpha=0.25, color="C0", label="95% interval of the mean")
-        ax.plot(xs, sub["mean"], "o-", color="C0", label="mean over runs")
+        ax.fill_between(xs, factor * sub["ci_low"], factor * sub["ci_high"], alpha=0.25, color="C0",
+                        label="95% interval of the mean")
+        ax.plot(xs, factor * sub["mean"], "o-", color="C0", label="mean over runs")
         if not numeric:
             ax.set_xticks(xs, [str(v) for v in x])
         binned = bool(sub["binned"].any())
-        ax.set_xlabel(short_name(p) + (" (quantile-bin median)" if binned else ""))
-        ax.set_ylabel(f"{metric} ({at})")
-        ax.set_title(short_name(p), fontsize=10)
+        ax.set_xlabel(parameter_label(p) + ("\n(quantile-bin median)" if binned else ""), fontsize=9)
+        n = sub["n"].astype(int) if "n" in sub else None
+        runs = f"; n = {n.min()}–{n.max()} runs per level" if n is not None and n.min() != n.max() else (
+            f"; n = {n.iloc[0]} runs per level" if n is not None and len(n) else "")
+        ax.set_title(parameter_name(p) + runs, fontsize=9)
         ax.grid(alpha=0.3)
+    value_axis(axes[0][0], factor * effects[["ci_low", "ci_high", "mean"]].to_numpy(dtype=float))   # shared y
+    for row in axes:
+        row[0].set_ylabel(ylabel, fontsize=9)
     for ax in list(axes.flat)[len(params):]:
         ax.set_visible(False)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=2)
-    fig.suptitle(f"Main effects on {metric} ({at} value per run)")
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8)
+    fig.suptitle(f"Main effects on {name} ({_at(at)} of each run)")
     fig.tight_layout(rect=(0, 0.07, 1, 0.95))
     return fig
 
 
+def noise_share(points: pd.DataFrame) -> float:
+    """The share of one run's variance that is seed noise, from point means, sds and counts.
+
+    Rebuilds, per point, ``n`` values with that mean and sd (the one-way ANOVA
+    depends on nothing else) and hands them to
+    :func:`experiments.sensitivity.seed_noise`; NaN when no point is replicated.
+    """
+    rows = []
+    for k, r in enumerate(points.itertuples()):
+        n = int(r.n)
+        z = np.arange(n) - (n - 1) / 2
+        z = z / z.std(ddof=1) if n > 1 else z
+        sd = float(r.sd) if n > 1 and np.isfinite(r.sd) else 0.0
+        rows.append(pd.DataFrame({"point": k, "value": float(r.mean) + sd * z}))
+    if not rows:
+        return float("nan")
+    return float(seed_noise(pd.concat(rows, ignore_index=True)).get("share_seed", float("nan")))
+
+
 def grid_heatmap(points: pd.DataFrame, x: str, y: str, metric: str, at: str = "final") -> Figure:
-    """Mean of ``metric`` over replications on a two-parameter grid (``points``:
-    :func:`experiments.analysis.point_means`, columns x, y, mean, n)."""
+    """Mean of ``metric`` over replications on a two-parameter grid, each cell with its n.
+
+    ``points``: :func:`experiments.analysis.point_means` (columns x, y, mean,
+    n, and sd).  The title gives the share of one run's variance that is
+    seed noise (:func:`noise_share`), so a pattern can be read against it.
+    """
+    name, clabel, factor = _metric(metric, at)
     table = points.pivot_table(index=y, columns=x, values="mean", aggfunc="mean").sort_index()
     table = table.reindex(sorted(table.columns), axis=1)
-    fig, ax = subplots(figsize=(1.1 * len(table.columns) + 3.2, 0.7 * len(table.index) + 2.4))
-    im = ax.imshow(table.to_numpy(), origin="lower", aspect="auto", cmap="viridis")
-    ax.set_xticks(range(len(table.columns)), [f"{v:g}" if isinstance(v, float) else str(v) for v in table.columns])
-    ax.set_yticks(range(len(table.index)), [f"{v:g}" if isinstance(v, float) else str(v) for v in table.index])
-    vals = table.to_numpy()
+    counts = (points.pivot_table(index=y, columns=x, values="n", aggfunc="sum").reindex_like(table)
+              if "n" in points else None)
+    fig, ax = subplots(figsize=(1.2 * len(table.columns) + 4.2, 0.75 * len(table.index) + 2.8))
+    vals = factor * table.to_numpy(dtype=float)
+    im = ax.imshow(vals, origin="lower", aspect="auto", cmap="viridis")
+    ax.set_xticks(range(len(table.columns)), [_tick(v) for v in table.columns])
+    ax.set_yticks(range(len(table.index)), [_tick(v) for v in table.index])
     lo, hi = np.nanmin(vals), np.nanmax(vals)
     for i in range(vals.shape[0]):
         for j in range(vals.shape[1]):
             if np.isfinite(vals[i, j]):
                 light = (vals[i, j] - lo) / (hi - lo) > 0.6 if hi > lo else False
-                ax.text(j, i, f"{vals[i, j]:.3g}", ha="center", va="center", fontsize=8,
-                        color="black" if light else "white")
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
-    ax.set_title(f"{metric} ({at}), mean over replications")
+                n = f"\nn={int(counts.iloc[i, j])}" if counts is not None else ""
+                ax.text(j, i, f"{vals[i, j]:.3g}{n}", ha="center", va="center",
+                        fontsize=7, color="black" if light else "white")
+    ax.set_xlabel(parameter_label(x))
+    ax.set_ylabel(parameter_label(y))
+    share = noise_share(points) if {"sd", "n"} <= set(points.columns) else float("nan")
+    noise = (f"{100 * share:.0f}% of one run's variance is seed noise" if np.isfinite(share)
+             else "seed noise unknown (one run per cell)")
+    ax.set_title(f"{name} ({_at(at)}), mean over replications\n{noise}", fontsize=10)
     cbar = fig.colorbar(im, ax=ax)
-    cbar.set_label(f"{metric} ({at})")   # the colour legend
+    cbar.set_label(clabel)
     fig.tight_layout()
     return fig
 
 
 def sobol_bars(indices: pd.DataFrame, metric: str, at: str = "final") -> Figure:
-    """First-order (S1) and total (ST) Sobol indices with their confidence intervals
-    (``indices``: :func:`experiments.analysis.sobol_indices`)."""
+    """First-order (S1) and total (ST) Sobol indices with their 95% intervals
+    (``indices``: :func:`experiments.analysis.sobol_indices`).
+
+    A hatched bar with a ✕ marks an index whose interval is wider than the
+    index itself: too few runs to tell it from zero (a note says so).
+    """
+    name, _, _ = _metric(metric, at)
     n = len(indices)
-    fig, ax = subplots(figsize=(max(5.0, 1.3 * n + 2.5), 4.2))
+    fig, ax = subplots(figsize=(max(6.0, 1.5 * n + 4.0), 4.8))
     x = np.arange(n)
     w = 0.38
-    ax.bar(x - w / 2, indices["S1"], w, yerr=indices["S1_conf"], capsize=4, label="first order S1", color="C0")
-    ax.bar(x + w / 2, indices["ST"], w, yerr=indices["ST_conf"], capsize=4, label="total ST", color="C1")
+    vague = 0
+    from matplotlib.patches import Patch
+
+    handles = []
+    for shift, col, colour, label in ((-w / 2, "S1", "C0", "first order S1"), (w / 2, "ST", "C1", "total ST")):
+        v, conf = indices[col].to_numpy(dtype=float), indices[f"{col}_conf"].to_numpy(dtype=float)
+        wide = conf > np.abs(v)
+        vague += int(wide.sum())
+        ax.bar(x + shift, v, w, yerr=conf, capsize=4, color=colour,
+               hatch=["//" if k else "" for k in wide], edgecolor="k", linewidth=0.4)
+        ax.plot((x + shift)[wide], np.zeros(wide.sum()), "x", color="k", ms=7, mew=1.5)
+        handles.append(Patch(facecolor=colour, edgecolor="k", linewidth=0.4, label=label))
     ax.axhline(0, color="k", lw=0.6)
-    ax.set_xticks(x, [short_name(p) for p in indices["parameter"]], rotation=20, ha="right")
+    ax.set_xticks(x, [parameter_name(p) for p in indices["parameter"]], rotation=20, ha="right", fontsize=8)
     ax.set_xlabel("parameter")
-    ax.set_ylabel("Sobol index (share of variance)")
-    ax.set_title(f"Sobol indices of {metric} ({at}); bars: 95% interval")
-    ax.legend()
+    ax.set_ylabel("Sobol index (share of variance, 0–1)")
+    ax.set_title(f"Sobol indices of {name}\n({_at(at)}; whiskers: 95% interval)", fontsize=10)
+    if vague:
+        handles.append(Patch(facecolor="white", edgecolor="k", hatch="//",
+                             label=f"✕ interval wider than the index ({vague}):\nnot told apart from 0; more runs"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return fig
 
 
 def morris_scatter(indices: pd.DataFrame, metric: str, at: str = "final") -> Figure:
-    """Morris μ* (with its interval) against σ, one marker per parameter."""
-    fig, ax = subplots(figsize=(6.4, 4.6))
+    """Morris μ* (with its interval) against σ, one marker per parameter, in the metric's unit."""
+    name, label, factor = _metric(metric, at)
+    unit = label.rsplit("(", 1)[1].rstrip(")") if "(" in label else "metric unit"
+    fig, ax = subplots(figsize=(8.4, 4.8))
     for k, r in enumerate(indices.itertuples()):
-        ax.errorbar(r.mu_star, r.sigma, xerr=r.mu_star_conf, fmt="o", capsize=3, color=f"C{k % 10}",
-                    label=short_name(r.parameter))
-    lim = float(max(indices["mu_star"].max(), indices["sigma"].max(), 1e-12)) * 1.1
+        ax.errorbar(factor * r.mu_star, factor * r.sigma, xerr=factor * r.mu_star_conf, fmt="o", capsize=3,
+                    color=f"C{k % 10}", label=parameter_name(r.parameter))
+    lim = factor * float(max(indices["mu_star"].max(), indices["sigma"].max(), 1e-12)) * 1.1
     ax.plot([0, lim], [0, lim], "k:", lw=0.8, label="σ = μ*")
     ax.set_xlim(left=0)
     ax.set_ylim(bottom=0)
-    ax.set_xlabel("μ* (mean absolute elementary effect)")
-    ax.set_ylabel("σ (spread of elementary effects)")
-    ax.set_title(f"Morris screening of {metric} ({at})")
-    ax.legend(fontsize=8)
+    ax.set_xlabel(f"μ*: mean absolute elementary effect ({unit})")
+    ax.set_ylabel(f"σ: spread of elementary effects ({unit})")
+    ax.set_title(f"Morris screening of {name}\n({_at(at)})", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="parameter", title_fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
@@ -121,17 +201,19 @@ def morris_scatter(indices: pd.DataFrame, metric: str, at: str = "final") -> Fig
 def seed_noise_figure(noise: pd.DataFrame, at: str = "final") -> Figure:
     """Per metric, the share of one run's variance that is seed noise vs parameters
     (``noise``: rows of :func:`experiments.analysis.seed_noise` with a ``metric`` column)."""
-    fig, ax = subplots(figsize=(max(5.0, 1.0 * len(noise) + 3), 4.0))
+    fig, ax = subplots(figsize=(max(6.0, 1.1 * len(noise) + 3.5), 4.6))
     x = np.arange(len(noise))
     seed = noise["share_seed"].fillna(0).to_numpy()
     ax.bar(x, 100 * (1 - seed), label="parameters (between points)", color="C0")
     ax.bar(x, 100 * seed, bottom=100 * (1 - seed), label="seed noise (between replications)", color="C7")
-    ax.set_xticks(x, noise["metric"], rotation=20, ha="right")
+    for k, v in enumerate(seed):
+        ax.text(k, 100 * (1 - v) + 50 * v, f"{100 * v:.0f}%", ha="center", va="center", fontsize=8)
+    ax.set_xticks(x, [textwrap.fill(_metric(m, at)[0], 16) for m in noise["metric"]], fontsize=8)
     ax.set_ylim(0, 100)
     ax.set_xlabel("metric")
     ax.set_ylabel("share of a run's variance (%)")
-    ax.set_title(f"How much is seed noise? ({at} value per run)")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(f"How much is seed noise? ({_at(at)} of each run)", fontsize=10)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     fig.tight_layout()
     return fig
 
