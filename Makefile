@@ -1,5 +1,5 @@
 # kyoso: two commands for a new user (see README.md).
-#   make demo   create .venv, install, run the baseline, write tables and figures to out/
+#   make demo   create .venv, install, run the baseline, write tables and figures to out/demo/
 #   make test   create/update .venv with the test extras and run the whole suite
 #   make docs   regenerate the generated parts of docs/ (ODD §7.21 metrics, §8.1 parameters; ARCHITECTURE phase table)
 .DEFAULT_GOAL := help
@@ -12,13 +12,14 @@ PYTHON := $(shell for p in python3.12 python3.13 python3 python; do \
 	command -v $$p; break; fi; done)
 PYTEST_ARGS ?=
 
-.PHONY: help demo test test-fast bench docs clean check-python
+.PHONY: help demo test test-fast bench docs clean check-python lab
 
 help:
-	@echo "make demo   - install into .venv and run the baseline scenario (tables and figures in out/)"
+	@echo "make demo   - install into .venv and run the baseline scenario (tables and figures in out/demo/)"
 	@echo "make test   - install test extras into .venv and run the whole test suite"
 	@echo "make test-fast - the suite without tests marked slow"
 	@echo "make bench  - run the speed benchmarks (benchmarks/)"
+	@echo "make lab    - install JupyterLab (the jupyter extra) into .venv and open notebooks/"
 	@echo "make docs   - regenerate the generated tables in docs/ (metrics, parameters, phases) from the code"
 
 check-python:
@@ -37,7 +38,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	@touch $@ $(VENV)/.installed
 
 demo: check-python $(VENV)/.installed
-	$(BIN)/kyoso run baseline --seed 0 --out out --force
+	$(BIN)/kyoso run baseline --seed 0 --out out/demo --force
+	@echo "kyoso is installed in $(BIN)/: run '$(BIN)/kyoso --help', or 'source $(BIN)/activate' to have 'kyoso' on your PATH"
 
 test: check-python $(VENV)/.installed-test
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
@@ -48,8 +50,12 @@ test-fast: check-python $(VENV)/.installed-test
 bench: check-python $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_model.py
 
+lab: check-python | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[jupyter]'
+	cd notebooks && ../$(BIN)/jupyter lab
+
 docs: check-python $(VENV)/.installed
 	$(BIN)/python -m model.docsections
 
 clean:
-	rm -rf out .pytest_cache .hypothesis
+	rm -rf out/demo .pytest_cache .hypothesis

@@ -7,6 +7,12 @@ Sweeps in Python::
     run_sweep(sweep, "out/subsidy_vs_risk", workers=2)          # resumable: resume=True
     df = load_results("out/subsidy_vs_risk")                    # tidy: one row per run × quarter
     print(analyze_sweep("out/subsidy_vs_risk", "share_MY").text())
+
+One run's metrics as numbers, and scenarios side by side on common seeds::
+
+    from experiments import outcomes, compare_scenarios
+    outcomes(model, ["share_US", "supply_shortfall"], at="final")    # {name: float}
+    print(compare_scenarios(["status_quo", "us_localisation"], seeds=5, quarters=32).text())
 """
 
 from importlib import import_module
@@ -15,7 +21,8 @@ from typing import Any
 # Names are imported on first use, so that a worker process (or `kyoso run`)
 # does not pay for scipy.stats, SALib and the sweep machinery it never uses.
 _WHERE = {
-    "analyze_sweep": "analysis",
+    "analyze_sweep": "analysis", "outcomes": "sensitivity", "reduce_runs": "sensitivity",
+    "compare_scenarios": "compare", "Comparison": "compare",
     "UserError": "errors", "SweepError": "errors",
     "build_design": "design", "plan_runs": "design", "load_sweep": "sweepfile",
     "run_scenario": "runner", "summary": "runner", "write_run": "runner",
@@ -47,4 +54,8 @@ __all__ = [
     "planned_runs",
     "sweep_status",
     "analyze_sweep",
+    "outcomes",
+    "reduce_runs",
+    "compare_scenarios",
+    "Comparison",
 ]

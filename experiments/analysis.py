@@ -1,8 +1,10 @@
 """Analyses of a sweep, registered by name: main effects, Sobol, Morris, seed noise, ….
 
-Each run is reduced to one number per metric (``at="final"``: the value in
-the last quarter; ``at="mean"``: the mean over the simulated quarters, steps
-1…Q, leaving out the initial state).  Then the registered analyses run on
+Each run is reduced to one number per metric by
+:func:`experiments.sensitivity.reduce_runs` (``at="final"``: the value in the
+last quarter; ``"mean"``, ``"max"``, ``"min"`` over the simulated quarters,
+steps 1…Q, leaving out the initial state; or a step number or a quarter label
+such as ``"2030Q1"``).  Then the registered analyses run on
 those values (:data:`ANALYSES`, in this order):
 
 * **Main effects** for every design: mean, standard deviation and 95%
@@ -44,15 +46,26 @@ from experiments.sensitivity import (  # the estimators, also importable from he
     main_effect_summary,
     main_effects,
     morris_indices,
+    outcomes,
+    parse_at,
     point_means,
+    reduce_runs,
     run_values,
     seed_noise,
     sobol_indices,
+    t_interval,
+    at_phrase,
+    human,
+    human_interval,
+    metric_display,
 )
 from experiments.store import load_results, read_manifest
+from model.scenario import known_hint
 
 __all__ = [
     "AT",
+    "outcomes",
+    "reduce_runs",
     "METHODS",
     "ANALYSES",
     "Analysis",
@@ -60,10 +73,38 @@ __all__ = [
     "analysis",
     "default_method",
     "SweepAnalysis",
+    "Shown",
     "analyze_sweep",
 ]
 
 _FMT = "{:.4g}".format
+_NOISE = "  ~ not distinguishable from noise"
+
+
+@dataclass(frozen=True)
+class Shown:
+    """How a metric's numbers are printed: label and display unit from the metric registry, and the factor
+    from the stored value to that unit (100 for a share shown in %)."""
+
+    metric: str
+    label: str
+    unit: str
+    scale: float
+
+    @classmethod
+    def of(cls, metric: str) -> "Shown":
+        return cls(metric, *metric_display(metric))
+
+    @property
+    def suffix(self) -> str:
+        """The unit written after a number ('' for a scale such as 0–1 or 'step 0 = 1')."""
+        return "" if "0–1" in self.unit or "=" in self.unit else self.unit
+
+    def __call__(self, value: float) -> str:
+        return human(value * self.scale)
+
+    def interval(self, mean: float, low: float, high: float) -> str:
+        return human_interval(mean * self.scale, low * self.scale, high * self.scale, self.suffix)
 
 
 # ------------------------------------------------------------------ registry
@@ -121,7 +162,8 @@ def analysis(name: str, *, report: Callable[[Any], list[str]], figure: str | Non
              across_metrics: bool = False, shown: Callable[[Any], bool] = _always_shown) -> Callable:
     """Register ``analyze(data: SweepData) -> result`` as the analysis ``name``.
 
-    ``report(result)`` gives the lines ``kyoso analyze`` prints; ``figure``
+    ``report(result, shown)`` gives the lines ``kyoso analyze`` prints
+    (``shown``: a :class:`Shown`, the metric's label, unit and scale); ``figure``
     names the function of :mod:`experiments.plots` that draws the result for
     ``kyoso plot`` (``figure(result, metric, at)``, saved as
     ``FILE_METRIC.png``; with ``across_metrics`` the results of every metric,
@@ -143,10 +185,10 @@ def _section(title: str, table: pd.DataFrame, row: Callable[[Any], str]) -> list
     return ["", title, *(row(r) for r in table.itertuples())]
 
 
-def _report_eta2(summary: pd.DataFrame) -> list[str]:
+def _report_eta2(summary: pd.DataFrame, shown: Shown) -> list[str]:
     return _section("Main effects (η² = variance share of the main effect; Spearman ρ):", summary,
                     lambda r: f"  {r.parameter:<44} η² {r.eta2:6.3f}   ρ {r.spearman_rho:6.3f}   "
-                              f"range of level means {_FMT(r.effect_range)}")
+                              f"range of level means {shown(r.effect_range)} {shown.suffix}".rstrip())
 
 
 @analysis("eta2", report=_report_eta2)
@@ -154,12 +196,13 @@ def _eta2(data: SweepData) -> pd.DataFrame:
     return main_effect_summary(data.values, data.parameters, data.bins)
 
 
-def _report_main(effects: pd.DataFrame) -> list[str]:
-    lines = []
+def _report_main(effects: pd.DataFrame, shown: Shown) -> list[str]:
+    lines = ["", f"Mean at each level [95% interval] ({shown.unit or 'no unit'}):"]
     for p in dict.fromkeys(effects["parameter"]):
         sub = effects[effects["parameter"] == p]
-        cells = "  ".join(f"{_FMT(lv)}→{_FMT(m)}" for lv, m in zip(sub["level"], sub["mean"]))
-        lines.append(f"    {p}: {cells}")
+        lines.append(f"  {p}:")
+        lines += [f"    {_FMT(r.level):>10} → {shown.interval(r.mean, r.ci_low, r.ci_high)}"
+                  for r in sub.itertuples()]
     return lines
 
 
@@ -172,16 +215,25 @@ def _two_parameters(data: SweepData) -> bool:
     return len(data.parameters) == 2
 
 
-@analysis("grid", report=lambda points: [], figure="point_heatmap", file="heatmap", design="grid",
+@analysis("grid", report=lambda points, shown: [], figure="point_heatmap", file="heatmap", design="grid",
           applies=_two_parameters)
 def _grid(data: SweepData) -> pd.DataFrame:
     return data.points
 
 
-def _report_sobol(indices: pd.DataFrame) -> list[str]:
-    return _section("Sobol indices (SALib; ± half-width of the 95% interval):", indices,
-                    lambda r: f"  {r.parameter:<44} S1 {r.S1:7.3f} ± {r.S1_conf:.3f}   "
-                              f"ST {r.ST:7.3f} ± {r.ST_conf:.3f}")
+def _index(value: float, half: float) -> str:
+    return f"{value:6.3f} [{value - half:6.3f}, {value + half:6.3f}]"
+
+
+def _report_sobol(indices: pd.DataFrame, shown: Shown) -> list[str]:
+    noisy = (indices["S1_conf"] > indices["S1"].abs()) | (indices["ST_conf"] > indices["ST"].abs())
+    lines = _section("Sobol indices (SALib; [95% bootstrap interval]):", indices.assign(noisy=noisy),
+                     lambda r: f"  {r.parameter:<44} S1 {_index(r.S1, r.S1_conf)}   ST {_index(r.ST, r.ST_conf)}"
+                               + (_NOISE if r.noisy else ""))
+    if noisy.any():
+        lines.append(f"  {int(noisy.sum())} of {len(indices)} parameters have an interval wider than the index "
+                     "(~): not distinguishable from noise; use more samples (N)")
+    return lines
 
 
 @analysis("sobol", report=_report_sobol, figure="sobol_bars", file="sobol", design="sobol", method=True,
@@ -193,10 +245,20 @@ def _sobol(data: SweepData) -> pd.DataFrame:
     return sobol_indices(data.design, data.points, data.metric, seed=data.seed)
 
 
-def _report_morris(indices: pd.DataFrame) -> list[str]:
-    return _section("Morris elementary effects (SALib; μ* ± half-width of the 95% interval):", indices,
-                    lambda r: f"  {r.parameter:<44} μ* {_FMT(r.mu_star):>10} ± {_FMT(r.mu_star_conf):<10} "
-                              f"μ {_FMT(r.mu):>10}  σ {_FMT(r.sigma):>10}")
+def _mu_star(r: Any, shown: Shown) -> str:
+    return shown.interval(r.mu_star, r.mu_star - r.mu_star_conf, r.mu_star + r.mu_star_conf)
+
+
+def _report_morris(indices: pd.DataFrame, shown: Shown) -> list[str]:
+    noisy = indices["mu_star_conf"] > indices["mu_star"].abs()
+    lines = _section(f"Morris elementary effects (SALib; μ* [95% bootstrap interval], μ, σ in the metric's unit, "
+                     f"{shown.unit or 'no unit'}):", indices.assign(noisy=noisy),
+                     lambda r: f"  {r.parameter:<44} μ* {_mu_star(r, shown):<28} μ {shown(r.mu):>8}  "
+                               f"σ {shown(r.sigma):>8}" + (_NOISE if r.noisy else ""))
+    if noisy.any():
+        lines.append(f"  {int(noisy.sum())} of {len(indices)} parameters have an interval of μ* wider than μ* "
+                     "(~): not distinguishable from noise; use more trajectories")
+    return lines
 
 
 @analysis("morris", report=_report_morris, figure="morris_scatter", file="morris", design="morris",
@@ -205,11 +267,12 @@ def _morris(data: SweepData) -> pd.DataFrame:
     return morris_indices(data.design, data.points, data.metric, seed=data.seed)
 
 
-def _report_noise(nz: dict[str, Any]) -> list[str]:
+def _report_noise(nz: dict[str, Any], shown: Shown) -> list[str]:
     lines = ["", "Seed noise (one-way ANOVA over design points):"]
     if np.isfinite(nz.get("share_seed", np.nan)):
+        sd = f"{shown(np.sqrt(nz['var_seed']))} {shown.suffix}".rstrip()
         lines.append(f"  {100 * nz['share_seed']:.1f}% of one run's variance is seed noise "
-                     f"(σ²_seed {_FMT(nz['var_seed'])}, σ²_param {_FMT(nz['var_param'])}); "
+                     f"(seed sd {sd}; σ²_seed {_FMT(nz['var_seed'])}, σ²_param {_FMT(nz['var_param'])}); "
                      f"{100 * nz['share_ss_within']:.1f}% of the sum of squares lies within points; "
                      f"F = {_FMT(nz.get('F', np.nan))}, p = {_FMT(nz.get('p_value', np.nan))}")
     else:
@@ -270,12 +333,18 @@ class SweepAnalysis:
         return None if ANALYSES.get(self.method).always else self.results[self.method]
 
     def text(self) -> str:
-        lines = [f"{self.metric} ({self.at}), {self.design} design: {self.noise['runs']} runs at "
-                 f"{self.noise['points']} points"]
+        fmt = Shown.of(self.metric)
+        ci = t_interval(self.values["value"])
+        share = self.noise.get("share_seed", np.nan)
+        lines = [f"{self.metric}: {fmt.label} ({fmt.unit or 'no unit'}), {at_phrase(self.at)} of each run",
+                 f"{self.design} design: {self.noise['runs']} runs at {self.noise['points']} points; "
+                 f"mean over runs {fmt.interval(ci['mean'], ci['ci_low'], ci['ci_high'])} (95% interval)",
+                 f"seed noise: {100 * share:.1f}% of one run's variance" if np.isfinite(share)
+                 else f"seed noise: {self.noise.get('note') or 'not available'}"]
         chosen = ANALYSES.get(self.method)
         shown = ([] if chosen.always else [chosen]) + [a for a in ANALYSES if a.always and a.name in self.results]
         for a in shown:
-            lines += a.report(self.results[a.name])
+            lines += a.report(self.results[a.name], fmt)
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -283,9 +352,8 @@ class SweepAnalysis:
 def _check_call(manifest: dict[str, Any], metric: str, method: str, at: str) -> None:
     kind = manifest["design"]["kind"]
     if metric not in manifest["metrics"]:
-        raise UserError(f"--metric {metric!r}: not stored in this sweep (stored: {', '.join(manifest['metrics'])})")
-    if at not in AT:
-        raise UserError(f"--at {at!r}: expected one of {', '.join(AT)}")
+        raise UserError(f"--metric {metric!r}: not stored in this sweep ({known_hint(metric, manifest['metrics'])})")
+    parse_at(at)
     if method not in METHODS:
         raise UserError(f"--method {method!r}: expected one of {', '.join(METHODS)}")
     need = ANALYSES.get(method).design
@@ -302,7 +370,7 @@ def analyze_sweep(root: str | Path, metric: str, method: str | None = None, at: 
     method = method or default_method(design["kind"])
     _check_call(manifest, metric, method, at)
     params = list(design["names"])
-    results = load_results(root, columns=[*ID_COLUMNS, *params, "step", metric])
+    results = load_results(root, columns=[*ID_COLUMNS, *params, "step", "quarter", metric])
     values = run_values(results, metric, at, params)
     data = SweepData(metric, at, design, params, values, point_means(values, params),
                      int(manifest["replications"]), seed, bins)

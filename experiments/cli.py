@@ -3,8 +3,9 @@
 User errors (unknown scenario, bad ``--set``, invalid file or sweep file, an
 output that would be overwritten) print one line on stderr and exit with
 status 2; nothing is written.  ``kyoso sweep`` exits with status 1 when some
-runs failed (they are in ``DIR/failed/``).  Anything else is a bug and shows
-its traceback.
+runs failed (they are in ``DIR/failed/``), 130 on Ctrl-C (a sweep says how
+many runs are saved), 141 when the reader of its output went away (``| head``).
+Anything else is a bug and shows its traceback.
 """
 
 from __future__ import annotations
@@ -14,16 +15,18 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import NoReturn, Sequence
+from typing import Callable, NoReturn, Sequence
 
-from experiments.analysis import AT, METHODS
+from experiments.analysis import AT, METHODS, parse_at
 from experiments.errors import UserError
-from model.scenario import ScenarioError, builtin_scenarios, load_scenario, parameter_table, parse_value
+from model.scenario import ScenarioError, builtin_scenarios, load_scenario, parse_value
 
 __all__ = ["main", "UserError"]
 
 EXIT_USER_ERROR = 2
 EXIT_RUNS_FAILED = 1
+EXIT_INTERRUPTED = 130      # 128 + SIGINT, as a shell reports Ctrl-C
+EXIT_BROKEN_PIPE = 141      # 128 + SIGPIPE: the reader (e.g. `| head`) went away
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,6 +66,13 @@ def _port(text: str) -> int:
     return value
 
 
+def _at(text: str) -> str | int:
+    try:
+        return parse_at(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--at {text!r}: ")) from None
+
+
 def parse_sets(items: Sequence[str]) -> dict[str, object]:
     """``["a.b=1", "c=true"]`` → ``{"a.b": 1, "c": True}`` (values read as TOML)."""
     out: dict[str, object] = {}
@@ -79,11 +89,13 @@ def parse_sets(items: Sequence[str]) -> dict[str, object]:
 def build_parser() -> argparse.ArgumentParser:
     """The ``kyoso`` parser: one sub-command per entry of :data:`COMMANDS`."""
     parser = _Parser(prog="kyoso", description="kyoso: where semiconductor firms build fabs, and why.")
+    parser.add_argument("--version", action="version", version=f"kyoso {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     _add_run(sub)
     _add_scenario_commands(sub)
     _add_sweep_commands(sub)
+    _add_compare(sub)
     db = sub.add_parser("dashboard", help="start the teaching dashboard (Mesa SolaraViz; needs the viz extra)")
     db.add_argument("--port", type=_port, default=8765, help="port to listen on (default: 8765)")
     db.add_argument("--host", default="127.0.0.1",
@@ -103,7 +115,8 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--out", type=Path, required=True, help="output directory (Parquet tables, manifest.json, figures)")
     run.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
                      help="override a parameter by dotted path, e.g. governments.US.subsidy_rate=0.2 (repeatable)")
-    run.add_argument("--force", action="store_true", help="replace an existing non-empty output directory")
+    run.add_argument("--force", action="store_true",
+                     help="write into a non-empty --out: replaces an earlier run's files there, keeps all others")
     run.add_argument("--no-figures", action="store_true", help="do not draw figures")
     run.add_argument("--progress", action="store_true", help="show a progress bar")
 
@@ -122,8 +135,19 @@ def _add_scenario_commands(sub: argparse._SubParsersAction) -> None:
     cal.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
                      help="override a parameter first (repeatable)")
 
-    par = sub.add_parser("params", help="list every parameter with unit, default, bounds and source")
-    par.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    par = sub.add_parser("params", help="list every parameter with the scenario's value, unit, bounds and source")
+    par.add_argument("prefix", nargs="?", default=None, metavar="PATH",
+                     help="only the parameters under a dotted path, one row per entry (e.g. governments.US)")
+    par.add_argument("--scenario", default="baseline", help="built-in name or TOML file (default: baseline)")
+    par.add_argument("--keys", choices=("regions", "countries", "firms"), default=None,
+                     help="list the scenario's region, country or firm keys instead")
+    par.add_argument("--markdown", action="store_true", help="print the ODD §8.1 Markdown table")
+
+    show = sub.add_parser("show", help="the values in force in a scenario, with units and sources")
+    show.add_argument("scenario", help="built-in name or TOML file")
+    show.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
+                      help="override a parameter first (repeatable)")
+    show.add_argument("--json", action="store_true", help="print JSON")
 
 
 def _add_sweep_commands(sub: argparse._SubParsersAction) -> None:
@@ -147,8 +171,9 @@ def _add_sweep_commands(sub: argparse._SubParsersAction) -> None:
     an.add_argument("--metric", required=True, help="metric stored in the sweep")
     an.add_argument("--method", choices=METHODS, default=None,
                     help="default: the method made for the sweep's design (sobol, morris), else main effects")
-    an.add_argument("--at", choices=AT, default="final",
-                    help="reduce each run to its final-quarter value (default) or its mean over the quarters")
+    an.add_argument("--at", type=_at, default="final", metavar="|".join(AT) + "|QUARTER",
+                    help="reduce each run to its final-quarter value (default), its mean, max or min over the "
+                         "quarters, or its value at a step number or quarter such as 2030Q1")
     an.add_argument("--csv", type=Path, default=None, metavar="FILE",
                     help="also write the indices (or main effects) as CSV")
 
@@ -159,6 +184,22 @@ def _add_sweep_commands(sub: argparse._SubParsersAction) -> None:
                     help="metric to plot (repeatable; default: every stored metric)")
     pl.add_argument("--at", choices=AT, default="final", help="final-quarter value or mean")
     pl.add_argument("--force", action="store_true", help="write into an existing non-empty directory")
+
+
+def _add_compare(sub: argparse._SubParsersAction) -> None:
+    cp = sub.add_parser("compare", help="scenarios side by side on common seeds, with 95%% intervals")
+    cp.add_argument("scenarios", nargs="+", metavar="SCENARIO",
+                    help="built-in names or TOML files; the first is the reference for the paired differences")
+    cp.add_argument("--seeds", type=_positive_int, default=5, help="runs per scenario on seeds 0…N−1 (default: 5)")
+    cp.add_argument("--quarters", type=_positive_int, default=None,
+                    help="quarters to simulate (default: each scenario's horizon)")
+    cp.add_argument("--metrics", nargs="+", default=None, metavar="METRIC",
+                    help="metrics to compare (default: fab capacity, HHI, clustering, shortfall, unit cost, subsidies)")
+    cp.add_argument("--at", type=_at, default="final", metavar="|".join(AT) + "|QUARTER",
+                    help="reduce each run to its final quarter (default), mean, max, min or one quarter")
+    cp.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
+                    help="override a parameter in every scenario (repeatable)")
+    cp.add_argument("--out", type=Path, default=None, metavar="DIR", help="also write compare.csv and compare.tex")
 
 
 # ---------------------------------------------------------------- commands
@@ -178,16 +219,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_params(args: argparse.Namespace) -> int:
-    rows = parameter_table()
-    if args.markdown:
-        print("| parameter | unit | default | low | high | description | source |")
-        print("|---|---|---|---|---|---|---|")
-        for r in rows:
-            print(f"| `{r['path']}` | {r['unit']} | {r['default']} | {r['low']} | {r['high']} | "
-                  f"{r['description']} | {r['source']} |")
-    else:
-        for r in rows:
-            print(f"{r['path']:<48} {r['unit']:<28} default={r['default']:<8} [{r['low']}, {r['high']}]")
+    from experiments.info import keys_text, params_text
+    from model.scenario.docs import parameter_markdown
+
+    sc = load_scenario(args.scenario)              # an unknown scenario is one line, with a suggestion
+    text = (keys_text(args.keys, sc) if args.keys else parameter_markdown(sc) if args.markdown
+            else params_text(sc, args.prefix))
+    print(text.rstrip("\n"))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from experiments.info import show_json, show_text
+
+    sc = load_scenario(args.scenario, **parse_sets(args.sets))
+    print(show_json(sc) if args.json else show_text(sc))
     return 0
 
 
@@ -274,18 +320,29 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print("\n".join(available_metrics(sweep.scenario)))
         return 0
     if args.dry_run:
+        from experiments.sweep import estimate_duration
+
         design = build_design(sweep)
         runs = plan_runs(sweep, design)
         print(f"{args.file}: valid sweep {sweep.spec.name!r}: {sweep.spec.design} design, {design.n_points} points "
               f"× {sweep.spec.replications} replications = {len(runs)} runs of {sweep.quarters} quarters "
-              f"on {sweep.scenario_ref}; metrics {', '.join(sweep.metrics)}")
+              f"on {sweep.scenario_ref}; metrics {', '.join(sweep.metrics)}", flush=True)
+        slots = 1 if backend == "serial" else (args.workers or os.cpu_count() or 1)
+        try:
+            print(estimate_duration(sweep, runs, slots).text())
+        except Exception as exc:        # the first design point may break a scenario rule
+            print(f"estimated run time: not available (the first run fails: {type(exc).__name__}: {exc})")
         return 0
     if args.out is None:
         raise UserError("--out: required (the sweep directory to write)")
-    from experiments.sweep import run_sweep
+    from experiments.sweep import SweepInterrupted, run_sweep
 
-    result = run_sweep(sweep, args.out, backend=backend, workers=args.workers, scheduler=args.scheduler,
-                       resume=args.resume, progress=not args.no_progress)
+    try:
+        result = run_sweep(sweep, args.out, backend=backend, workers=args.workers, scheduler=args.scheduler,
+                           resume=args.resume, progress=not args.no_progress)
+    except SweepInterrupted as stop:
+        sys.stderr.write(f"kyoso sweep: interrupted: {stop}\n")
+        return EXIT_INTERRUPTED
     print(result.summary(sweep.spec.name))
     return 0 if result.ok else EXIT_RUNS_FAILED
 
@@ -299,6 +356,21 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         table = res.indices if res.indices is not None else res.effects
         args.csv.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.csv, index=False)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from experiments.compare import compare_scenarios
+
+    overrides = parse_sets(args.sets)
+    for sc in dict.fromkeys(args.scenarios):
+        load_scenario(sc, **overrides)          # user errors surface here, as one line, before any run
+    res = compare_scenarios(args.scenarios, seeds=args.seeds, quarters=args.quarters, metrics=args.metrics,
+                            at=args.at, overrides=overrides)
+    print(res.text())
+    if args.out is not None:
+        for path in res.write(args.out):
+            print(f"wrote {path}")
     return 0
 
 
@@ -358,17 +430,64 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "scenarios": cmd_scenarios, "validate": cmd_validate, "params": cmd_params,
+            "show": cmd_show,
             "calibrate": cmd_calibrate, "sweep": cmd_sweep, "analyze": cmd_analyze, "plot": cmd_plot,
+            "compare": cmd_compare,
             "dashboard": cmd_dashboard}
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _version() -> str:
+    from importlib import metadata
+
     try:
-        return COMMANDS[args.command](args)
+        return metadata.version("kyoso")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _show_once() -> Callable[..., None]:
+    """A ``warnings.showwarning`` that prints each distinct warning once, as one line on stderr
+    (Python's own once-registries are reset whenever any library touches the warning filters)."""
+    seen: set[tuple[type[Warning], str]] = set()
+
+    def show(message: Warning | str, category: type[Warning], filename: str = "", lineno: int = 0,
+             *_: object, **__: object) -> None:
+        where = f"{filename}:{lineno}: " if filename and not filename.endswith(".py") else ""   # a user's file
+        if (category, where + str(message)) not in seen:
+            seen.add((category, where + str(message)))
+            sys.stderr.write(f"kyoso: warning: {where}{message}\n")
+
+    return show
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so the interpreter's last flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_once()
+            args = build_parser().parse_args(argv)
+            code = COMMANDS[args.command](args)
+            sys.stdout.flush()
+        return code
     except (ScenarioError, UserError) as exc:
         sys.stderr.write(f"kyoso: error: {exc}\n")
         return EXIT_USER_ERROR
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        sys.stderr.write("kyoso: interrupted\n")
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

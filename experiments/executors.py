@@ -1,7 +1,9 @@
 """Executors for the sweep runner: one ``concurrent.futures.Executor`` per backend.
 
 * ``processes`` (default): ``ProcessPoolExecutor`` on this machine, its
-  workers forked from a fork server that has the runner preloaded;
+  workers forked from a fork server that has the runner preloaded; workers
+  ignore Ctrl-C (the driver stops them) and exit by themselves within a
+  second when the driver dies, even by SIGKILL (:func:`_worker_init`);
 * ``serial``: runs in the driver, one after another (debugging, tests);
 * ``dask``: ``distributed.Client(...).get_executor()``, on a ``LocalCluster``
   (one single-threaded worker process per ``--workers``) or on an existing
@@ -11,11 +13,15 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
+import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 from experiments.errors import UserError
+from experiments.store import pid_running
 
 __all__ = ["BACKENDS", "DASK_CONFIG", "SerialExecutor", "open_executor"]
 
@@ -62,6 +68,48 @@ def _process_context() -> Any:
     return mp.get_context("spawn")
 
 
+#: Seconds between a worker's checks that its driver still runs.
+PARENT_POLL = 0.5
+
+
+def _worker_init(driver: int) -> None:
+    """In each worker process: ignore Ctrl-C, and exit when the driver ``driver`` is gone.
+
+    A terminal's Ctrl-C reaches the whole process group; the driver handles it
+    (and stops the workers), so workers print nothing.  A worker's parent is
+    the fork server, which exits when the driver dies; a daemon thread polls
+    the parent and the driver and ends the worker at once (``os._exit``) when
+    either is gone, so no worker, fork server or resource tracker outlives a
+    killed driver by more than a second or so.
+    """
+    import warnings
+
+    from model.scenario.references import EventsBeyondHorizonWarning
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warnings.simplefilter("ignore", EventsBeyondHorizonWarning)     # the driver has said it once
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL)
+            if os.getppid() != parent or not pid_running(driver):
+                os._exit(1)
+
+    threading.Thread(target=watch, name="kyoso-parent-watch", daemon=True).start()
+
+
+def _stop_workers(ex: ProcessPoolExecutor) -> None:
+    """Cancel what is queued and end the worker processes now (Ctrl-C or an error in the driver)."""
+    procs = list((getattr(ex, "_processes", None) or {}).values())
+    ex.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in procs:
+        proc.join(5)
+
+
 @contextmanager
 def open_executor(backend: str = "processes", workers: int | None = None, scheduler: str | None = None,
                   connect_timeout: str = "10s") -> Iterator[tuple[Executor, int, str]]:
@@ -75,8 +123,14 @@ def open_executor(backend: str = "processes", workers: int | None = None, schedu
         yield SerialExecutor(), 1, "serial"
         return
     if backend == "processes":
-        with ProcessPoolExecutor(max_workers=n, mp_context=_process_context()) as ex:
+        ex = ProcessPoolExecutor(max_workers=n, mp_context=_process_context(), initializer=_worker_init,
+                                 initargs=(os.getpid(),))
+        try:
             yield ex, n, f"processes ×{n}"
+        except BaseException:
+            _stop_workers(ex)
+            raise
+        ex.shutdown(wait=True)
         return
     import logging
 

@@ -1,11 +1,14 @@
 """One run → tidy tables on disk.
 
 ``run_scenario`` builds and runs a model; ``write_run`` writes every table
-as Parquet plus ``manifest.json`` (scenario as run, seed, versions) into a
-temporary directory that is renamed into place only when complete, so an
-interrupted or failed write leaves nothing half-written.  Figures are the
-caller's (``kyoso run`` passes a function that draws them into the same
-temporary directory): this layer knows nothing about plots.
+as Parquet plus ``manifest.json`` (scenario as run, seed, versions, the files
+written) into a temporary directory that is renamed into place only when
+complete, so an interrupted or failed write leaves nothing half-written.
+Into an existing folder (``--force``) each file is moved into place on its
+own, the manifest last; only the files of the earlier run (those its manifest
+lists) are replaced or removed, and nothing else in the folder is touched.
+Figures are the caller's (``kyoso run`` passes a function that draws them
+into the same temporary directory): this layer knows nothing about plots.
 """
 
 from __future__ import annotations
@@ -56,12 +59,59 @@ def metrics_table(model: ChipModel, metrics: Sequence[str] | None = None) -> pd.
     return table if metrics is None else table[["step", "quarter", *metrics]]
 
 
+MANIFEST = "manifest.json"
+
+
 def prepare_output(out: Path, *, force: bool) -> None:
-    """Refuse an existing non-empty directory (or a file) unless ``force``."""
+    """Refuse a file, an existing non-empty directory unless ``force``, and always a folder
+    whose manifest is not a run's (a sweep store, say): ``--force`` replaces only a run's files."""
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise UserError(f"--out {out}: directory exists and is not empty (use --force to replace it)")
+    if not (out.is_dir() and any(out.iterdir())):
+        return
+    if not force:
+        raise UserError(f"--out {out}: directory exists and is not empty (use --force to replace the "
+                        "files of an earlier run in it; other files are kept)")
+    kind = _manifest(out).get("kind", "unreadable") if (out / MANIFEST).exists() else None
+    if kind not in (None, "kyoso run"):
+        raise UserError(f"--out {out}: holds a {kind!r} manifest.json, not a run's (a sweep store?); "
+                        "--force would overwrite it: choose another --out")
+
+
+def _manifest(folder: Path) -> dict[str, Any]:
+    """The manifest in ``folder`` ({} if unreadable)."""
+    try:
+        data = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _run_files(manifest: dict[str, Any]) -> set[str]:
+    """The files (relative paths) a run's manifest says the run wrote."""
+    files = set(manifest.get("files", []))
+    files |= {f"{name}.parquet" for name in manifest.get("tables", {})}
+    return {f for f in files if f and not Path(f).is_absolute() and ".." not in Path(f).parts}
+
+
+def _move_into(tmp: Path, out: Path) -> None:
+    """Move the run in ``tmp`` into the existing folder ``out``, file by file (``os.replace``).
+
+    The old manifest goes first (a folder without one is an incomplete run) and the new one
+    last; files the earlier run wrote and this one did not are removed; nothing else is touched.
+    """
+    old = _run_files(_manifest(out))
+    (out / MANIFEST).unlink(missing_ok=True)
+    new = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file() and p.name != MANIFEST)
+    for rel in new:
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp / rel, out / rel)
+    for rel in sorted(old - set(new)):
+        (out / rel).unlink(missing_ok=True)
+        parent = (out / rel).parent
+        if parent != out and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+    os.replace(tmp / MANIFEST, out / MANIFEST)
 
 
 def versions() -> dict[str, str]:
@@ -88,7 +138,8 @@ def git_revision() -> str | None:
 def write_run(out: Path, model: ChipModel, tables: dict[str, pd.DataFrame], *, seed: int | None,
               overrides: dict[str, Any], force: bool = False, elapsed: float | None = None,
               extras: Callable[[Path], object] | None = None) -> Path:
-    """Write tables and manifest to ``out`` atomically (temp dir, then rename).
+    """Write tables and manifest to ``out`` atomically (temp dir, then rename; into an existing
+    folder with ``force``, file by file, see the module docstring).
 
     ``extras(tmp)`` may write more files (the CLI's figures) into the
     temporary directory before it is moved into place.
@@ -100,6 +151,8 @@ def write_run(out: Path, model: ChipModel, tables: dict[str, pd.DataFrame], *, s
     try:
         for name, df in tables.items():
             df.to_parquet(tmp / f"{name}.parquet", index=False)
+        if extras is not None:
+            extras(tmp)
         manifest = {
             "kind": "kyoso run",
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -112,21 +165,16 @@ def write_run(out: Path, model: ChipModel, tables: dict[str, pd.DataFrame], *, s
             "elapsed_seconds": elapsed,
             "tables": {name: {"rows": len(df), "columns": list(map(str, df.columns))}
                        for name, df in tables.items()},
+            "files": sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()),
             "scenario_as_run": model.spec.model_dump(mode="json"),
         }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-        if extras is not None:
-            extras(tmp)
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
         if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old)
+            _move_into(tmp, out)
         else:
             tmp.rename(out)
-    except BaseException:
+    finally:                          # what is left of the temporary directory (all of it on an error)
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

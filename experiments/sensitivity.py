@@ -1,4 +1,9 @@
-"""Estimates from one value per run of a sweep: main effects, η², Sobol, Morris, seed noise.
+"""One value per run (:func:`reduce_runs`, :func:`outcomes`) and the estimates from those values.
+
+The reducer turns a run's metrics table into one number per metric (final,
+mean, max, min or a given quarter); sweeps, ``kyoso analyze``, ``kyoso
+compare`` and notebooks share it.  The estimators: main effects, η², Sobol,
+Morris, seed noise.
 
 Plain functions of tables (pandas in, pandas or a dict out) that the
 registered analyses of :mod:`experiments.analysis` call; SALib computes the
@@ -8,6 +13,8 @@ literature behind each is in :mod:`experiments.analysis`.
 
 from __future__ import annotations
 
+import difflib
+import re
 from typing import Any
 
 import numpy as np
@@ -18,6 +25,15 @@ from experiments.errors import UserError
 __all__ = [
     "AT",
     "ID_COLUMNS",
+    "OutcomeError",
+    "parse_at",
+    "at_phrase",
+    "reduce_runs",
+    "outcomes",
+    "t_interval",
+    "human",
+    "human_interval",
+    "metric_display",
     "run_values",
     "point_means",
     "seed_noise",
@@ -27,31 +43,156 @@ __all__ = [
     "morris_indices",
 ]
 
-AT = ("final", "mean")
+AT = ("final", "mean", "max", "min")
 ID_COLUMNS = ("run_id", "point", "replication", "seed")
+_QUARTER = re.compile(r"^\d{4}Q[1-4]$")
 
 
-def run_values(results: pd.DataFrame, metric: str, at: str = "final",
+class OutcomeError(UserError, ValueError):
+    """A bad ``at`` or metric name for :func:`outcomes` (a user error, also a ValueError)."""
+
+
+def parse_at(at: str | int) -> str | int:
+    """``at`` checked: one of :data:`AT`, a step number (int) or a quarter label such as ``'2030Q1'``."""
+    if isinstance(at, (int, np.integer)) and not isinstance(at, bool):
+        if at < 0:
+            raise OutcomeError(f"--at {at}: a step number is ≥ 0")
+        return int(at)
+    if isinstance(at, str):
+        text = at.strip()
+        if text in AT or _QUARTER.match(text):
+            return text
+        if text.isdigit():
+            return int(text)
+    raise OutcomeError(f"--at {at!r}: expected one of {', '.join(AT)}, a step number or a quarter such as 2030Q1")
+
+
+def at_phrase(at: str | int) -> str:
+    """How a reduction reads in a heading: 'final quarter', 'mean over the quarters', 'step 8', '2030Q1'."""
+    at = parse_at(at)
+    return {"final": "final quarter", "mean": "mean over the quarters", "max": "maximum over the quarters",
+            "min": "minimum over the quarters"}.get(at, f"step {at}" if isinstance(at, int) else at)
+
+
+def reduce_runs(table: pd.DataFrame, metrics: list[str], at: str | int = "final",
+                by: str | None = None) -> pd.DataFrame:
+    """Each run (group of ``by``; the whole table if None) reduced to one row of ``metrics``.
+
+    ``at``: ``"final"`` the last step's value; ``"mean"``, ``"max"``, ``"min"``
+    over the simulated quarters 1…Q (the initial state, step 0, left out
+    unless it is all there is); a step number or a quarter label (``'2030Q1'``):
+    the value in that quarter.  The one reducer behind :func:`outcomes`,
+    ``kyoso analyze --at``, sweeps and scenario comparisons.
+    """
+    at = parse_at(at)
+    missing = [m for m in metrics if m not in table.columns]
+    if missing:
+        known = [c for c in table.columns if c not in (*ID_COLUMNS, "step", "quarter")]
+        hints = {m: difflib.get_close_matches(m, known, n=3) for m in missing}
+        raise OutcomeError("; ".join(f"metric {m!r} not in the table"
+                                     + (f" (did you mean {', '.join(h)}?)" if h else "") for m, h in hints.items()))
+    key = by or "_run"
+    df = (table if by else table.assign(_run=0)).reset_index(drop=True)
+    if at == "final":
+        out = df.loc[df.groupby(key, sort=False)["step"].idxmax(), [key, *metrics]]
+    elif at in AT:
+        body = df[df["step"] >= 1]
+        if body.empty:
+            body = df
+        out = body.groupby(key, sort=False)[metrics].agg(at).reset_index()
+    else:
+        column = "step" if isinstance(at, int) else "quarter"
+        out = df.loc[df[column] == at, [key, *metrics]].drop_duplicates(key)
+        if len(out) < df[key].nunique():
+            span = f"steps {int(df['step'].min())}–{int(df['step'].max())}"
+            if "quarter" in df:
+                span += f", {df['quarter'].iloc[0]}–{df['quarter'].iloc[-1]}"
+            raise OutcomeError(f"--at {at}: not a quarter of every run ({span})")
+    out = out.reset_index(drop=True)
+    return out if by else out.drop(columns=key)
+
+
+def outcomes(model_or_tables: Any, names: str | list[str], at: str | int = "final") -> dict[str, float]:
+    """Metrics of one run reduced to numbers: ``{name: value}`` (see :func:`reduce_runs` for ``at``).
+
+    ``model_or_tables``: a ``ChipModel`` (its ``metrics()``), the dict of
+    ``model.tables()`` or the metrics table itself::
+
+        outcomes(model, ["share_US", "subsidy_paid_cumulative"], at="final")
+        outcomes(tables, "supply_shortfall", at="max")
+        outcomes(model, "share_CN", at="2030Q1")
+    """
+    if isinstance(model_or_tables, pd.DataFrame):
+        table = model_or_tables
+    elif isinstance(model_or_tables, dict):
+        table = model_or_tables["metrics"]
+    else:
+        table = model_or_tables.metrics()
+    names = [names] if isinstance(names, str) else list(names)
+    row = reduce_runs(table, names, at).iloc[0]
+    return {n: float(row[n]) for n in names}
+
+
+def t_interval(values: Any, level: float = 0.95) -> dict[str, float]:
+    """Mean, sd, n and the ``level`` t-interval of the mean of the finite ``values`` (NaN when n < 2)."""
+    from scipy import stats
+
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    n = len(v)
+    mean = float(v.mean()) if n else float("nan")
+    sd = float(v.std(ddof=1)) if n > 1 else float("nan")
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n)) if n > 1 else float("nan")
+    return {"mean": mean, "sd": sd, "n": n, "ci_low": mean - half, "ci_high": mean + half}
+
+
+def _decimals(x: float, digits: int = 3) -> int:
+    if not np.isfinite(x) or x == 0:
+        return 0
+    return max(0, digits - 1 - int(np.floor(np.log10(abs(x)))))
+
+
+def human(x: float, decimals: int | None = None, digits: int = 3) -> str:
+    """A number for people: ``digits`` significant figures (or ``decimals``), thousands separated."""
+    if not np.isfinite(x):
+        return "n/a" if np.isnan(x) else ("∞" if x > 0 else "−∞")
+    d = _decimals(x, digits) if decimals is None else decimals
+    text = f"{x:,.{d}f}"
+    if float(text.replace(",", "")) == 0:        # no '-0.00'; a bare 0 when the precision was not given
+        return "0" if decimals is None else text.lstrip("-")
+    return text
+
+
+def human_interval(mean: float, low: float, high: float, unit: str = "") -> str:
+    """``'12.3 [10.1, 14.5] %'``: the mean and its interval, three significant figures of the largest."""
+    finite = [abs(v) for v in (mean, low, high) if np.isfinite(v)]
+    d = min(_decimals(max(finite)) if finite else 0, 6)
+    body = human(mean, d) + (f" [{human(low, d)}, {human(high, d)}]" if np.isfinite(high - low) else "")
+    return f"{body} {unit}".rstrip()
+
+
+def metric_display(name: str) -> tuple[str, str, float]:
+    """Label (no unit), display unit and the factor from stored value to that unit, from the metric registry."""
+    from model.metrics import describe, label
+
+    text, scale = label(name, with_unit=False)
+    try:
+        unit = describe(name)[0].display_unit
+    except KeyError:
+        unit = ""
+    return text, unit, scale
+
+def run_values(results: pd.DataFrame, metric: str, at: str | int = "final",
                parameters: list[str] | None = None) -> pd.DataFrame:
     """One row per run: identifiers, parameters and ``value`` (the metric reduced by ``at``)."""
-    if at not in AT:
-        raise UserError(f"--at {at!r}: expected one of {', '.join(AT)}")
     if metric not in results.columns:
         raise UserError(f"--metric {metric!r}: not stored in this sweep")
     params = list(parameters) if parameters is not None else [
         c for c in results.columns if c not in (*ID_COLUMNS, "step", "quarter") and "." in c]
     keys = [c for c in (*ID_COLUMNS, *params) if c in results.columns]
-    groups = results.groupby("run_id", sort=False)
-    if at == "final":
-        idx = groups["step"].idxmax()
-        out = results.loc[idx, keys + [metric]]
-    else:
-        body = results[results["step"] >= 1]
-        if body.empty:
-            body = results
-        first = body.groupby("run_id", sort=False)[keys].first()
-        out = first.drop(columns="run_id", errors="ignore").reset_index()
-        out[metric] = body.groupby("run_id", sort=False)[metric].mean().to_numpy()
+    ids = results.groupby("run_id", sort=False)[[k for k in keys if k != "run_id"]].first().reset_index()
+    reduced = reduce_runs(results, [metric], at, by="run_id")
+    out = ids.merge(reduced, on="run_id", how="inner", sort=False)
     out = out.rename(columns={metric: "value"}).reset_index(drop=True)
     return out.sort_values(["point", "replication"], kind="stable").reset_index(drop=True)
 

@@ -16,10 +16,12 @@ Layout (DESIGN.md, "A sweep directory")::
 
 Every file is written to a temporary name in its own directory and moved into
 place with ``os.replace`` (atomic on POSIX), so a reader, or a sweep killed at
-any moment, never sees half a file.  Nothing is ever deleted: a run that
-failed and later succeeded on ``--resume`` keeps its ``failed/`` record as
-history, and a run counts as done exactly when ``runs/<run_id>.parquet``
-exists (:func:`load_results` reads only ``runs/``).
+any moment, never sees half a file.  Nothing is ever deleted but the store's
+own stale temporary files (``*.tmp-<pid>`` of a driver that no longer runs,
+removed by ``--resume``): a run that failed and later succeeded on
+``--resume`` keeps its ``failed/`` record as history, and a run counts as done
+exactly when ``runs/<run_id>.parquet`` exists (:func:`load_results` reads
+only ``runs/``).
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ __all__ = [
     "results_dataset",
     "sweep_status",
     "planned_runs",
+    "remove_stale_temporaries",
+    "pid_running",
 ]
 
 MANIFEST = "manifest.json"
@@ -54,12 +58,49 @@ _TMP = ".tmp-"
 def _atomic_write(path: Path, data: bytes, *, fsync: bool = True) -> None:
     """Write ``data`` to ``path`` via a temporary file in the same directory and ``os.replace``."""
     tmp = path.with_name(f"{path.name}{_TMP}{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        if fsync:
-            fh.flush()
-            os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:            # an error or Ctrl-C: no temporary file is left behind
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def pid_running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (a killed driver its parent has not reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:          # someone else's process
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def remove_stale_temporaries(root: str | Path) -> list[Path]:
+    """Delete the ``*.tmp-<pid>`` files in a sweep directory whose writer no longer runs; return them."""
+    root = Path(root)
+    removed = []
+    for folder in (root, root / RUNS, root / FAILED):
+        if not folder.is_dir():
+            continue
+        for p in folder.iterdir():
+            head, sep, pid = p.name.rpartition(_TMP)
+            if not sep or not head or not p.is_file():
+                continue
+            if pid.isdigit() and int(pid) != os.getpid() and pid_running(int(pid)):
+                continue             # another driver is writing it right now
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
 
 
 def _now() -> str:
@@ -72,9 +113,14 @@ def read_manifest(root: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise UserError(f"{root}: not a kyoso sweep directory (no {MANIFEST})")
     try:
-        return json.loads(path.read_text())
+        manifest = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise UserError(f"{path}: cannot read the manifest: {exc}") from None
+    if isinstance(manifest, dict) and manifest.get("kind") == "kyoso run":
+        raise UserError(f"{root}: a run folder (written by 'kyoso run'), not a sweep store; its tables are "
+                        f"{root}/*.parquet and its figures {root}/figures; analyze and plot read the "
+                        "directory of a sweep ('kyoso sweep FILE --out DIR')")
+    return manifest
 
 
 def _diff_keys(a: dict, b: dict) -> list[str]:
@@ -117,6 +163,7 @@ class SweepStore:
         if cls.check(root, manifest, resume=resume):
             store.runs_dir.mkdir(exist_ok=True)
             store.failed_dir.mkdir(exist_ok=True)
+            remove_stale_temporaries(store.root)     # left by a driver that was killed mid-write
             return store
         store.root.mkdir(parents=True, exist_ok=True)
         _atomic_write(store.root / MANIFEST, json.dumps(manifest, indent=1, default=str).encode())

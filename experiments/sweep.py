@@ -52,6 +52,8 @@ __all__ = [
     "metrics_table",
     "make_manifest",
     "run_sweep",
+    "SweepInterrupted",
+    "estimate_duration",
 ]
 
 #: Tasks kept in flight per worker slot (enough to keep workers busy, few enough to bound memory).
@@ -218,6 +220,14 @@ def make_manifest(sweep: ResolvedSweep, design: Design, runs: list[RunSpec]) -> 
     }
 
 
+class SweepInterrupted(Exception):
+    """Ctrl-C stopped the sweep: ``done`` of ``planned`` runs are saved in ``root``; ``--resume`` continues."""
+
+    def __init__(self, root: Path, done: int, planned: int) -> None:
+        super().__init__(f"{done} of {planned} runs saved; continue with --resume")
+        self.root, self.done, self.planned = root, done, planned
+
+
 @dataclass
 class SweepResult:
     root: Path
@@ -294,7 +304,9 @@ def run_sweep(sweep: ResolvedSweep, out: str | Path, *, backend: str = "processe
 
     Returns counts; failed runs are listed in ``SweepResult.failed``.
     Raises :class:`UserError` before writing anything for a directory that
-    would be overwritten or a ``--resume`` of a different sweep.
+    would be overwritten or a ``--resume`` of a different sweep, and
+    :class:`SweepInterrupted` on Ctrl-C (the workers are stopped, finished
+    runs are kept).
     """
     t0 = time.perf_counter()
     out = Path(out)
@@ -302,41 +314,103 @@ def run_sweep(sweep: ResolvedSweep, out: str | Path, *, backend: str = "processe
     runs = plan_runs(sweep, design)
     manifest = make_manifest(sweep, design, runs)
     SweepStore.check(out, manifest, resume=resume)        # refuse before starting any worker
-    with open_executor(backend, workers, scheduler) as (executor, slots, desc):
-        store = SweepStore.open(out, manifest, resume=resume)
-        done = store.done_ids()
-        todo = [r for r in runs if r.run_id not in done]
-        by_id = {r.run_id: r for r in todo}
-        failed: list[str] = []
-        ran: list[str] = []
-        bar = _progress(len(runs), len(runs) - len(todo), sweep.spec.name, progress)
+    if sweep.quarters < sweep.scenario.meta.horizon:      # warn here of events that will not fire (workers don't)
+        from model.scenario import load_scenario
 
-        def take(outcome: RunOutcome) -> None:
-            ran.append(outcome.run_id)
-            if outcome.ok:
-                assert outcome.payload is not None
-                store.write_run(outcome.run_id, outcome.payload)
-            else:
-                store.write_failure(outcome.run_id, _failure_record(sweep, by_id[outcome.run_id], outcome))
-                failed.append(outcome.run_id)
-            bar.update(1)
-            if failed:
-                bar.set_postfix_str(f"failed={len(failed)}", refresh=False)
+        load_scenario(sweep.scenario, **{**sweep.fixed, "meta.horizon": sweep.quarters})
+    store: SweepStore | None = None
+    desc = backend
+    try:
+        with open_executor(backend, workers, scheduler) as (executor, slots, desc):
+            store = SweepStore.open(out, manifest, resume=resume)
+            done = store.done_ids()
+            todo = [r for r in runs if r.run_id not in done]
+            by_id = {r.run_id: r for r in todo}
+            failed: list[str] = []
+            ran: list[str] = []
+            bar = _progress(len(runs), len(runs) - len(todo), sweep.spec.name, progress)
 
-        try:
-            _stream(executor, slots, _tasks(sweep, todo), take)
-        finally:
-            bar.close()
-        done_now = store.done_ids()
-        planned_ids = [r.run_id for r in runs]
-        result = SweepResult(root=out, planned=len(runs), done=sum(1 for r in planned_ids if r in done_now),
-                             failed=[r for r in planned_ids if r not in done_now], ran=len(ran),
-                             skipped=len(runs) - len(todo), elapsed=time.perf_counter() - t0, backend=desc)
-        store.log_session({"backend": desc, "resume": resume, "ran": result.ran, "skipped": result.skipped,
-                           "failed": len(result.failed), "done": result.done, "planned": result.planned,
-                           "elapsed_seconds": round(result.elapsed, 3), "versions": _versions(),
-                           "git_revision": git_revision()})
+            def take(outcome: RunOutcome) -> None:
+                ran.append(outcome.run_id)
+                if outcome.ok:
+                    assert outcome.payload is not None
+                    store.write_run(outcome.run_id, outcome.payload)
+                else:
+                    store.write_failure(outcome.run_id, _failure_record(sweep, by_id[outcome.run_id], outcome))
+                    failed.append(outcome.run_id)
+                bar.update(1)
+                if failed:
+                    bar.set_postfix_str(f"failed={len(failed)}", refresh=False)
+
+            try:
+                _stream(executor, slots, _tasks(sweep, todo), take)
+            finally:
+                bar.close()
+            done_now = store.done_ids()
+            planned_ids = [r.run_id for r in runs]
+            result = SweepResult(root=out, planned=len(runs), done=sum(1 for r in planned_ids if r in done_now),
+                                 failed=[r for r in planned_ids if r not in done_now], ran=len(ran),
+                                 skipped=len(runs) - len(todo), elapsed=time.perf_counter() - t0, backend=desc)
+            store.log_session({"backend": desc, "resume": resume, "ran": result.ran, "skipped": result.skipped,
+                               "failed": len(result.failed), "done": result.done, "planned": result.planned,
+                               "elapsed_seconds": round(result.elapsed, 3), "versions": _versions(),
+                               "git_revision": git_revision()})
+    except KeyboardInterrupt:
+        done_ids = SweepStore(out).done_ids()
+        done = sum(1 for r in runs if r.run_id in done_ids)
+        if store is not None:
+            store.log_session({"backend": desc, "resume": resume, "interrupted": True, "done": done,
+                               "planned": len(runs), "elapsed_seconds": round(time.perf_counter() - t0, 3)})
+        raise SweepInterrupted(out, done, len(runs)) from None
     return result
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A sweep's expected wall time from one run timed here (``--dry-run``)."""
+
+    seconds: float          # the whole sweep
+    per_run: float          # one run of the sweep's length
+    build: float            # building one model
+    per_quarter: float      # one quarter
+    probe_quarters: int     # quarters actually timed
+    slots: int
+
+    def text(self) -> str:
+        return (f"estimated run time: {_duration(self.seconds)} on {self.slots} worker(s) "
+                f"(one run timed here: build {self.build:.2f} s + {self.probe_quarters} quarters at "
+                f"{self.per_quarter:.3f} s each → {_duration(self.per_run)} per run; a rough guide)")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return "under 1 s"
+    if seconds < 90:
+        return f"about {seconds:.0f} s" if seconds >= 10 else f"about {seconds:.1f} s"
+    if seconds < 5400:
+        return f"about {seconds / 60:.0f} min"
+    return f"about {seconds / 3600:.1f} h"
+
+
+def estimate_duration(sweep: ResolvedSweep, runs: list[RunSpec], slots: int, *, probe_quarters: int = 4) -> Estimate:
+    """Time the first planned run for a few quarters here and scale: build + quarters × per-quarter time,
+    × runs / worker slots.  Raises what building that run raises (a design point may break a rule)."""
+    from model import ChipModel
+
+    task = next(_tasks(sweep, runs[:1]))
+    q = min(probe_quarters, task.quarters)
+    t0 = time.perf_counter()
+    model = ChipModel(_scenario(task.scenario_ref), rng=task.seed, **{**task.overrides, "meta.horizon": task.quarters})
+    t1 = time.perf_counter()
+    for _ in range(q):
+        model.step()
+    t2 = time.perf_counter()
+    per_quarter = (t2 - t1) / q
+    per_run = (t1 - t0) + per_quarter * task.quarters
+    slots = max(1, min(slots, len(runs)))
+    waves = -(-len(runs) // slots)
+    return Estimate(seconds=per_run * waves, per_run=per_run, build=t1 - t0, per_quarter=per_quarter,
+                    probe_quarters=q, slots=slots)
 
 
 def _progress(total: int, initial: int, name: str, enabled: bool) -> Any:

@@ -33,6 +33,7 @@ import hashlib
 import json
 import math
 import tomllib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -61,12 +62,15 @@ from model.scenario import (
     ScenarioError,
     builtin_scenarios,
     describe_path,
+    gated_parameters,
+    known_hint,
     load_scenario,
     validation_message,
 )
 
 __all__ = [
     "SweepError",
+    "GatedParameterWarning",
     "Range",
     "SweepSpec",
     "ResolvedSweep",
@@ -329,14 +333,38 @@ def resolve_sweep(spec: SweepSpec, origin: str = "sweep", base_dir: Path | None 
     known = available_metrics(scenario)
     for i, m in enumerate(spec.metrics):
         if m not in known:
-            near = [k for k in known if k.split("_")[0] == m.split("_")[0]][:6] or known[:6]
-            raise SweepError(f"{origin}: metrics.{i} = {m!r}: unknown metric (e.g. {', '.join(near)}; "
+            raise SweepError(f"{origin}: metrics.{i} = {m!r}: unknown metric ({known_hint(m, known)}; "
                              "'kyoso sweep --list-metrics' lists them all)")
     quarters = spec.quarters if spec.quarters is not None else scenario.meta.horizon
     resolved = ResolvedSweep(spec=spec, origin=origin, scenario_ref=ref, scenario=scenario, quarters=quarters,
                              infos=infos, parameters=params, fixed=fixed, scenario_hash=scenario_hash(scenario))
     _check_points(resolved)
+    _warn_gated(resolved)
     return resolved
+
+
+class GatedParameterWarning(UserWarning):
+    """A swept or fixed parameter cannot act in the sweep's scenario (model.scenario.gating)."""
+
+
+def _warn_gated(sweep: ResolvedSweep) -> None:
+    """Warn once per swept or fixed parameter that is gated to nothing."""
+    scenario = load_scenario(sweep.scenario, **sweep.fixed) if sweep.fixed else sweep.scenario
+    for g in gated_parameters(scenario, [*sweep.parameters, *sweep.fixed], varied=list(sweep.parameters)):
+        # Reported at the sweep file's line that names the parameter (shown beneath the warning).
+        warnings.warn_explicit(f"{g.path} is gated to nothing: {g.reason}", GatedParameterWarning,
+                               sweep.origin, _line_of(sweep.origin, g.path))
+
+
+def _line_of(origin: str, path: str) -> int:
+    """The first line of the file ``origin`` that names the last part of ``path`` (0 if none)."""
+    try:
+        lines = Path(origin).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return 0
+    last = path.split(".")[-1]
+    return next((i for i, line in enumerate(lines, 1) if path in line), 0) or next(
+        (i for i, line in enumerate(lines, 1) if line.lstrip().startswith((last, f'"{last}"'))), 0)
 
 
 def _check_points(sweep: ResolvedSweep) -> None:

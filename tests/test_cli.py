@@ -42,7 +42,7 @@ def test_run_is_reproducible_from_its_manifest(tmp_path):
         pd.testing.assert_frame_equal(pd.read_parquet(a / f"{name}.parquet"), pd.read_parquet(b / f"{name}.parquet"))
 
 
-def test_existing_output_is_refused_without_force_and_replaced_with_it(tmp_path, capsys):
+def test_existing_output_is_refused_without_force_and_force_keeps_other_files(tmp_path, capsys):
     out = tmp_path / "run"
     out.mkdir()
     (out / "keep.txt").write_text("precious")
@@ -50,7 +50,7 @@ def test_existing_output_is_refused_without_force_and_replaced_with_it(tmp_path,
     assert (out / "keep.txt").read_text() == "precious"
     assert "--force" in capsys.readouterr().err
     assert main(["run", TINY, "--quarters", "2", "--out", str(out), "--no-figures", "--force"]) == 0
-    assert not (out / "keep.txt").exists() and (out / "metrics.parquet").exists()
+    assert (out / "keep.txt").read_text() == "precious" and (out / "metrics.parquet").exists()
 
 
 def test_scenarios_validate_and_params(capsys):
@@ -107,3 +107,46 @@ def test_console_script_runs_as_a_process(tmp_path):
                          env={**os.environ, "MPLBACKEND": "Agg"})
     assert res.returncode == 2
     assert res.stderr.startswith("kyoso: error:") and "Traceback" not in res.stderr
+
+
+def test_version(tmp_path):
+    from importlib import metadata
+
+    exe = Path(sys.executable).with_name("kyoso")
+    res = subprocess.run([str(exe), "--version"], capture_output=True, text=True)
+    assert res.returncode == 0 and res.stdout == f"kyoso {metadata.version('kyoso')}\n", res
+
+
+@pytest.mark.parametrize("command", [["analyze", "{run}", "--metric", "share_US"], ["plot", "{run}", "--out", "{figs}"]],
+                         ids=["analyze", "plot"])
+def test_analyze_and_plot_on_a_run_folder_say_so_in_one_line(tmp_path, capsys, command):
+    run = tmp_path / "run"
+    assert main(["run", TINY, "--quarters", "2", "--out", str(run), "--no-figures"]) == 0
+    capsys.readouterr()
+    argv = [a.replace("{run}", str(run)).replace("{figs}", str(tmp_path / "figs")) for a in command]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert "a run folder" in err and "not a sweep store" in err and "kyoso sweep" in err, err
+    assert not (tmp_path / "figs").exists()
+
+
+def test_a_shorter_horizon_runs_and_warns_once_about_events_that_will_not_fire(tmp_path):
+    from model import ChipModel
+    from model.scenario.references import EventsBeyondHorizonWarning
+
+    exe = Path(sys.executable).with_name("kyoso")
+    res = subprocess.run([str(exe), "run", "taiwan_contingency", "--quarters", "4", "--out", str(tmp_path / "r"),
+                          "--no-figures"], capture_output=True, text=True, env={**os.environ, "MPLBACKEND": "Agg"})
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.splitlines() == ["kyoso: warning: taiwan_contingency: 1 event(s) start after the run's last "
+                                       "quarter 2025Q4 and will not fire: events.0 (blockade, 2027Q3)"], res.stderr
+    assert len(pd.read_parquet(tmp_path / "r" / "metrics.parquet")) == 5
+    with pytest.warns(EventsBeyondHorizonWarning, match="will not fire") as record:
+        ChipModel("taiwan_contingency", rng=0, meta__horizon=4).run()
+    assert len(record) == 1
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ChipModel("taiwan_contingency", rng=0, meta__horizon=12)      # 2027Q3 is within 12 quarters

@@ -50,8 +50,17 @@ def test_notebook_runs(name, tmp_path, monkeypatch):
     # figures display inline as images (a returned Figure is shown, not just its repr)
     images = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
     assert images >= 3, f"{name}: {images} figures displayed"
-    assert "quick mode: True" in "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", [])) \
-        or name == "04_classroom.ipynb"
+    printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "quick mode: True" in printed
+    # numbers the text states are printed from the run, and match it
+    expected = {"01_quickstart.ipynb": ["the run starts in 2025Q1 (step 0) and ends in 2029Q1 (step 16)",
+                                        "largest fab capacity: "],
+                "02_emergent_clustering.ipynb": ["largest main effect: params.", "explains"],
+                "03_policy_scenarios.ipynb": ["final quarter of each run", "Δ: paired difference to status_quo"],
+                "04_classroom.ipynb": ["worst shortfall: ", "Δ: paired difference to status_quo",
+                                       "governments.US.subsidy_rate = 0.4: share_US"]}[name]
+    for text in expected:
+        assert text in printed, f"{name}: {text!r} not printed"
 
 
 def test_quick_mode(monkeypatch):
@@ -111,3 +120,33 @@ def test_the_python3_kernel_is_this_environment():
 
     exe = KernelSpecManager().get_kernel_spec("python3").argv[0]
     assert exe in ("python", "python3") or Path(exe).resolve() == Path(sys.executable).resolve()
+
+
+def _sources(name: str) -> list[tuple[str, str]]:
+    return [(c.cell_type, c.source) for c in nbformat.read(NOTEBOOKS / name, as_version=4).cells]
+
+
+def test_notebook_text_agrees_with_its_code():
+    """The mistakes of issue 12 stay fixed: each is checked where the text and the code meet."""
+    from model import ChipModel
+
+    # 01: 64 quarters from 2025Q1 end in 2041Q1 (the comment, and the assertion in the notebook)
+    assert ChipModel("baseline", rng=0).quarter_of(64) == "2041Q1"
+    one = "\n".join(src for _, src in _sources("01_quickstart.ipynb"))
+    assert "2040Q4" not in one and 'last_q == "2041Q1"' in one
+    # 01: the capacity table counts the fab segments the share charts divide, and checks it
+    assert 'FAB_SEGMENTS = ["logic", "memory", "sensors", "power"]' in one and 'row[f"share_{c}"]' in one
+    # 02: no one-run `.last()` beside a mean
+    for name in NAMES:
+        assert ".last()" not in "\n".join(src for _, src in _sources(name)), name
+    # 03: the table headed "final quarter" reduces with at="final"
+    cells = _sources("03_policy_scenarios.ipynb")
+    k = next(i for i, (kind, src) in enumerate(cells) if kind == "markdown" and src.startswith("## All in one table"))
+    assert 'at="final"' in cells[k][1] and 'at="final"' in cells[k + 1][1] and 'at="mean"' not in cells[k + 1][1]
+    # 04: "two settings in one picture" draws both settings; counts use the range band (never below 0)
+    four = _sources("04_classroom.ipynb")
+    two = next(src for kind, src in four if kind == "code" and "two settings in one picture" in src)
+    assert two.count("ChipModel(") == 2 and "scenario_comparison" in two
+    assert 'plots.scenario_comparison(cmp.frames, "partnerships_jk", band="range")' in "\n".join(s for _, s in four)
+    assert "compare_scenarios" in "\n".join(s for _, s in four)
+    assert "compare_scenarios" in "\n".join(s for _, s in _sources("03_policy_scenarios.ipynb"))

@@ -203,7 +203,8 @@ def test_one_walker_reads_schema_paths_and_data():
 
 def test_override_messages_name_the_first_bad_part():
     raw = {"params": {"w_home": 1.0}, "firms": {"a": {"sites": [{"capacity": 1.0}]}}}
-    for key, needle in (("params.nope", "unknown parameter path 'params.nope' (known here: w_home)"),
+    for key, needle in (("params.nope", "unknown parameter path 'params.nope' (known: logit_scale, w_subsidy"),
+                        ("params.w_hom", "unknown parameter path 'params.w_hom' (did you mean 'w_home'?"),
                         ("params.w_home.x", "params.w_home is a value"),
                         ("firms.a.sites.3.capacity", "firms.a.sites.3 is not an index of a list of 1"),
                         ("firms.b.cash", "unknown parameter path 'firms.b'")):

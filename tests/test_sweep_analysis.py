@@ -148,7 +148,8 @@ def test_sweep_figures_have_titles_labels_and_legends():
     _check_figure(plots.main_effects_figure(eff, "share_US"))
     pts = pd.DataFrame({"x": [0, 0, 1, 1], "y": [0.1, 0.2, 0.1, 0.2], "mean": [1, 2, 3, 4.0]})
     fig = plots.grid_heatmap(pts, "x", "y", "share_US")
-    assert any(a.get_ylabel() == "share_US (final)" for a in fig.axes)          # colour bar = legend
+    assert any(a.get_ylabel().startswith("US share of world fab capacity") and "%" in a.get_ylabel()
+               for a in fig.axes)                                               # colour bar = legend, with unit
     _check_figure(fig, legend=False)
     idx = pd.DataFrame({"parameter": ["a.b", "c.d"], "S1": [0.5, 0.1], "S1_conf": [0.05, 0.02],
                         "ST": [0.6, 0.2], "ST_conf": [0.05, 0.03]})
@@ -224,3 +225,22 @@ def test_sobol_and_morris_intervals_are_reproducible_with_the_default_seed():
     d = build_design(sweep)
     pm = pd.DataFrame({"point": range(d.n_points), "mean": ishigami(d.matrix)})
     assert morris_indices(d.to_json(), pm).equals(morris_indices(d.to_json(), pm))
+
+
+def test_analyze_prints_units_intervals_seed_noise_and_flags_noisy_indices(tmp_path, capsys):
+    from experiments.analysis import Shown
+
+    root = synthetic_store(tmp_path / "sweep", resolved("sobol", 8, replications=2), ishigami)
+    assert main(["analyze", str(root), "--metric", "hhi_country", "--at", "2025Q2"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("hhi_country: country HHI (0–1), 2025Q2 of each run")
+    assert "seed noise: 0.0% of one run's variance" in out and "(95% interval)" in out
+    assert "S1 " in out and "[" in out and "not distinguishable from noise; use more samples (N)" in out
+    assert "Mean at each level [95% interval]" in out
+    with pytest.raises(SystemExit, match="2"):                                   # argparse: one line, status 2
+        main(["analyze", str(root), "--metric", "hhi_country", "--at", "median"])
+    assert "--at: expected one of final, mean, max, min" in capsys.readouterr().err
+    share = Shown.of("share_US")
+    assert (share.label, share.unit, share(0.1234)) == ("US share of world fab capacity", "%", "12.3")
+    assert share.interval(0.1, 0.05, 0.15) == "10.0 [5.0, 15.0] %"
+    assert Shown.of("hhi_country").interval(0.2, 0.1, 0.3) == "0.200 [0.100, 0.300]"     # a 0–1 scale: no suffix

@@ -201,3 +201,46 @@ def test_the_design_registry_is_the_sweep_files_choice():
     assert typing.get_args(field.annotation) == DESIGNS.names()
     assert "grid|lhs|sobol|morris" in field.description
     assert {d.takes for d in DESIGNS} == {"values", "range"}
+
+
+RANGES = f'''
+name = "ranges"
+scenario = "{TINY}"
+quarters = 2
+seed = 4
+design = "{{design}}"
+samples = 2
+metrics = ["share_US"]
+[parameters]
+"params.w_agglomeration" = {{{{ low = 0.1, high = 5.0, log = true }}}}
+"governments.US.subsidy_rate" = {{{{ low = 0.0, high = 0.3 }}}}
+'''
+
+
+@pytest.mark.parametrize("design", ["lhs", "sobol", "morris"])
+def test_range_designs_plan_run_and_store_without_any_warning(tmp_path, design):
+    """Ranges serialise as ranges (no pydantic serializer warning about Range), warnings as errors."""
+    import json
+    import warnings
+
+    from experiments.sweep import make_manifest, run_sweep
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sweep = load_sweep(write(tmp_path, RANGES.format(design=design)))
+        plan = build_design(sweep)
+        manifest = make_manifest(sweep, plan, plan_runs(sweep, plan))
+        result = run_sweep(sweep, tmp_path / "out", backend="serial", progress=False)
+    assert result.ok
+    assert manifest["sweep"]["parameters"]["params.w_agglomeration"] == {"low": 0.1, "high": 5.0, "log": True}
+    stored = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert stored["sweep"]["parameters"]["governments.US.subsidy_rate"] == {"low": 0.0, "high": 0.3, "log": False}
+
+
+def test_dry_run_estimates_the_run_time_from_a_timed_run(tmp_path, capsys):
+    assert main(["sweep", str(write(tmp_path, GOOD)), "--dry-run", "--workers", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "12 runs of 4 quarters" in lines[0]
+    assert lines[1].startswith("estimated run time: ") and "on 2 worker(s)" in lines[1], lines
+    assert "quarters at" in lines[1] and "per run" in lines[1]
+    assert not (tmp_path / "o").exists()

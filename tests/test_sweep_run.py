@@ -196,3 +196,14 @@ def test_sigkill_mid_sweep_then_resume_equals_a_clean_sweep(tmp_path):
     a, b = load_results(killed), load_results(clean)
     assert not a.duplicated(["run_id", "step"]).any() and a["run_id"].nunique() == 36
     pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.parametrize("backend", ["serial", "processes"])
+def test_a_sweep_shorter_than_an_event_warns_once_in_one_line(tmp_path, backend):
+    src = write(tmp_path, SWEEP.replace(f'"{TINY}"', '"taiwan_contingency"').replace("replications = 2", ""))
+    res = subprocess.run([KYOSO, "sweep", str(src), "--out", str(tmp_path / "out"), "--backend", backend,
+                          "--workers", "2", "--no-progress"], capture_output=True, text=True,
+                         env={**os.environ, "MPLBACKEND": "Agg"})
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.splitlines() == ["kyoso: warning: taiwan_contingency: 1 event(s) start after the run's last "
+                                       "quarter 2026Q2 and will not fire: events.0 (blockade, 2027Q3)"], res.stderr

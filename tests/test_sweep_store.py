@@ -113,3 +113,31 @@ def test_failure_records_keep_every_attempt(tmp_path, sweep):
 def test_load_results_errors(tmp_path):
     with pytest.raises(UserError, match="not a kyoso sweep directory"):
         load_results(tmp_path)
+
+
+def test_resume_removes_stale_temporaries_but_not_those_of_a_running_writer(tmp_path, sweep):
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    run_sweep(sweep, out, backend="serial", progress=False)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = [out / "runs" / f"p0-r0.parquet.tmp-{dead.stdout.strip()}", out / f"manifest.json.tmp-{dead.stdout.strip()}"]
+    live = out / "runs" / f"p0-r1.parquet.tmp-{os.getppid()}"          # a process that runs: kept
+    for p in [*stale, live]:
+        p.write_bytes(b"")
+    res = run_sweep(sweep, out, backend="serial", resume=True, progress=False)
+    assert res.ok and not any(p.exists() for p in stale) and live.exists()
+
+
+def test_a_failed_write_leaves_no_temporary_file(tmp_path, monkeypatch):
+    import experiments.store as st
+
+    def broken(fd):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(st.os, "fsync", broken)
+    with pytest.raises(OSError, match="disk full"):
+        st._atomic_write(tmp_path / "x.parquet", b"data")
+    assert list(tmp_path.iterdir()) == []

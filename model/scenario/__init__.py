@@ -16,12 +16,16 @@ Modules, one job each:
 * :mod:`.schema` — the pydantic models (declarations only);
 * :mod:`.references` — cross-references between tables;
 * :mod:`.paths` — the dotted-path walker: overrides, describe_path, parameter table;
+* :mod:`.hints` — did-you-mean hints shared by every "unknown name" error;
+* :mod:`.gating` — parameters a scenario sets that cannot act (gated to nothing);
 * :mod:`.loading` — files, CSV tables, ``base`` inheritance, event library, validation;
 * :mod:`.docs` — ODD §8.1 rendered from the schema (written by ``python -m model.docsections``).
 """
 
 from __future__ import annotations
 
+from .gating import GatedParameter, gated_parameters
+from .hints import close_matches, known_hint
 from .loading import (
     DATA_DIR,
     LIBRARY_PATH,
@@ -85,4 +89,6 @@ __all__ = [
     # paths
     "PathInfo", "apply_overrides", "parse_value", "describe_path", "parameter_table", "schema_paths",
     "value_at", "concrete_paths",
+    # hints, gating
+    "known_hint", "close_matches", "GatedParameter", "gated_parameters",
 ]

@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .hints import close_matches, known_hint
 from .paths import apply_overrides
 from .quarters import quarter_index
 from .schema import Scenario
@@ -49,9 +50,11 @@ def _resolve(name_or_path: str | Path) -> Path:
     if path.suffix == "" and not path.exists():
         raise ScenarioError(
             f"scenario {str(name_or_path)!r}: no such built-in scenario or file "
-            f"(built-ins: {', '.join(builtins)})"
+            f"({known_hint(path.name, builtins)})"
         )
-    raise ScenarioError(f"scenario file {str(path)!r}: not found")
+    near = close_matches(path.stem, builtins)
+    raise ScenarioError(f"scenario file {str(path)!r}: not found"
+                        + (f" (did you mean the built-in {near[0]!r}?)" if near else ""))
 
 
 def _read_toml(path: Path) -> dict:
@@ -164,7 +167,7 @@ def merge_library(raw: dict) -> dict:
     unknown = [n for n in names if n not in lib]
     if unknown:
         raise ScenarioError(f"event_library: unknown event id(s) {', '.join(map(str, unknown))} "
-                            f"(known: {', '.join(lib)})")
+                            f"({known_hint(unknown[0], lib)})")
     events = list(raw.get("events") or [])
     known = {e.get("id") for e in events if isinstance(e, dict)}
     for n in names:

@@ -23,6 +23,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from .hints import known_hint
 from .schema import Scenario
 from .vocabulary import ScenarioError
 
@@ -57,9 +58,19 @@ class PathMiss(LookupError):
     key (no such key in the data), index (not a list index) or value (the
     part before it holds a single value); ``depth`` is the part's position."""
 
-    def __init__(self, kind: str, depth: int, container: Any) -> None:
+    def __init__(self, kind: str, depth: int, container: Any, known: list[str] | None = None) -> None:
         super().__init__(kind)
         self.kind, self.depth, self.container = kind, depth, container
+        self.known = known if known is not None else _keys_of(container)
+
+
+def _keys_of(node: Any) -> list[str]:
+    """Names one part below ``node``: its keys, fields or list indices."""
+    if isinstance(node, BaseModel):
+        return list(type(node).model_fields)
+    if isinstance(node, dict):
+        return [str(k) for k in node]
+    return [str(i) for i in range(len(node))] if isinstance(node, list) else []
 
 
 def split_path(path: str) -> list[str]:
@@ -89,7 +100,8 @@ def _child(schema: Any, node: Any, part: str, depth: int, checked: bool) -> tupl
         field = schema.model_fields.get(part) if _is_model(schema) else None
         in_data = isinstance(node, dict) and part in node
         if field is None and not in_data:
-            raise PathMiss("field", depth, node)
+            fields = list(schema.model_fields) if _is_model(schema) else []
+            raise PathMiss("field", depth, node, fields + [k for k in _keys_of(node) if k not in fields])
         return (field.annotation if field else None), field, _get(node, part)
     if kind == "dict":
         if checked and not (isinstance(node, dict) and part in node):
@@ -213,9 +225,10 @@ def _last_step(path: str, parts: list[str], data: Any) -> Step:
         return walk(parts, data)[-1]
     except PathMiss as miss:
         where = ".".join(parts[: miss.depth + 1])
+        hint = f" ({known_hint(parts[miss.depth], miss.known)})"
         reason = {
-            "field": f"unknown parameter {where!r}",
-            "key": f"unknown key {where!r}",
+            "field": f"unknown parameter {where!r}{hint}",
+            "key": f"unknown key {where!r}{hint}",
             "index": f"{where!r} is not a valid list index",
             "value": f"{'.'.join(parts[: miss.depth])!r} is a value, not a table",
         }[miss.kind]
@@ -294,8 +307,7 @@ def _override_miss(key: str, parts: list[str], miss: PathMiss) -> str:
         return f"override {key!r}: {where} is not an index of a list of {size}"
     if miss.kind == "value":
         return f"override {key!r}: {'.'.join(parts[: miss.depth])} is a value, not a table"
-    hint = ", ".join(sorted(node)[:8]) if isinstance(node, dict) and node else "nothing"
-    return f"override {key!r}: unknown parameter path {where!r} (known here: {hint})"
+    return f"override {key!r}: unknown parameter path {where!r} ({known_hint(parts[miss.depth], miss.known)})"
 
 
 # ------------------------------------------------------------- parameter table
@@ -318,21 +330,30 @@ def _leaves(schema: Any, path: str, name: str = "") -> typing.Iterator[str]:
         yield path
 
 
-def parameter_table() -> list[dict[str, str]]:
+#: Text fields that describe an entry rather than set anything.
+_LABELS = frozenset({"name", "description", "source", "note"})
+
+
+def parameter_table(switches: bool = False) -> list[dict[str, str]]:
     """Every numeric parameter of the schema with unit, default, bounds,
-    description and source (``kyoso params`` and ODD §8.1 read this; switches
-    and names such as ``enabled``, ``regime`` or ``mode`` have no unit and are
-    described in docs/ODD.md §8.2)."""
+    description and source (ODD §8.1 reads this).  With ``switches``, also the
+    switches, names and lists (``enabled``, ``regime``, ``mode``, ``members``,
+    …; unit as the description's bracket says, e.g. 'bool'), lists and tables
+    of single values as one row, labels (name, source, …) left out; ``kyoso
+    params`` reads this."""
     rows = []
-    for path in schema_paths():
-        field = walk(split_path(path))[-1].field
-        if field is None or "unit" not in _extra(field):
+    for path in dict.fromkeys(_collapsed(p) for p in schema_paths()) if switches else schema_paths():
+        parts = split_path(path)
+        field = walk(parts)[-1].field
+        if field is None or ("unit" not in _extra(field) and not switches):
+            continue
+        if switches and (parts[-1] in _LABELS or parts[0] in ("base", "data")):
             continue
         bounds = _bounds(field.metadata)
-        default = field.default
+        default = field.get_default(call_default_factory=True) if switches else field.default
         rows.append({
             "path": path,
-            "unit": str(_extra(field)["unit"]),
+            "unit": str(_extra(field).get("unit") or (field.description or "").rpartition(" [")[2].rstrip("]")),
             "default": "" if default is None else "required" if field.is_required() else str(default),
             "low": f"> {bounds['gt']}" if "gt" in bounds else str(bounds.get("ge", "")),
             "high": f"< {bounds['lt']}" if "lt" in bounds else str(bounds.get("le", "")),
@@ -340,3 +361,10 @@ def parameter_table() -> list[dict[str, str]]:
             "source": str(_extra(field).get("source", "")),
         })
     return rows
+
+
+def _collapsed(path: str) -> str:
+    """A list's or table's path for the ``<…>`` leaf of its single values
+    (``cocreation.members.<i>`` → ``cocreation.members``)."""
+    parent, _, last = path.rpartition(".")
+    return parent if last.startswith("<") and walk(split_path(path))[-1].field is None else path

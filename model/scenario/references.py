@@ -9,17 +9,24 @@ checks run in a fixed order, so the same bad file always names the same field.
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Iterable
 
+from .hints import known_hint
 from .quarters import quarter_index, quarter_name
 from .vocabulary import COUNTRY, IDENT, REGION_ID, SEGMENTS
 
 if TYPE_CHECKING:
     from .schema import Scenario
 
-__all__ = ["check_references"]
+__all__ = ["check_references", "EventsBeyondHorizonWarning"]
 
-_LEVERS = ("investment_protection", "export_control", "talent", "standards", "fund")
+
+class EventsBeyondHorizonWarning(UserWarning):
+    """Some scheduled events start after the last quarter of a (shortened) run and will not fire."""
+
+#: The switchable co-creation levers (fields of :class:`~model.scenario.schema.Cocreation`).
+LEVERS = ("investment_protection", "export_control", "talent", "standards", "fund")
 
 
 def check_references(sc: Scenario) -> Scenario:
@@ -34,7 +41,7 @@ def _countries(sc: Scenario, codes: Iterable[str | None], where: str) -> None:
     """Every given (non-empty) country code must have a government."""
     for cc in codes:
         if cc is not None and cc not in sc.governments:
-            raise ValueError(f"{where}: unknown country {cc!r}")
+            raise ValueError(f"{where}: unknown country {cc!r} ({known_hint(cc, sc.governments)})")
 
 
 def _segments(sc: Scenario) -> None:
@@ -43,7 +50,7 @@ def _segments(sc: Scenario) -> None:
         raise ValueError(f"segments: missing {', '.join(missing)}")
     for sid, seg in sc.segments.items():
         if sid not in SEGMENTS:
-            raise ValueError(f"segments.{sid}: unknown segment (expected one of {', '.join(SEGMENTS)})")
+            raise ValueError(f"segments.{sid}: unknown segment ({known_hint(sid, SEGMENTS)})")
         for up in seg.input_coefficients:
             if up not in SEGMENTS or up == sid:
                 raise ValueError(f"segments.{sid}.input_coefficients.{up}: unknown upstream segment")
@@ -58,7 +65,8 @@ def _regions(sc: Scenario) -> None:
         if rid[:2] != reg.country:
             raise ValueError(f"regions.{rid}.country: {reg.country!r} does not match the id prefix {rid[:2]!r}")
         if reg.country not in sc.governments:
-            raise ValueError(f"regions.{rid}.country: no government for country {reg.country!r}")
+            raise ValueError(f"regions.{rid}.country: no government for country {reg.country!r} "
+                             f"({known_hint(reg.country, sc.governments)})")
 
 
 def _governments(sc: Scenario) -> None:
@@ -79,13 +87,14 @@ def _firms(sc: Scenario) -> None:
         _countries(sc, [firm.home], f"firms.{fid}.home")
         for i, site in enumerate(firm.sites):
             if site.region not in sc.regions:
-                raise ValueError(f"firms.{fid}.sites.{i}.region: unknown region {site.region!r}")
+                raise ValueError(f"firms.{fid}.sites.{i}.region: unknown region {site.region!r} "
+                                 f"({known_hint(site.region, sc.regions)})")
 
 
 def _generated(sc: Scenario) -> None:
     for cc in sc.generated.home_weights:
         if cc not in sc.governments:
-            raise ValueError(f"generated.home_weights.{cc}: unknown country")
+            raise ValueError(f"generated.home_weights.{cc}: unknown country ({known_hint(cc, sc.governments)})")
     for s in sc.generated.segment_weights:
         if s not in SEGMENTS:
             raise ValueError(f"generated.segment_weights.{s}: unknown segment")
@@ -102,39 +111,45 @@ def _network_and_institutes(sc: Scenario) -> None:
 def _cocreation(sc: Scenario) -> None:
     co = sc.cocreation
     _countries(sc, co.members, "cocreation.members")
-    for name in _LEVERS:
+    for name in LEVERS:
         _countries(sc, getattr(co, name).members or [], f"cocreation.{name}.members")
     for cc in co.fund.contributions:
         if cc not in sc.governments:
-            raise ValueError(f"cocreation.fund.contributions.{cc}: unknown country")
+            raise ValueError(f"cocreation.fund.contributions.{cc}: unknown country ({known_hint(cc, sc.governments)})")
 
 
 def _events(sc: Scenario) -> None:
-    """Events name known countries, regions, firms and segments, fall inside the
-    horizon, and a sanctions_lifted event names an earlier event's id."""
+    """Events name known countries, regions, firms and segments, start no earlier than the
+    start quarter, and a sanctions_lifted event names an earlier event's id.  Events that
+    start after a shortened horizon are allowed: one warning names those that will not fire."""
     first = quarter_index(sc.meta.start_quarter)
     last = first + sc.meta.horizon
     ids: set[str] = set()
+    late: list[str] = []
     for i, ev in enumerate(sc.events):
         where = f"events.{i}"
         for name in ("exporter", "importer", "country", "home"):
             _countries(sc, [getattr(ev, name)], f"{where}.{name}")
         _countries(sc, ev.exporters, f"{where}.exporters")
         if ev.region is not None and ev.region not in sc.regions:
-            raise ValueError(f"{where}.region: unknown region {ev.region!r}")
+            raise ValueError(f"{where}.region: unknown region {ev.region!r} ({known_hint(ev.region, sc.regions)})")
         if ev.firm is not None and ev.firm not in sc.firms:
-            raise ValueError(f"{where}.firm: unknown firm {ev.firm!r}")
+            raise ValueError(f"{where}.firm: unknown firm {ev.firm!r} ({known_hint(ev.firm, sc.firms)})")
         for sg in ev.segments:
             if sg not in SEGMENTS:
-                raise ValueError(f"{where}.segments: unknown segment {sg!r}")
-        if not first <= quarter_index(ev.start) < last:
-            raise ValueError(f"{where}.start: {ev.start} is outside the horizon "
-                             f"{sc.meta.start_quarter}..{quarter_name(last - 1)}")
-        if ev.end is not None and quarter_index(ev.end) > last:
-            raise ValueError(f"{where}.end: {ev.end} is after the horizon's end {quarter_name(last)}")
+                raise ValueError(f"{where}.segments: unknown segment {sg!r} ({known_hint(sg, SEGMENTS)})")
+        if quarter_index(ev.start) < first:
+            raise ValueError(f"{where}.start: {ev.start} is before the start quarter {sc.meta.start_quarter}")
+        if quarter_index(ev.start) >= last:     # a shortened horizon: allowed, warned about once
+            late.append(f"{where} ({ev.type}, {ev.start})")
         if ev.type == "sanctions_lifted" and ev.lifts not in ids:
-            raise ValueError(f"{where}.lifts: no earlier event with id {ev.lifts!r}")
+            raise ValueError(f"{where}.lifts: no earlier event with id {ev.lifts!r} "
+                             f"({known_hint(ev.lifts, sorted(ids))})")
         if ev.id:
             if ev.id in ids:
                 raise ValueError(f"{where}.id: duplicate event id {ev.id!r}")
             ids.add(ev.id)
+    if late:
+        warnings.warn(f"{sc.meta.name}: {len(late)} event(s) start after the run's last quarter "
+                      f"{quarter_name(last - 1)} and will not fire: {', '.join(late)}",
+                      EventsBeyondHorizonWarning, stacklevel=2)
