@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .queries import skilled_pools, unit_cost_index
+from .queries import KWPM_QUARTER_TO_USD_BN, skilled_pools, unit_cost_index
 from .scenario import FAB_SEGMENTS, SEGMENTS
 from .sites import BUILDING, OPERATING
 
@@ -170,6 +170,11 @@ METRICS: tuple[Metric, ...] = (
     Metric("labour_shortage", "skilled-labour shortage", "share",
            r"$\sum_r \max(E_r - \tilde P_r, 0) / \sum_r E_r$: world skilled-labour need not met by effective pools",
            "value_chain", scale=100.0, display="% of need"),
+    Metric("trade_JP_KR", "inputs delivered from Japan to Korea", "USD bn per quarter",
+           "value at this quarter's prices of the inputs JP-home suppliers delivered to KR-home buyers (partnerships "
+           "and spot market, §7.10)", "value_chain"),
+    Metric("trade_KR_JP", "inputs delivered from Korea to Japan", "USD bn per quarter",
+           "the same from KR-home suppliers to JP-home buyers", "value_chain"),
     Metric(f"shortfall_{_C}", f"{_C} firms' output shortfall", "share",
            "fab output lost, against intended output, by the firms of that home country (§7.20); 0 if they "
            "intend none", "shocks", **_S),
@@ -277,6 +282,12 @@ def _mean(values: np.ndarray) -> float:
     return float(values.mean()) if len(values) else float("nan")
 
 
+def trade_value(w: World) -> np.ndarray:
+    """This quarter's deliveries between home countries at this quarter's prices (USD bn,
+    supplier home × buyer home × input segment)."""
+    return w.supply.trade * w.markets.price[None, None, :] * KWPM_QUARTER_TO_USD_BN
+
+
 def value_chain(w: World, sc: Scenario) -> dict[str, float]:
     """Partnership, trust, knowledge, fund and supply metrics."""
     geo = w.geo
@@ -329,6 +340,10 @@ def value_chain(w: World, sc: Scenario) -> dict[str, float]:
     pool, employed = skilled_pools(w)
     short = np.maximum(employed - pool, 0.0)
     row["labour_shortage"] = float(short.sum() / employed.sum()) if employed.sum() > 0 else 0.0
+    value = trade_value(w)
+    both = jp >= 0 and kr >= 0
+    row["trade_JP_KR"] = float(value[jp, kr].sum()) if both else float("nan")
+    row["trade_KR_JP"] = float(value[kr, jp].sum()) if both else float("nan")
     return row
 
 

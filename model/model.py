@@ -109,7 +109,7 @@ class ChipModel(mesa.Model):
         return mv
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """Tidy output tables keyed by name: metrics, sites, firms, investments, events, partnerships."""
+        """Tidy output tables keyed by name: metrics, sites, firms, investments, events, partnerships, trade."""
         return self.recorder.tables(self.world, self.spec, self.metrics())
 
     @property

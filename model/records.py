@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .decisions import TERMS
+from .metrics import trade_value
 from .queries import firm_capacity_summary
 from .scenario import SEGMENTS, quarter_label
 from .sites import STATUS_ORDER
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from .scenario import Scenario
     from .world import World
 
-__all__ = ["Recorder", "quarter_label", "EVENT_COLUMNS", "INVESTMENT_COLUMNS"]
+__all__ = ["Recorder", "quarter_label", "EVENT_COLUMNS", "INVESTMENT_COLUMNS", "TRADE_COLUMNS"]
 
 EVENT_COLUMNS = ["step", "quarter", "type", "target", "magnitude", "description", "event", "id", "origin",
                  "end_step", "recovery_quarters", "source"]
@@ -32,6 +33,7 @@ INVESTMENT_COLUMNS = (
     + [f"chosen_{t}" for t in TERMS]
     + [f"rejected_{t}" for t in TERMS]
 )
+TRADE_COLUMNS = ["step", "quarter", "supplier_home", "buyer_home", "input", "volume", "value"]
 _FIRM_FLOWS = FIRM_FLOWS
 _LINK_STATE = ("trust", "ordered", "delivered", "sharing", "disrupted")
 
@@ -48,6 +50,7 @@ class Recorder:
         self.firm_steps: list[int] = []
         self.link_steps: list[int] = []
         self.link_cols: dict[str, list[np.ndarray]] = {k: [] for k in ("id", *_LINK_STATE)}
+        self.trade: list[tuple[int, np.ndarray, np.ndarray]] = []     # (step, volume, value) matrices
 
     def record(self, w: World) -> None:
         """Snapshot the sites, firms and active partnerships at the end of a step."""
@@ -71,10 +74,11 @@ class Recorder:
         self.link_cols["id"].append(act)
         for k in _LINK_STATE:
             self.link_cols[k].append(book.col(k)[act].copy())
+        self.trade.append((step, w.supply.trade.copy(), trade_value(w)))
 
     # ------------------------------------------------------------------ tables
     def tables(self, w: World, sc: Scenario, metrics: pd.DataFrame) -> dict[str, pd.DataFrame]:
-        """The output tables: metrics (given), sites, firms, investments, events, partnerships."""
+        """The output tables: metrics (given), sites, firms, investments, events, partnerships, trade."""
         return {
             "metrics": metrics,
             "sites": self.sites_table(w, sc),
@@ -82,7 +86,24 @@ class Recorder:
             "investments": self.investments_table(w),
             "events": self.events_table(w, sc, metrics),
             "partnerships": self.partnerships_table(w, sc),
+            "trade": self.trade_table(w, sc),
         }
+
+    def trade_table(self, w: World, sc: Scenario) -> pd.DataFrame:
+        """One row per quarter × supplier home × buyer home × input segment with deliveries:
+        volume (kwpm-eq per month) and value at that quarter's prices (USD bn per quarter)."""
+        parts = []
+        countries = np.array(w.geo.countries, dtype=object)
+        for step, volume, value in self.trade:
+            h, k, u = np.nonzero(volume)
+            parts.append(pd.DataFrame({"step": np.full(len(h), step, dtype=np.int64), "supplier_home": countries[h],
+                                       "buyer_home": countries[k], "input": np.array(SEGMENTS, dtype=object)[u],
+                                       "volume": volume[h, k, u], "value": value[h, k, u]}))
+        df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TRADE_COLUMNS)
+        df.insert(1, "quarter", self._quarters(sc, df["step"].to_numpy()))
+        for c in ("supplier_home", "buyer_home", "input"):
+            df[c] = pd.Categorical(df[c])
+        return df[TRADE_COLUMNS]
 
     def sites_table(self, w: World, sc: Scenario) -> pd.DataFrame:
         if not self.site_steps:

@@ -20,7 +20,7 @@ def run12():
 
 def test_tables_have_the_design_columns(run12):
     m, t = run12
-    assert set(t) == {"metrics", "sites", "firms", "investments", "events", "partnerships"}
+    assert set(t) == {"metrics", "sites", "firms", "investments", "events", "partnerships", "trade"}
     for name in ("metrics", "sites", "firms", "investments", "events"):
         assert {"step", "quarter"} <= set(t[name].columns), name
     assert {"firm", "home", "region", "country", "segment", "status", "capacity"} <= set(t["sites"].columns)

@@ -1,4 +1,11 @@
-"""ODD 3.3 — markets: demand grows; utilisation and prices respond to operating capacity."""
+"""ODD 3.3 — markets: demand grows; utilisation and prices respond to the capacity that can serve it.
+
+By default (``params.price_capacity = "available"``) prices clear against
+available capacity: operating sites less what outages take out, and for the
+fab segments less the exports a blockade stops (a blockaded country's chips
+reach only its own market).  ``"operating"`` clears against every operating
+site, as kyoso 0.1 did.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +22,30 @@ if TYPE_CHECKING:
     from ..world import Markets, Segments, World
 
 
-@phase("markets", "3.3", reads=("sites", "segments", "geo", "clock"), writes=("markets",))
+@phase("markets", "3.3", reads=("sites", "segments", "geo", "events", "policy", "clock"), writes=("markets",))
 def update_markets(w: World, sc: Scenario, rng: np.random.Generator) -> None:
-    """Demand grows, utilisation and prices respond to operating capacity."""
-    op = w.sites.capacity_by(OPERATING, w.geo.n, len(w.segments.ids)).sum(axis=0)
-    market_update(w.markets, w.segments, sc.params, op, w.clock.step)
+    """Demand grows, utilisation and prices respond to the capacity that can serve the market."""
+    market_update(w.markets, w.segments, sc.params, market_capacity(w, sc), w.clock.step)
+
+
+def market_capacity(w: World, sc: Scenario) -> np.ndarray:
+    """Capacity per segment that prices clear against (kwpm): available or operating (``params.price_capacity``).
+
+    Available = Σ over operating sites of capacity × availability (outages), and
+    for fab segments × (1 − b_c (1 − m_c)) with b_c the blockade of the site's
+    country and m_c its share of world demand (its own market stays reachable).
+    """
+    n_seg = len(w.segments.ids)
+    if sc.params.price_capacity == "operating":
+        return w.sites.capacity_by(OPERATING, w.geo.n, n_seg).sum(axis=0)
+    s = w.sites
+    weight = w.events.availability(s.n)
+    blockade = w.events.blockade
+    if blockade.any():
+        country = w.geo.country[s.col("region")]
+        reach = 1.0 - blockade[country] * (1.0 - w.policy.market[country])
+        weight = weight * np.where(w.segments.fab_mask[s.col("segment")], reach, 1.0)
+    return s.sum_by(("segment",), (n_seg,), weight=weight)
 
 
 def market_update(mk: Markets, seg: Segments, p: Params, op: np.ndarray, step: int) -> None:

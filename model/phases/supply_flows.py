@@ -61,6 +61,7 @@ def flows(w: World, sc: Scenario, rng: np.random.Generator, cap: np.ndarray, pla
             stage_out[:, fab] *= 1.0 - np.clip(lost[:, fab], 0.0, 1.0)
     d.output[:, fab] = stage_out[:, fab]
     w.supply.spot_deliveries = spot_total
+    w.supply.trade = d.trade
     return d.output
 
 
@@ -79,6 +80,9 @@ class _Deliveries:
         book.disrupted[: book.n] = False
         self.output = np.zeros_like(cap)
         self.remaining = cap.copy()                    # supplier capacity left this quarter
+        self.home = w.firms.home
+        n_c = len(w.geo.countries)
+        self.trade = np.zeros((n_c, n_c, self.n_s))    # supplier home × buyer home × input, kwpm-eq received
         self.buyer, self.bseg = book.buyer[act], book.buyer_segment[act]
         self.useg, self.sup = book.input[act], book.supplier[act]
         self.key = (self.buyer * self.n_s + self.bseg) * self.n_s + self.useg
@@ -117,6 +121,7 @@ class _Deliveries:
             np.subtract.at(remaining.ravel(), skey, shipped)
             np.maximum(remaining, 0.0, out=remaining)          # float dust
             np.add.at(self.output.ravel(), skey, received)
+            np.add.at(self.trade, (self.home[sup], self.home[self.buyer[idx]], useg), received)
             np.add.at(got.ravel(), k, received)
             book.ordered[self.act[idx]] += orders
             book.delivered[self.act[idx]] += received
@@ -145,9 +150,19 @@ class _Deliveries:
             if wanted <= 0 or spare <= 0:
                 continue
             fill = min(1.0, spare / wanted)
+            got_u = spot_req[:, :, u].sum(axis=1) * fill              # per buyer
             got[:, :, u] += spot_req[:, :, u] * fill
             ship = remaining[:, u] * (wanted * fill / spare)
+            self._spot_trade(ship, got_u, u)
             remaining[:, u] -= ship
             self.output[:, u] += ship
             total += wanted * fill
         return total
+
+    def _spot_trade(self, ship: np.ndarray, got: np.ndarray, u: int) -> None:
+        """Spot deliveries between countries: every buyer gets the sellers' mix (proportional)."""
+        n_c = self.trade.shape[0]
+        sold = np.bincount(self.home, weights=ship, minlength=n_c)
+        bought = np.bincount(self.home, weights=got, minlength=n_c)
+        if bought.sum() > 0:
+            self.trade[:, :, u] += np.outer(sold, bought / bought.sum())

@@ -1,0 +1,54 @@
+"""Markets clear against the capacity that can serve them (ODD §7.2)."""
+
+import numpy as np
+import pytest
+
+from model import ChipModel
+from model.phases.markets import market_capacity
+
+
+def _blockade_window(m):
+    ev = m.tables()["events"]
+    row = ev[ev["type"] == "blockade"].iloc[0]
+    return int(row["step"]), int(row["end_step"])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_blockade_raises_the_logic_price_and_it_falls_back(seed):
+    hit = ChipModel("taiwan_contingency", rng=seed).run(24)
+    calm = ChipModel("status_quo", rng=seed).run(24)
+    start, end = _blockade_window(hit)
+    p_hit, p_calm = hit.metrics()["price_logic"], calm.metrics()["price_logic"]
+    during = (p_hit[start:end] / p_calm[start:end]).to_numpy()
+    assert (during > 1.10).all(), during                      # well above status quo throughout
+    after = (p_hit[end + 2: end + 8] / p_calm[end + 2: end + 8]).to_numpy()
+    assert np.abs(after - 1.0).max() < 0.05, after            # and back within 5 % two quarters later
+
+
+def test_operating_mode_keeps_prices_blind_to_the_blockade():
+    hit = ChipModel("taiwan_contingency", rng=1, params__price_capacity="operating").run(16)
+    calm = ChipModel("status_quo", rng=1, params__price_capacity="operating").run(16)
+    start, end = _blockade_window(hit)
+    ratio = hit.metrics()["price_logic"][start:end] / calm.metrics()["price_logic"][start:end]
+    assert np.abs(ratio - 1.0).max() < 0.02
+
+
+def test_available_capacity_removes_outages_and_blocked_exports():
+    m = ChipModel("taiwan_contingency", rng=1).run(11)          # inside the blockade
+    w, sc = m.world, m.spec
+    op = w.sites.capacity_by(1, w.geo.n, 7).sum(axis=0)
+    avail = market_capacity(w, sc)
+    fab = w.segments.fab_mask
+    assert (avail <= op + 1e-9).all()
+    logic = w.segments.ids.index("logic")
+    assert avail[logic] < 0.85 * op[logic]                      # Taiwan's logic fabs lose most export reach
+    np.testing.assert_allclose(avail[~fab], op[~fab])           # no outages: upstream untouched
+    calm = ChipModel("status_quo", rng=1).run(11)
+    np.testing.assert_allclose(market_capacity(calm.world, calm.spec),
+                               calm.world.sites.capacity_by(1, calm.geo.n, 7).sum(axis=0))
+
+
+def test_bad_price_capacity_is_a_one_line_error():
+    from model import ScenarioError
+    with pytest.raises(ScenarioError, match="price_capacity"):
+        ChipModel("baseline", params__price_capacity="spot")
