@@ -19,7 +19,7 @@ from typing import Callable, NoReturn, Sequence
 
 from experiments.analysis import AT, METHODS, parse_at
 from experiments.errors import UserError
-from model.scenario import ScenarioError, builtin_scenarios, load_scenario, parse_value
+from model.scenario import ScenarioError, builtin_scenarios, known_hint, load_scenario, parse_value
 
 __all__ = ["main", "UserError"]
 
@@ -381,7 +381,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     manifest = read_manifest(args.dir)
     for m in args.metrics or []:
         if m not in manifest["metrics"]:
-            raise UserError(f"--metric {m!r}: not stored in this sweep (stored: {', '.join(manifest['metrics'])})")
+            raise UserError(f"--metric {m!r}: not stored in this sweep ({known_hint(m, manifest['metrics'])})")
     out: Path = args.out
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: exists and is not a directory")
