@@ -29,7 +29,8 @@ __all__ = [
     "agglomeration",
     "linked_distance",
     "capacity_gap",
-    "investment_probability",
+    "expected_projects",
+    "project_counts",
     "can_finance",
 ]
 
@@ -204,15 +205,25 @@ def capacity_gap(demand: np.ndarray, growth: np.ndarray, lag_quarters: np.ndarra
     return np.maximum(projected / target_utilisation - capacity_then, 0.0)
 
 
-def investment_probability(share: np.ndarray, gap: np.ndarray, project_size: np.ndarray,
-                           pace: float) -> np.ndarray:
-    """Per-quarter probability that a firm starts a project in a segment.
+def expected_projects(share: np.ndarray, gap: np.ndarray, project_size: np.ndarray, pace: float,
+                      cap: int = 0) -> np.ndarray:
+    """Expected number of projects a firm starts in a segment this quarter.
 
-    A firm acts on its capacity share of the segment's gap: the expected
-    number of projects it starts is pace × share × gap / project size,
-    capped at one per quarter.
+    A firm acts on its capacity share of the segment's gap: pace × share ×
+    gap / project size, at most ``cap`` per quarter (0 = no cap; kyoso 0.1
+    capped at one, which held the largest memory makers below their share).
     """
-    return np.clip(pace * share * gap / project_size, 0.0, 1.0)
+    lam = np.maximum(pace * share * gap / project_size, 0.0)
+    return np.minimum(lam, cap) if cap > 0 else lam
+
+
+def project_counts(expected: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+    """Whole projects from their expectation: floor(λ) plus one more with probability frac(λ).
+
+    The count has mean λ; for λ ≤ 1 it is the Bernoulli draw ``u < λ``.
+    """
+    whole = np.floor(expected)
+    return (whole + (uniforms < expected - whole)).astype(np.int64)
 
 
 def can_finance(cash: np.ndarray, debt: np.ndarray, annual_revenue: np.ndarray,

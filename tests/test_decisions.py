@@ -147,9 +147,19 @@ def test_investment_trigger():
                          np.array([100.0, 100.0]), 0.85)
     assert gap[0] == pytest.approx(0.0)
     assert gap[1] == pytest.approx(85 * 1.2 / 0.85 - 100)
-    p = d.investment_probability(np.array([0.5, 0.0, 1.0]), np.array([20.0, 20.0, 1e6]),
-                                 np.array([10.0, 10.0, 10.0]), pace=0.5)
-    np.testing.assert_allclose(p, [0.5, 0.0, 1.0])
+    args = (np.array([0.5, 0.0, 1.0]), np.array([20.0, 20.0, 1e6]), np.array([10.0, 10.0, 10.0]))
+    np.testing.assert_allclose(d.expected_projects(*args, pace=0.5, cap=1), [0.5, 0.0, 1.0])   # 0.1's cap
+    np.testing.assert_allclose(d.expected_projects(*args, pace=0.5), [0.5, 0.0, 50000.0])     # no cap
+
+
+def test_project_counts_have_the_expected_mean_and_match_a_bernoulli_below_one():
+    u = np.random.default_rng(0).random(200_000)
+    for lam in (0.3, 1.0, 2.6, 7.25):
+        n = d.project_counts(np.full(u.size, lam), u)
+        assert n.mean() == pytest.approx(lam, abs=0.01)
+        assert set(np.unique(n)) <= {int(np.floor(lam)), int(np.floor(lam)) + 1}
+    lam = np.array([0.0, 0.2, 0.7, 1.0])
+    np.testing.assert_array_equal(d.project_counts(lam, np.array([0.1, 0.1, 0.9, 0.5])), (np.array([0.1, 0.1, 0.9, 0.5]) < lam))
 
 
 def test_can_finance():

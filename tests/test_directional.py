@@ -61,3 +61,21 @@ def test_higher_agglomeration_weight_raises_clustering():
     low = _mean_over_seeds(metric, params__w_agglomeration=0.0)
     high = _mean_over_seeds(metric, params__w_agglomeration=3.0)
     assert high > low, (low, high)
+
+
+def _kr_memory_share(m: ChipModel) -> float:
+    t = m.tables()["sites"]
+    t = t[(t["status"] == "operating") & (t["segment"] == "memory") & (t["step"] == m.steps)]
+    by_home = t.groupby("home", observed=True)["capacity"].sum()
+    return float(by_home.get("KR", 0.0) / by_home.sum())
+
+
+def test_no_project_cap_keeps_korean_memory_share_and_the_old_cap_erodes_it():
+    """kyoso 0.1 allowed one project per firm, segment and quarter; the biggest memory makers
+    hit that cap every quarter, so Korea's memory share fell by artefact (issue 10)."""
+    free = [_kr_memory_share(ChipModel("baseline", rng=s).run(32)) for s in range(6)]
+    capped = [_kr_memory_share(ChipModel("baseline", rng=s, params__max_projects_per_quarter=1).run(32))
+              for s in range(6)]
+    start = _kr_memory_share(ChipModel("baseline", rng=0))
+    assert abs(np.mean(free) - start) < 0.03          # measured 56.1% → 57.4%
+    assert np.mean(capped) < start - 0.03             # measured 56.1% → 51.0%

@@ -51,17 +51,17 @@ def firms_invest(w: World, sc: Scenario, rng: np.random.Generator) -> None:
     if not (gap > 0).any():
         return
     share = np.divide(cap_fs, seg_total, out=np.zeros_like(cap_fs), where=seg_total > 0)
-    prob = decisions.investment_probability(share, gap, seg.project_size, p.investment_pace)
+    lam = decisions.expected_projects(share, gap, seg.project_size, p.investment_pace, p.max_projects_per_quarter)
     capex = seg.project_size * seg.capex_per_capacity
     annual_rev = 4.0 * w.ledger.flows["revenue"]
     ok = decisions.can_finance(w.ledger.cash[:, None], w.ledger.debt[:, None], annual_rev[:, None],
                                capex[None, :], p.equity_share, p.max_leverage)
-    prob = np.where(ok, prob, 0.0)
-    fi, si = np.nonzero(prob)
+    lam = np.where(ok, lam, 0.0)
+    fi, si = np.nonzero(lam)
     if len(fi) == 0:
         return
-    hit = rng.random(len(fi)) < prob[fi, si]
-    fi, si = fi[hit], si[hit]
+    n = decisions.project_counts(lam[fi, si], rng.random(len(fi)))
+    fi, si = np.repeat(fi, n), np.repeat(si, n)      # a firm may start several projects in a segment
     if len(fi) == 0:
         return
     inputs, grant, capex_i = location_inputs(w, sc, prepare_location_cache(w, sc), fi, si)

@@ -114,6 +114,7 @@ class Params(_Strict):
     target_utilisation: float = _f(0.85, "share", "Utilisation firms plan capacity for; investment triggers when expected utilisation exceeds it", gt=0.1, le=1.0)
     initial_utilisation: float = _f(0.85, "share", "Utilisation of fab segments' operating capacity at step 0 (sets initial final demand)", gt=0.1, le=1.0)
     investment_pace: float = _f(0.5, "share per quarter", "Share of the expected capacity gap that firms act on in one quarter", gt=0.0, le=1.0)
+    max_projects_per_quarter: int = _f(0, "projects per firm, segment and quarter", "Most projects a firm starts in one segment in a quarter; 0 = no cap (kyoso 0.1 capped at 1, which held the largest memory makers below their share; model assumption)", ge=0, le=100)
     equity_share: float = _f(0.3, "share", "Share of a project's capex the firm must hold in cash (not yet set aside this quarter) to start it", ge=0.0, le=1.0)
     max_leverage: float = _f(3.0, "debt / annual revenue", "Firms with more debt than this multiple of annual revenue do not invest", ge=0.0, le=100.0)
     interest_rate: float = _f(0.05, "per year", "Interest on firm debt", ge=0.0, le=1.0)
