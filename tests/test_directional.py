@@ -79,3 +79,26 @@ def test_no_project_cap_keeps_korean_memory_share_and_the_old_cap_erodes_it():
     start = _kr_memory_share(ChipModel("baseline", rng=0))
     assert abs(np.mean(free) - start) < 0.03          # measured 56.1% → 57.4%
     assert np.mean(capped) < start - 0.03             # measured 56.1% → 51.0%
+
+
+def test_wages_rise_where_skilled_labour_is_short_and_steer_investment_away():
+    short = ["JP-Kyushu", "IN-Assam", "KR-Chungcheong", "JP-Tohoku"]
+    diffs, kyushu = [], []
+    for seed in range(10):
+        shares = []
+        for omega in (0.0, 1.0):
+            m = ChipModel("baseline", rng=seed, params__wage_response=omega)
+            w0 = m.geo.labour_cost.copy()
+            m.run(32)
+            inv = m.tables()["investments"]
+            inv = inv[~inv["deferred"] & (inv["step"] > 8)]
+            shares.append(inv.loc[inv["region"].isin(short), "capacity"].sum() / inv["capacity"].sum())
+            if omega == 0.0:
+                assert np.array_equal(m.geo.labour_cost, w0)          # fixed wages stay fixed
+            else:
+                k = m.geo.ids.index("JP-Kyushu")
+                kyushu.append(m.geo.labour_cost[k] / w0[k])
+                assert (m.geo.labour_cost >= w0).all()                # wages never fall
+        diffs.append(shares[1] - shares[0])
+    assert min(kyushu) > 1.0 and np.mean(kyushu) > 1.5                 # the TSMC cluster's shortage bids wages up
+    assert np.mean(diffs) < 0 and np.mean(np.array(diffs) < 0) >= 0.7   # measured 16.1% → 14.4%

@@ -124,6 +124,7 @@ class Params(_Strict):
     price_floor: float = _f(0.5, "× base price", "Lowest price relative to the segment base price", gt=0.0, le=1.0)
     price_cap: float = _f(2.0, "× base price", "Highest price relative to the segment base price", ge=1.0, le=100.0)
     reference_wage: float = _f(2687.0, "USD / month", "Wage at which labour cost neither raises nor lowers unit cost", gt=0.0, le=1e5, source="Japan manufacturing wage 2021, calibration_regions.csv (ILOSTAT via secondary compilation) [M]")
+    wage_response: float = _f(0.25, "per year per unit of shortage", "Wage growth per unit of a region's skilled-labour shortage (shortage 0.2 → wages +5%/yr at 0.25); 0 keeps wages fixed as in kyoso 0.1 (model assumption)", ge=0.0, le=10.0)
     skilled_labour_growth: float = _f(0.03, "per year", "Growth of every region's skilled-labour pool (training, migration)", ge=-0.5, le=1.0)
     shortage_delay: float = _f(0.5, "per quarter per unit shortage", "Probability that a project started in the model slips one quarter, × its region's skilled-labour shortage (0–1); announced sites keep their dates", ge=0.0, le=1.0)
     expansion_lag_factor: float = _f(0.6, "share of lag", "Construction lag of a brownfield expansion relative to a new site", gt=0.0, le=1.0)
