@@ -217,6 +217,8 @@ def test_dashboard_and_extra_figure_quality(run):
     check_quality(plots.shock_figure(mt, t["events"]), "shock_figure")
     check_quality(plots.region_map(t["sites"], plots.regions_frame(m), [12], ["last"], colour_by="bloc"), "map1")
     check_quality(plots.trade_matrix(t["partnerships"], summed=True), "trade_matrix_summed")
+    check_quality(plots.trade_matrix(t["trade"]), "trade_matrix_value")
+    check_quality(plots.trade_matrix(t["trade"], summed=True), "trade_matrix_value_summed")
 
 
 def test_many_events_timeline_quality():

@@ -190,22 +190,26 @@ def _fab_node(ax, sites: pd.DataFrame, step: int, country: str, x: float, y0: fl
 
 def trade_matrix(partnerships: pd.DataFrame, step: int | None = None, *, summed: bool = False,
                  inputs: tuple[str, ...] = ("materials", "equipment", "packaging")) -> Figure:
-    """Country × country matrix of delivered input volume: rows the supplier's home, columns the buyer's.
+    """Country × country matrix of inputs delivered: rows the supplier's home, columns the buyer's.
 
-    ``step``: one quarter (default the last recorded); ``summed=True`` adds
-    up every recorded quarter instead.  The value is a volume of inputs
-    (kwpm-eq), not money: buyers do not pay suppliers in the model yet.
+    From the ``trade`` table it shows the value at market prices (USD bn,
+    partnerships and spot market); from the ``partnerships`` table the
+    volume delivered along partnerships (kwpm-eq).  ``step``: one quarter
+    (default the last recorded); ``summed=True`` adds up every recorded
+    quarter instead.
     """
+    is_trade = "value" in partnerships.columns
+    column = "value" if is_trade else "delivered"
     if summed:
         links = partnerships
         when = f"summed over {partnerships['step'].nunique()} quarters"
-        unit = "delivered volume (kwpm-eq, summed over quarters)"
+        unit = "value (USD bn, summed over quarters)" if is_trade else "delivered volume (kwpm-eq, summed over quarters)"
     else:
         links, step, when = _at_step(partnerships, step)
-        unit = _VOLUME
+        unit = "value at market prices (USD bn per quarter)" if is_trade else _VOLUME
     links = links[links["input"].isin(inputs)]
     countries = sorted(set(partnerships["supplier_home"].astype(str)) | set(partnerships["buyer_home"].astype(str)))
-    table = (links.pivot_table(index="supplier_home", columns="buyer_home", values="delivered", aggfunc="sum",
+    table = (links.pivot_table(index="supplier_home", columns="buyer_home", values=column, aggfunc="sum",
                                observed=False)
              .reindex(index=countries, columns=countries).fillna(0.0))
     vals = table.to_numpy(dtype=float)
@@ -216,7 +220,8 @@ def trade_matrix(partnerships: pd.DataFrame, step: int | None = None, *, summed:
     for i in range(n):
         for j in range(n):
             if vals[i, j] > 0:
-                ax.text(j, i, f"{vals[i, j]:,.0f}", ha="center", va="center", fontsize=6.5,
+                ax.text(j, i, f"{vals[i, j]:,.1f}" if is_trade else f"{vals[i, j]:,.0f}", ha="center",
+                        va="center", fontsize=6.5,
                         color="white" if vals[i, j] > 0.6 * hi else "black")
     if all(c in countries for c in _HIGHLIGHT):
         from matplotlib.patches import Rectangle

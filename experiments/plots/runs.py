@@ -312,7 +312,7 @@ def run_figures(tables: dict[str, pd.DataFrame], model: ChipModel) -> dict[str, 
             tables["sites"], regions, picks, [quarters[list(steps).index(k)] for k in picks]),
         "concentration_over_time": lambda: concentration_over_time(mt),
         "value_chain": lambda: value_chain_figure(tables["partnerships"], tables["sites"]),
-        "trade_matrix": lambda: trade_matrix(tables["partnerships"]),
+        "trade_matrix": lambda: trade_matrix(tables["trade"] if "trade" in tables else tables["partnerships"]),
         "events_timeline": lambda: events_timeline(mt, tables["events"]),
     }
 
