@@ -35,8 +35,10 @@ def build_world(sc: Scenario, rng: np.random.Generator) -> World:
     generate_firms(sc, geo, segments, firms, cash, sites, rng)
     n_f, n_c = firms.n, len(geo.countries)
     events = EventBook(sc, geo, firms.ids, governments)
-    policy = Policy(governments=governments, concern=np.array([c in sc.params.concern_countries
-                                                               for c in geo.countries]))
+    policy = Policy(governments=governments,
+                    concern=np.array([c in sc.params.concern_countries for c in geo.countries]),
+                    screens=np.array([sc.governments[c].screens_concern for c in geo.countries], dtype=bool),
+                    guardrail_until=np.full(n_f, -1, dtype=np.int64))
     policy.refresh(events)
     ledger = Ledger(cash=np.array(cash, dtype=float), debt=np.zeros(n_f),
                     flows={k: np.zeros(n_f) for k in FIRM_FLOWS})

@@ -176,6 +176,8 @@ class Policy(SubState):
 
     governments: list[GovernmentState]
     concern: np.ndarray              # countries of concern (params.concern_countries)
+    screens: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))    # screens concern-country firms
+    guardrail_until: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # firm: barred until
     rate: np.ndarray = field(default_factory=lambda: np.zeros(0))          # subsidy rate
     available: np.ndarray = field(default_factory=lambda: np.zeros(0))     # USD bn uncommitted
     tax_credit: np.ndarray = field(default_factory=lambda: np.zeros(0))

@@ -64,12 +64,17 @@ def firms_invest(w: World, sc: Scenario, rng: np.random.Generator) -> None:
     fi, si = np.repeat(fi, n), np.repeat(si, n)      # a firm may start several projects in a segment
     if len(fi) == 0:
         return
+    open_ = admissible_regions(w, fi)
+    if open_ is not None:                            # a project with nowhere to go is not started
+        fi, si = fi[open_.any(axis=1)], si[open_.any(axis=1)]
+        if len(fi) == 0:
+            return
     inputs, grant, capex_i = location_inputs(w, sc, prepare_location_cache(w, sc), fi, si)
     terms = decisions.location_terms(inputs, p.coordination_spread)
     contrib, v = decisions.location_utility(terms, term_weights(sc))
     prob_r = decisions.logit_probabilities(v, p.logit_scale, inputs.allowed)
     choice = decisions.sample_choice(prob_r, rng.random(len(fi)))
-    v_other = v.copy()
+    v_other = v.copy() if inputs.allowed is None else np.where(inputs.allowed, v, -np.inf)
     v_other[np.arange(len(fi)), choice] = -np.inf
     clock = w.clock
     batch = _Batch(fi, si, choice.tolist(), v_other.argmax(axis=1).tolist(), capex_i[:, 0].tolist(), grant,
@@ -228,6 +233,7 @@ def location_inputs(w: World, sc: Scenario, cache: LocationCache, firms: np.ndar
     cond = pol.condition + pol.concern_cost * concern_share
     net_c, grant_c = decisions.subsidy_offer(pol.rate, pol.available, capex, pol.tax_credit, cond)
     homes = w.firms.home[firms]
+    allowed = admissible_regions(w, firms)
     inputs = decisions.LocationInputs(
         net_subsidy=net_c[:, geo.country],
         log_wage=np.log(geo.labour_cost / sc.params.reference_wage),
@@ -244,8 +250,26 @@ def location_inputs(w: World, sc: Scenario, cache: LocationCache, firms: np.ndar
         n_sites=n_sites,
         spread=spread,
         has_site=has_site,
+        allowed=allowed,
     )
     return inputs, grant_c[:, geo.country], capex
+
+
+def admissible_regions(w: World, firms: np.ndarray) -> np.ndarray | None:
+    """Regions each deciding firm may build in (decisions × regions), or None when all are open.
+
+    Investment screening closes a screening country's regions to firms whose
+    home is a country of concern; a subsidy guardrail closes the regions of
+    the countries of concern to a firm until its guardrail ends (ODD 7.1).
+    """
+    geo, pol = w.geo, w.policy
+    concern_home = pol.concern[w.firms.home[firms]]
+    barred = pol.guardrail_until[firms] >= w.clock.step
+    if not (concern_home & pol.screens.any()).any() and not barred.any():
+        return None
+    host_screens = pol.screens[geo.country][None, :]
+    host_concern = pol.concern[geo.country][None, :]
+    return ~((concern_home[:, None] & host_screens) | (barred[:, None] & host_concern))
 
 
 def _tariff_faced(w: World, present_in: np.ndarray) -> np.ndarray:
@@ -288,6 +312,9 @@ def start_project(w: World, sc: Scenario, firm: int, segment: int, region: int, 
     if expansion:
         lag = max(1, int(round(lag * sc.params.expansion_lag_factor)))
     t = w.clock.step
+    years = gov.rules.guardrail_years if gov.rules is not None else 0.0
+    if committed > 0 and years > 0:                 # the award's guardrail (88 FR 65600)
+        w.policy.guardrail_until[firm] = max(w.policy.guardrail_until[firm], t + int(round(4 * years)))
     return w.firms.add_site(w.sites, firm, region, segment, float(w.segments.project_size[segment]), BUILDING,
                             start_step=t, online_step=t + lag, expansion=expansion, capex_total=capex,
                             gov=c if committed > 0 else -1, subsidy_committed=committed,

@@ -215,6 +215,8 @@ class Government(_Strict):
     condition_drift: float = _f(0.0, "share of capex per year", "Yearly tightening of the technology-transfer and data-disclosure conditions", ge=0.0, le=1.0)
     condition_cap: float = _f(0.2, "share of capex", "Most the drift may add to the conditions' flat cost", ge=0.0, le=1.0)
     tit_for_tat: bool = Field(False, description="Answer another country's tariff on its exports with the same rate [bool]")
+    guardrail_years: float = _f(0.0, "years", "After this government commits a grant to a firm, the firm may start no project in a country of concern (params.concern_countries) for this long; 0 = no guardrail (CHIPS Act: 10 years, 88 FR 65600)", ge=0.0, le=50.0)
+    screens_concern: bool = Field(False, description="Investment screening: firms whose home is a country of concern (params.concern_countries) may not build here [bool]")
     source: str = Field("", description="Where the numbers come from [text]")
 
 
