@@ -64,13 +64,13 @@ def test_params_of_one_entry_show_its_values_and_its_source(capsys):
 
 
 def test_show_prints_the_values_in_force_with_units_and_sources(capsys):
-    assert main(["show", "baseline", "--set", "governments.KR.subsidy_rate=0.2"]) == 0
+    assert main(["show", "baseline", "--set", "governments.TW.subsidy_rate=0.2"]) == 0
     out = capsys.readouterr().out
     us = next(line for line in out.splitlines() if line.startswith("  US "))
     assert us.split()[1:3] == ["0.1", "13.2"] and "calibration_regions.csv (US)" in us
     assert "params.w_subsidy" in out and "utility per unit of capex share" in out
     assert "cocreation.fund.enabled" in out and "[gated to nothing]" in out
-    assert "governments.KR.subsidy_rate: governments.KR.budget and governments.KR.annual_budget are 0" in out
+    assert "governments.TW.subsidy_rate: governments.TW.budget and governments.TW.annual_budget are 0" in out
     assert main(["show", "taiwan_contingency", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["governments"]["US"]["subsidy_rate"] == 0.1
@@ -88,10 +88,11 @@ def test_show_of_an_unknown_scenario_is_one_line_with_exit_2():
 
 
 def test_gated_parameters_of_a_scenario():
-    sc = load_scenario("baseline", **{"governments.KR.subsidy_rate": 0.2, "cocreation.talent.mobility": 0.5,
+    sc = load_scenario("baseline", **{"governments.TW.subsidy_rate": 0.2, "cocreation.talent.mobility": 0.5,
                                       "cocreation.ip.licence_years": 3.0})
     gated = {g.path: g.reason for g in gated_parameters(sc)}
-    assert gated["governments.KR.subsidy_rate"].endswith("so no grant can be paid")
+    assert gated["governments.TW.subsidy_rate"].endswith("so no grant can be paid")
+    assert "governments.KR.subsidy_rate" not in gated               # Korea's 2024 package gives it a budget
     assert gated["cocreation.talent.mobility"] == "cocreation.talent.enabled is false"
     assert "cocreation.ip.licence_years" in gated
     assert "governments.US.subsidy_rate" not in gated               # the US has a budget
