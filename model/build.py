@@ -48,7 +48,8 @@ def build_world(sc: Scenario, rng: np.random.Generator) -> World:
     cap = sites.sum_by(("firm", "segment"), (n_f, len(SEGMENTS)))
     chain = build_value_chain(sc, geo, segments, firms, sites, cap)
     supply = SupplyOutcome(output=np.zeros_like(cap), reroute_cost=np.zeros(n_f),
-                           trade=np.zeros((n_c, n_c, len(SEGMENTS))), shortfall_by_segment=np.zeros(len(SEGMENTS)),
+                           trade=np.zeros((n_c, n_c, len(SEGMENTS))), input_share=np.ones(len(SEGMENTS)),
+                           shortfall_by_segment=np.zeros(len(SEGMENTS)),
                            shortfall_by_country=np.zeros(n_c))
     meta = sc.meta
     w = World(segments=segments, geo=geo, firms=firms, sites=sites, policy=policy, events=events, risk=risk,

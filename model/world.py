@@ -308,6 +308,7 @@ class SupplyOutcome(SubState):
     output: np.ndarray               # firm × segment, kwpm(-eq) made or delivered
     reroute_cost: np.ndarray         # firm: USD bn paid to reroute cut deliveries this quarter
     trade: np.ndarray                # supplier home × buyer home × input: kwpm-eq received this quarter
+    input_share: np.ndarray          # segment: share of planned fab output its inputs allowed (1 upstream)
     shortfall: float = 0.0           # world fab output lost, share of intended
     shortfall_by_segment: np.ndarray = field(default_factory=lambda: np.zeros(0))
     shortfall_by_country: np.ndarray = field(default_factory=lambda: np.zeros(0))

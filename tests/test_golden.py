@@ -14,14 +14,15 @@ def test_baseline_golden_values():
     t = m.tables()
     last = t["metrics"].iloc[-1]
     # Updated when the one-project-per-quarter cap was removed, wages began to respond to
-    # skilled-labour shortages and the baseline got investment screening and the CHIPS guardrail (issue 10).
-    assert len(t["investments"]) == 404
-    assert last["capacity_fab"] == pytest.approx(42198.0, abs=1e-6)
-    assert last["share_US"] == pytest.approx(0.11683018152519077, rel=1e-9)
-    assert last["subsidy_paid_cumulative"] == pytest.approx(120.7185, rel=1e-9)
-    assert last["clustering_index"] == pytest.approx(0.09651729740009402, rel=1e-9)
-    assert last["supply_shortfall"] == pytest.approx(0.003595350680459126, rel=1e-9)
-    assert last["partnerships_jk"] == 13
+    # skilled-labour shortages, the baseline got investment screening and the CHIPS guardrail, and
+    # prices began to count missing inputs (issue 10).
+    assert len(t["investments"]) == 400
+    assert last["capacity_fab"] == pytest.approx(42098.0, abs=1e-6)
+    assert last["share_US"] == pytest.approx(0.11710770107843603, rel=1e-9)
+    assert last["subsidy_paid_cumulative"] == pytest.approx(121.138, rel=1e-9)
+    assert last["clustering_index"] == pytest.approx(0.09664491461659556, rel=1e-9)
+    assert last["supply_shortfall"] == pytest.approx(0.0039428209831416, rel=1e-9)
+    assert last["partnerships_jk"] == 16
 
 
 # Every output table of every built-in scenario, seeds 0-2, full horizon, against the

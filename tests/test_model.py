@@ -126,9 +126,11 @@ def test_demand_grows_at_the_stated_rate_and_prices_respond(run12):
     assert (mt["utilisation_logic"] <= 1 + 1e-12).all()
 
 
-def test_upstream_demand_is_derived_from_fab_output(run12):
-    m, t = run12
-    mt = t["metrics"]
+def test_upstream_demand_is_derived_from_fab_output():
+    # Prices and planned output here clear against operating capacity alone (no outages in the
+    # tiny world; the input share of ODD §7.2 switched off), so fab output is min(demand, capacity).
+    m = ChipModel(TINY, rng=7, params__price_input_shortage=False).run(12)
+    mt = m.tables()["metrics"]
     fab_out = sum(np.minimum(mt[f"demand_{s}"], mt[f"capacity_{s}"]) for s in ("logic", "memory", "sensors", "power"))
     # Markets clear before construction completes, so compare quarters in which
     # no fab capacity came online.
@@ -177,10 +179,11 @@ def test_golden_values_tiny():
     m = ChipModel(TINY, rng=7).run(12)
     mt = m.tables()["metrics"]
     last = mt.iloc[-1]
-    assert len(m.tables()["investments"]) == 11
-    assert last["capacity_fab"] == pytest.approx(340.0, abs=1e-9)
-    assert last["subsidy_paid_cumulative"] == pytest.approx(5.25, abs=1e-9)
-    assert last["firm_cash"] == pytest.approx(87.35356542037033, rel=1e-9)
+    # Updated when prices began to count missing inputs (issue 10, ODD §7.2).
+    assert len(m.tables()["investments"]) == 15
+    assert last["capacity_fab"] == pytest.approx(390.0, abs=1e-9)
+    assert last["subsidy_paid_cumulative"] == pytest.approx(6.075, abs=1e-9)
+    assert last["firm_cash"] == pytest.approx(83.28811395192864, rel=1e-9)
 
 
 def test_a_model_pickles_and_continues_identically():

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from ..world import Markets, Segments, World
 
 
-@phase("markets", "3.3", reads=("sites", "segments", "geo", "events", "policy", "clock"), writes=("markets",))
+@phase("markets", "3.3", reads=("sites", "segments", "geo", "events", "policy", "supply", "clock"),
+       writes=("markets",))
 def update_markets(w: World, sc: Scenario, rng: np.random.Generator) -> None:
     """Demand grows, utilisation and prices respond to the capacity that can serve the market."""
     market_update(w.markets, w.segments, sc.params, market_capacity(w, sc), w.clock.step)
@@ -33,7 +34,10 @@ def market_capacity(w: World, sc: Scenario) -> np.ndarray:
 
     Available = Σ over operating sites of capacity × availability (outages), and
     for fab segments × (1 − b_c (1 − m_c)) with b_c the blockade of the site's
-    country and m_c its share of world demand (its own market stays reachable).
+    country and m_c its share of world demand (its own market stays reachable),
+    and × the share of planned output that last quarter's inputs allowed
+    (``params.price_input_shortage``), so that missing materials, equipment or
+    packaging raise chip prices.
     """
     n_seg = len(w.segments.ids)
     if sc.params.price_capacity == "operating":
@@ -45,7 +49,8 @@ def market_capacity(w: World, sc: Scenario) -> np.ndarray:
         country = w.geo.country[s.col("region")]
         reach = 1.0 - blockade[country] * (1.0 - w.policy.market[country])
         weight = weight * np.where(w.segments.fab_mask[s.col("segment")], reach, 1.0)
-    return s.sum_by(("segment",), (n_seg,), weight=weight)
+    cap = s.sum_by(("segment",), (n_seg,), weight=weight)
+    return cap * w.supply.input_share if sc.params.price_input_shortage else cap
 
 
 def market_update(mk: Markets, seg: Segments, p: Params, op: np.ndarray, step: int) -> None:

@@ -55,14 +55,31 @@ def flows(w: World, sc: Scenario, rng: np.random.Generator, cap: np.ndarray, pla
             if inputs:
                 stage_out[:, f] = network.fixed_proportion_output(
                     stage_out[:, f], got[:, f, inputs], np.broadcast_to(coef[f, inputs], (n_f, len(inputs))))
+        if before:
+            made_upstream = stage_out[:, fab].sum(axis=0)       # what materials and equipment allowed
         if before and w.events.blockade.any():
             # Chips made in a blockaded country reach only its own market.
             lost = np.einsum("fdc,c->fd", d.shares, w.events.blockade * (1.0 - w.policy.market))
             stage_out[:, fab] *= 1.0 - np.clip(lost[:, fab], 0.0, 1.0)
+        if before:
+            past_blockade = stage_out[:, fab].sum(axis=0)
     d.output[:, fab] = stage_out[:, fab]
+    _input_share(w, plan[:, fab].sum(axis=0), made_upstream, past_blockade, stage_out[:, fab].sum(axis=0))
     w.supply.spot_deliveries = spot_total
     w.supply.trade = d.trade
     return d.output
+
+
+def _input_share(w: World, plan: np.ndarray, upstream: np.ndarray, past_blockade: np.ndarray,
+                 final: np.ndarray) -> None:
+    """Share of the planned fab output that inputs allowed (upstream and packaging), blockade aside:
+    (made with the inputs / planned) × (packaged / made past the blockade), per fab segment."""
+    one = np.ones_like(plan)
+    up = np.divide(upstream, plan, out=one.copy(), where=plan > 0)
+    pk = np.divide(final, past_blockade, out=one.copy(), where=past_blockade > 0)
+    share = np.ones(len(w.segments.ids))
+    share[w.segments.fab_mask] = np.clip(up * pk, 0.0, 1.0)
+    w.supply.input_share = share
 
 
 class _Deliveries:

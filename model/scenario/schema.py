@@ -121,6 +121,7 @@ class Params(_Strict):
     repayment_share: float = _f(0.25, "share per quarter", "Share of positive cash used to repay debt each quarter", ge=0.0, le=1.0)
     price_elasticity: float = _f(1.5, "dimensionless", "Inverse price flexibility η: price ∝ (demand / (target utilisation × capacity))^(1/η)", gt=0.1, le=100.0)
     price_capacity: str = Field("available", description="Capacity prices clear against: available (operating capacity less outages and the exports a blockade stops) or operating (every operating site, as in kyoso 0.1) [available|operating]")
+    price_input_shortage: bool = Field(True, description="With price_capacity = available, fab capacity also counts only the share of planned output that last quarter's inputs allowed, so missing inputs raise chip prices [bool]")
     price_floor: float = _f(0.5, "× base price", "Lowest price relative to the segment base price", gt=0.0, le=1.0)
     price_cap: float = _f(2.0, "× base price", "Highest price relative to the segment base price", ge=1.0, le=100.0)
     reference_wage: float = _f(2687.0, "USD / month", "Wage at which labour cost neither raises nor lowers unit cost", gt=0.0, le=1e5, source="Japan manufacturing wage 2021, calibration_regions.csv (ILOSTAT via secondary compilation) [M]")
