@@ -282,10 +282,10 @@ def _mean(values: np.ndarray) -> float:
     return float(values.mean()) if len(values) else float("nan")
 
 
-def trade_value(w: World) -> np.ndarray:
-    """This quarter's deliveries between home countries at this quarter's prices (USD bn,
-    supplier home × buyer home × input segment)."""
-    return w.supply.trade * w.markets.price[None, None, :] * KWPM_QUARTER_TO_USD_BN
+def trade_value(volume: np.ndarray, price: np.ndarray) -> np.ndarray:
+    """Deliveries between home countries (kwpm-eq, supplier home × buyer home × input) valued
+    at a quarter's prices (USD bn per quarter)."""
+    return volume * price[None, None, :] * KWPM_QUARTER_TO_USD_BN
 
 
 def value_chain(w: World, sc: Scenario) -> dict[str, float]:
@@ -340,7 +340,7 @@ def value_chain(w: World, sc: Scenario) -> dict[str, float]:
     pool, employed = skilled_pools(w)
     short = np.maximum(employed - pool, 0.0)
     row["labour_shortage"] = float(short.sum() / employed.sum()) if employed.sum() > 0 else 0.0
-    value = trade_value(w)
+    value = trade_value(w.supply.trade, w.markets.price)
     both = jp >= 0 and kr >= 0
     row["trade_JP_KR"] = float(value[jp, kr].sum()) if both else float("nan")
     row["trade_KR_JP"] = float(value[kr, jp].sum()) if both else float("nan")

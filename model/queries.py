@@ -2,7 +2,7 @@
 
 Unit costs of sites, the capacity-weighted unit cost index, skilled-labour
 pools with talent circulation, and per-firm capacity summaries.  Capacity
-itself is always :meth:`model.sites.SiteRegistry.capacity`.
+itself is always :meth:`model.sites.SiteRegistry.sum_by`.
 """
 
 from __future__ import annotations

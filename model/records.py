@@ -50,7 +50,7 @@ class Recorder:
         self.firm_steps: list[int] = []
         self.link_steps: list[int] = []
         self.link_cols: dict[str, list[np.ndarray]] = {k: [] for k in ("id", *_LINK_STATE)}
-        self.trade: list[tuple[int, np.ndarray, np.ndarray]] = []     # (step, volume, value) matrices
+        self.trade: list[tuple[int, np.ndarray, np.ndarray]] = []     # (step, volume matrix, prices)
 
     def record(self, w: World) -> None:
         """Snapshot the sites, firms and active partnerships at the end of a step."""
@@ -74,7 +74,7 @@ class Recorder:
         self.link_cols["id"].append(act)
         for k in _LINK_STATE:
             self.link_cols[k].append(book.col(k)[act].copy())
-        self.trade.append((step, w.supply.trade.copy(), trade_value(w)))
+        self.trade.append((step, w.supply.trade.copy(), w.markets.price.copy()))
 
     # ------------------------------------------------------------------ tables
     def tables(self, w: World, sc: Scenario, metrics: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -94,7 +94,8 @@ class Recorder:
         volume (kwpm-eq per month) and value at that quarter's prices (USD bn per quarter)."""
         parts = []
         countries = np.array(w.geo.countries, dtype=object)
-        for step, volume, value in self.trade:
+        for step, volume, price in self.trade:
+            value = trade_value(volume, price)
             h, k, u = np.nonzero(volume)
             parts.append(pd.DataFrame({"step": np.full(len(h), step, dtype=np.int64), "supplier_home": countries[h],
                                        "buyer_home": countries[k], "input": np.array(SEGMENTS, dtype=object)[u],

@@ -69,7 +69,8 @@ def firms_invest(w: World, sc: Scenario, rng: np.random.Generator) -> None:
         fi, si = fi[open_.any(axis=1)], si[open_.any(axis=1)]
         if len(fi) == 0:
             return
-    inputs, grant, capex_i = location_inputs(w, sc, prepare_location_cache(w, sc), fi, si)
+    inputs, grant, capex_i = location_inputs(w, sc, prepare_location_cache(w, sc), fi, si,
+                                             allowed=open_[open_.any(axis=1)] if open_ is not None else None)
     terms = decisions.location_terms(inputs, p.coordination_spread)
     contrib, v = decisions.location_utility(terms, term_weights(sc))
     prob_r = decisions.logit_probabilities(v, p.logit_scale, inputs.allowed)
@@ -167,6 +168,9 @@ def _investment_rows(w: World, b: _Batch, rows: list[tuple[int, int, bool, float
     }
 
 
+_UNSET = object()
+
+
 @dataclass
 class LocationCache:
     """Region-level inputs of this quarter's location decisions (region × segment)."""
@@ -209,7 +213,8 @@ def _firm_presence(w: World, firms: np.ndarray, segments: np.ndarray) -> tuple[n
     return present_fr[firms], seg_fr[firms, segments]
 
 
-def location_inputs(w: World, sc: Scenario, cache: LocationCache, firms: np.ndarray, segments: np.ndarray
+def location_inputs(w: World, sc: Scenario, cache: LocationCache, firms: np.ndarray, segments: np.ndarray,
+                    allowed: np.ndarray | None | object = _UNSET
                     ) -> tuple[decisions.LocationInputs, np.ndarray, np.ndarray]:
     """Gather the arrays for location decisions of ``firms[i]`` in ``segments[i]``.
 
@@ -233,7 +238,8 @@ def location_inputs(w: World, sc: Scenario, cache: LocationCache, firms: np.ndar
     cond = pol.condition + pol.concern_cost * concern_share
     net_c, grant_c = decisions.subsidy_offer(pol.rate, pol.available, capex, pol.tax_credit, cond)
     homes = w.firms.home[firms]
-    allowed = admissible_regions(w, firms)
+    if allowed is _UNSET:                           # not given by a caller that has it already
+        allowed = admissible_regions(w, firms)
     inputs = decisions.LocationInputs(
         net_subsidy=net_c[:, geo.country],
         log_wage=np.log(geo.labour_cost / sc.params.reference_wage),

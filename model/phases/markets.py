@@ -53,13 +53,14 @@ def market_capacity(w: World, sc: Scenario) -> np.ndarray:
     return cap * w.supply.input_share if sc.params.price_input_shortage else cap
 
 
-def market_update(mk: Markets, seg: Segments, p: Params, op: np.ndarray, step: int) -> None:
-    """Demand, utilisation, prices and expected growth given operating capacity ``op`` per segment."""
+def market_update(mk: Markets, seg: Segments, p: Params, cap: np.ndarray, step: int) -> None:
+    """Demand, utilisation, prices and expected growth given the capacity ``cap`` per segment that
+    the market clears against (:func:`market_capacity`; operating capacity at step 0)."""
     final = markets.final_demand(mk.demand_initial, seg.growth_final, step)
-    fab_out = np.where(seg.is_final, np.minimum(final, op), 0.0)
+    fab_out = np.where(seg.is_final, np.minimum(final, cap), 0.0)
     mk.demand = markets.derived_demand(seg.coef, fab_out, final, seg.is_final)
-    mk.utilisation = markets.utilisation(mk.demand, op)
-    mk.price = markets.price(seg.base_price, mk.demand, op, p.target_utilisation, p.price_elasticity,
+    mk.utilisation = markets.utilisation(mk.demand, cap)
+    mk.price = markets.price(seg.base_price, mk.demand, cap, p.target_utilisation, p.price_elasticity,
                              p.price_floor, p.price_cap)
     # Derived segments expect the output-weighted growth of their customers.
     wgt = fab_out[:, None] * seg.coef
