@@ -85,6 +85,7 @@ def build_segments(sc: Scenario) -> Segments:
         base_price=np.array([s.price for s in segs]),
         cost_share=np.array([s.cost_share for s in segs]),
         workers=np.array([s.workers_per_capacity for s in segs]),
+        ramp=np.array([s.ramp_quarters for s in segs], dtype=np.int64),
         fab_mask=np.array([s in FAB_SEGMENTS for s in SEGMENTS]),
     )
 

@@ -63,6 +63,7 @@ class Segments(SubState):
     base_price: np.ndarray           # USD per 200mm-eq wafer
     cost_share: np.ndarray
     workers: np.ndarray              # thousand skilled workers per kwpm
+    ramp: np.ndarray                 # quarters from completion to full yield
     fab_mask: np.ndarray             # front-end fab segments
 
 

@@ -163,6 +163,7 @@ class Segment(_Strict):
     price: float = _f(1000.0, "USD per 200mm-eq wafer", "Base price of one unit of output", gt=0.0, le=1e6)
     cost_share: float = _f(0.6, "share of base price", "Unit operating cost at the reference wage, as a share of the base price", gt=0.0, le=1.0)
     workers_per_capacity: float = _f(0.02, "thousand workers per kwpm", "Skilled workers one kwpm of capacity employs", ge=0.0, le=10.0)
+    ramp_quarters: int = _f(0, "quarters", "Quarters a new site takes after completion to reach full yield (output rises linearly from 1/(n+1) of capacity); 0 = full output at once", ge=0, le=40)
     source: str = Field("", description="Where the numbers come from [text]")
 
 
