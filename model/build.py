@@ -38,11 +38,15 @@ def build_world(sc: Scenario, rng: np.random.Generator) -> World:
     policy = Policy(governments=governments,
                     concern=np.array([c in sc.params.concern_countries for c in geo.countries]),
                     screens=np.array([sc.governments[c].screens_concern for c in geo.countries], dtype=bool),
-                    guardrail_until=np.full(n_f, -1, dtype=np.int64))
+                    guardrail_until=np.full(n_f, -1, dtype=np.int64),
+                    corporate_tax=np.array([sc.params.tax_rate if sc.governments[c].corporate_tax is None
+                                            else sc.governments[c].corporate_tax for c in geo.countries]))
     policy.refresh(events)
     ledger = Ledger(cash=np.array(cash, dtype=float), debt=np.zeros(n_f),
                     flows={k: np.zeros(n_f) for k in FIRM_FLOWS})
     markets = build_markets(sc, geo, segments, sites)
+    markets.expected_price = np.tile(markets.price, (n_f, 1))          # expectations start at step 0's market
+    markets.expected_utilisation = np.tile(markets.utilisation, (n_f, 1))
     risk = Risk(perceived=np.tile(geo.political_risk, (n_c, 1)), uncertainty=np.zeros((n_c, geo.n)),
                 visible=np.zeros(n_f, dtype=bool), deferral_count=np.zeros((n_f, len(SEGMENTS)), dtype=np.int64))
     cap = sites.sum_by(("firm", "segment"), (n_f, len(SEGMENTS)))

@@ -32,6 +32,11 @@ __all__ = [
     "expected_projects",
     "project_counts",
     "can_finance",
+    "adaptive",
+    "expected_market",
+    "discount_factors",
+    "profitability_index",
+    "profitable_expansion",
 ]
 
 #: Utility terms in the order of DESIGN.md, and the sign each enters V with.
@@ -234,3 +239,87 @@ def can_finance(cash: np.ndarray, debt: np.ndarray, annual_revenue: np.ndarray,
     enough_cash = cash >= equity_share * capex
     leverage_ok = np.where(annual_revenue > 0, debt <= max_leverage * annual_revenue, debt <= 0)
     return enough_cash & leverage_ok
+
+
+# ----------------------------------------------------------- investment on value
+def adaptive(expected: np.ndarray, observed: np.ndarray, speed: float) -> np.ndarray:
+    """Adaptive expectations E ← E + a (x − E) (Nerlove 1958): a = 1 believes the last observation,
+    a = 0 never revises."""
+    return expected + speed * (observed - expected)
+
+
+def expected_market(exp_price: np.ndarray, exp_util: np.ndarray, tight_now: np.ndarray, tight_then: np.ndarray,
+                    elasticity: float, base: np.ndarray, floor: float, cap: float) -> tuple[np.ndarray, np.ndarray]:
+    """Price and utilisation a firm expects for a new project's output.
+
+    The firm takes its adaptive expectations of today's price and utilisation
+    and moves them with the projected change in tightness (demand over
+    capacity) between now and the project's completion, as the price rule of
+    3.3 would: p = E_p (ρ_then/ρ_now)^(1/η) within [floor, cap] × base price,
+    u = min(1, E_u ρ_then/ρ_now).  All arrays broadcast.
+    """
+    rel = np.divide(tight_then, tight_now, out=np.ones(np.broadcast(tight_then, tight_now).shape),
+                    where=tight_now > 0)
+    price = np.clip(exp_price * np.power(rel, 1.0 / elasticity), floor * base, cap * base)
+    return price, np.minimum(exp_util * rel, 1.0)
+
+
+def discount_factors(rate_per_year: np.ndarray, lag: np.ndarray | int, life_quarters: int,
+                     ramp_quarters: np.ndarray | int, depreciation_quarters: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Present values per unit of a project's quarterly flows, at quarterly discount factor β = (1 + d)^(-1/4).
+
+    Returns (F_out, F_life, F_dep): F_out = Σ_k ramp_k β^(L+1+k) over the
+    ``life_quarters`` operating quarters, with ramp_k = min(1, (k+1)/(n+1))
+    (the output profile of 3.6 with n ramp quarters); F_life = the same
+    without the ramp (for costs that run with the site); F_dep = Σ β^(L+1+k)
+    over the depreciation quarters (for the tax shield).  Closed forms; the
+    ramp deficit is summed term by term (n ≤ 40).
+    """
+    d = np.asarray(rate_per_year, dtype=float)
+    beta = np.power(1.0 + d, -0.25)
+    lag = np.asarray(lag, dtype=float)
+    start = np.power(beta, lag + 1.0)
+
+    def annuity(n: float) -> np.ndarray:
+        return np.where(beta < 1.0, (1.0 - np.power(beta, n)) / np.where(beta < 1.0, 1.0 - beta, 1.0), n)
+
+    f_life = start * annuity(life_quarters)
+    ramp = np.asarray(ramp_quarters)
+    deficit = np.zeros(np.broadcast(beta, ramp).shape)
+    for k in range(int(ramp.max()) if ramp.size else 0):
+        miss = np.maximum(1.0 - (k + 1.0) / (ramp + 1.0), 0.0)
+        deficit = deficit + miss * np.power(beta, k)
+    return f_life - start * deficit, f_life, start * annuity(min(depreciation_quarters, life_quarters))
+
+
+def profitability_index(margin: np.ndarray, f_out: np.ndarray, f_life: np.ndarray, f_dep: np.ndarray,
+                        capex: np.ndarray, net_subsidy: np.ndarray, maintenance: float, tax: np.ndarray,
+                        depreciation_quarters: int) -> np.ndarray:
+    """PV of a project's after-tax cash flows over its net capex (USD bn / USD bn).
+
+    ``margin`` is the quarterly operating margin at full output (USD bn);
+    maintenance is a share of capex per year for as long as the site runs;
+    the tax ``tax`` falls on margin less maintenance and gives a shield on
+    straight-line depreciation of the gross capex.  Net capex is capex × (1 −
+    net subsidy share), at least 5 % of capex (a project is never free).
+    """
+    pre_tax = margin * f_out - maintenance / 4.0 * capex * f_life
+    shield = tax * capex / depreciation_quarters * f_dep
+    net_capex = capex * np.maximum(1.0 - net_subsidy, 0.05)
+    return ((1.0 - tax) * pre_tax + shield) / net_capex
+
+
+def profitable_expansion(pi_at, upper: np.ndarray, hurdle: float, iterations: int = 30) -> np.ndarray:
+    """Largest addition A in [0, upper] with pi_at(A) ≥ hurdle, by bisection (pi_at falls in A).
+
+    0 where even A = 0 misses the hurdle; ``upper`` where A = upper still clears it.
+    """
+    upper = np.asarray(upper, dtype=float)
+    lo, hi = np.zeros_like(upper), upper.copy()
+    ok0 = pi_at(lo) >= hurdle
+    ok_hi = pi_at(hi) >= hurdle
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        ok = pi_at(mid) >= hurdle
+        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
+    return np.where(ok_hi, upper, np.where(ok0, lo, 0.0))

@@ -125,6 +125,12 @@ METRICS: tuple[Metric, ...] = (
     Metric("unit_cost_index", "unit cost index", "step 0 = 1",
            r"capacity-weighted mean of $c_i/\bar p_s$ over operating sites, over its step-0 value", "money"),
     Metric("firm_cash", "firms' cash", "USD bn", "sum over firms", "money"),
+    Metric("finance_blocked_share", "investment stopped by finance", "share",
+           "of the (firm, segment) pairs whose best project clears the hurdle this quarter (§7.4), the share the "
+           "finance check stops (0 when none clears)", "money", scale=100.0, display="% of pairs"),
+    Metric("firm_tax", "corporate tax paid", "USD bn per quarter", "tax on firms' positive profit (§7.15)", "money"),
+    Metric("firm_payout", "payout to shareholders", "USD bn per quarter",
+           "share of positive after-tax profit paid out (§7.15)", "money"),
     Metric("firm_debt", "firms' debt", "USD bn", "sum over firms", "money"),
     Metric("revenue", "firms' revenue", "USD bn per quarter", "sum of firm revenue", "money"),
     Metric("supply_shortfall", "supply shortfall", "share",
@@ -416,6 +422,10 @@ def money(w: World, sc: Scenario, op: np.ndarray) -> dict[str, float]:
         "government_budget": float(sum(g.budget for g in govs)),
         "unit_cost_index": unit_cost_index(w, sc),
         "firm_cash": float(w.ledger.cash.sum()),
+        "finance_blocked_share": (w.counters.quarter_finance_blocked / w.counters.quarter_value_pairs
+                                  if w.counters.quarter_value_pairs else 0.0),
+        "firm_tax": float(flows["tax"].sum()),
+        "firm_payout": float(flows["payout"].sum()),
         "firm_debt": float(w.ledger.debt.sum()),
         "revenue": float(flows["revenue"].sum()),
     }

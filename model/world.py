@@ -44,7 +44,8 @@ __all__ = [
 ]
 
 #: Per-firm money flows of a quarter (USD bn), in the order of the firms table.
-FIRM_FLOWS = ("revenue", "opex", "capex", "subsidy", "tax_credit", "interest", "fund")
+FIRM_FLOWS = ("revenue", "opex", "capex", "subsidy", "tax_credit", "interest", "fund", "maintenance",
+              "depreciation", "tax", "payout")
 
 
 @dataclass(eq=False)
@@ -179,6 +180,7 @@ class Policy(SubState):
     concern: np.ndarray              # countries of concern (params.concern_countries)
     screens: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))    # screens concern-country firms
     guardrail_until: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # firm: barred until
+    corporate_tax: np.ndarray = field(default_factory=lambda: np.zeros(0))  # effective tax on home firms' profit
     rate: np.ndarray = field(default_factory=lambda: np.zeros(0))          # subsidy rate
     available: np.ndarray = field(default_factory=lambda: np.zeros(0))     # USD bn uncommitted
     tax_credit: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -220,6 +222,9 @@ class Markets(SubState):
     utilisation: np.ndarray
     price: np.ndarray
     expected_growth: np.ndarray
+    capacity: np.ndarray = field(default_factory=lambda: np.zeros(0))           # segment: what prices cleared against
+    expected_price: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # firm × segment (adaptive)
+    expected_utilisation: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # firm × segment
     unit_cost_base: float = 0.0      # capacity-weighted unit cost index at step 0
 
 
@@ -341,6 +346,8 @@ class Counters(SubState):
     new_capacity_total: float = 0.0
     friendshored_total: float = 0.0
     completed_capacity_total: float = 0.0
+    quarter_value_pairs: int = 0             # (firm, segment) pairs whose best project clears the hurdle
+    quarter_finance_blocked: int = 0         # of those, pairs the finance check stops
 
 
 @dataclass(eq=False)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .. import finance
 from ..queries import KWPM_QUARTER_TO_USD_BN, site_unit_cost
 from ..sites import OPERATING
 from .base import phase
@@ -22,7 +23,8 @@ def produce_and_account(w: World, sc: Scenario, rng: np.random.Generator) -> Non
     """Sites produce their firm-segment's delivered output; cash and debt update.
 
     Revenue is price × output; opex is unit cost × output plus rerouting and
-    visibility costs; the fund's grants are booked; shortfalls of cash are
+    visibility costs; the fund's grants are booked; sustaining capex, tax on
+    profit after depreciation and the payout leave; shortfalls of cash are
     financed by debt, and a share of cash repays debt.
     """
     p = sc.params
@@ -41,8 +43,22 @@ def produce_and_account(w: World, sc: Scenario, rng: np.random.Generator) -> Non
                      + w.risk.visible * sc.resilience.visibility_cost)
     flows["fund"] = w.chain.fund_grants.copy()
     flows["interest"] = led.debt * p.interest_rate / 4.0
+    # Operating sites wear: sustaining capex in cash on their replacement value; sites built in the model
+    # depreciate their capex straight-line for tax; start-state sites are taken as written off (ODD 7.15).
+    operating = s.select(OPERATING)
+    replacement = np.where(operating, s.col("capacity") * w.segments.capex_per_capacity[seg], 0.0)
+    flows["maintenance"] = np.bincount(firm, weights=replacement, minlength=n_f) * p.maintenance_rate / 4.0
+    dep_q = 4.0 * p.depreciation_years
+    booked = operating & (s.col("capex_total") > 0) & (w.clock.step - s.col("online_step") < dep_q)
+    flows["depreciation"] = np.bincount(firm, weights=np.where(booked, s.col("capex_total") / dep_q, 0.0),
+                                        minlength=n_f)
+    profit = (flows["revenue"] - flows["opex"] - flows["maintenance"] - flows["depreciation"] - flows["interest"]
+              + flows["fund"])
+    flows["tax"], flows["payout"] = finance.tax_and_payout(profit, w.policy.corporate_tax[w.firms.home],
+                                                           p.payout_ratio)
     net = (flows["revenue"] - flows["opex"] - flows["capex"] + flows["subsidy"]
-           + flows["tax_credit"] + flows["fund"] - flows["interest"])
+           + flows["tax_credit"] + flows["fund"] - flows["interest"] - flows["maintenance"] - flows["tax"]
+           - flows["payout"])
     cash = led.cash + net
     borrow = np.maximum(-cash, 0.0)          # shortfalls are financed by debt
     cash = cash + borrow

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import decisions
-from ..queries import present_capacity, skilled_pools
+from .. import markets as markets_mod
+from ..queries import KWPM_QUARTER_TO_USD_BN, present_capacity, skilled_pools
 from ..scenario import quarter_label
 from ..sites import BUILDING, LIVE
 from .base import phase
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from ..scenario import Scenario
     from ..world import World
 
-__all__ = ["PHASE", "firms_invest", "LocationCache", "prepare_location_cache", "location_inputs",
+__all__ = ["PHASE", "firms_invest", "value_projects", "project_values", "reference_index", "ProjectValues", "LocationCache", "prepare_location_cache", "location_inputs",
            "perceived_risk", "start_project", "term_weights"]
 
 
@@ -28,8 +29,8 @@ def term_weights(sc: Scenario) -> np.ndarray:
                      p.w_home, p.w_bloc, p.w_tariff, p.w_distance, p.w_coordination, p.w_expansion])
 
 
-@phase("invest", "3.4", reads=("segments", "geo", "markets", "ledger", "chain", "clock"),
-       writes=("sites", "firms", "policy", "risk", "counters", "log"))
+@phase("invest", "3.4", reads=("segments", "geo", "ledger", "chain", "clock"),
+       writes=("sites", "firms", "markets", "policy", "risk", "counters", "log"))
 def firms_invest(w: World, sc: Scenario, rng: np.random.Generator) -> None:
     """Investment trigger for every (firm, segment), then location choice for those that invest.
 
@@ -40,22 +41,34 @@ def firms_invest(w: World, sc: Scenario, rng: np.random.Generator) -> None:
     p = sc.params
     seg = w.segments
     c = w.counters
+    mk = w.markets
     n_f, n_seg = w.firms.n, len(seg.ids)
+    # Firms revise their expectations of price and utilisation (ODD 7.4).
+    mk.expected_price = decisions.adaptive(mk.expected_price, mk.price[None, :], p.expectation_speed)
+    mk.expected_utilisation = decisions.adaptive(mk.expected_utilisation, mk.utilisation[None, :],
+                                                 p.expectation_speed)
     cap_fs = w.sites.sum_by(("firm", "segment"), (n_f, n_seg), status=LIVE)
     seg_total = cap_fs.sum(axis=0)
-    gap = decisions.capacity_gap(w.markets.demand, w.markets.expected_growth, seg.lag, seg_total,
-                                 p.target_utilisation)
     c.quarter_investments = 0
     c.quarter_investment_capex = 0.0
     c.quarter_deferrals = 0
-    if not (gap > 0).any():
-        return
+    c.quarter_value_pairs = 0
+    c.quarter_finance_blocked = 0
     share = np.divide(cap_fs, seg_total, out=np.zeros_like(cap_fs), where=seg_total > 0)
-    lam = decisions.expected_projects(share, gap, seg.project_size, p.investment_pace, p.max_projects_per_quarter)
+    if p.investment_rule == "gap":
+        gap = decisions.capacity_gap(mk.demand, mk.expected_growth, seg.lag, seg_total, p.target_utilisation)
+        if not (gap > 0).any():
+            return
+        lam = decisions.expected_projects(share, gap, seg.project_size, p.investment_pace,
+                                          p.max_projects_per_quarter)
+    else:
+        lam = value_projects(w, sc, share, seg_total)
     capex = seg.project_size * seg.capex_per_capacity
     annual_rev = 4.0 * w.ledger.flows["revenue"]
     ok = decisions.can_finance(w.ledger.cash[:, None], w.ledger.debt[:, None], annual_rev[:, None],
                                capex[None, :], p.equity_share, p.max_leverage)
+    c.quarter_value_pairs = int((lam > 0).sum())
+    c.quarter_finance_blocked = int(((lam > 0) & ~ok).sum())
     lam = np.where(ok, lam, 0.0)
     fi, si = np.nonzero(lam)
     if len(fi) == 0:
@@ -81,6 +94,102 @@ def firms_invest(w: World, sc: Scenario, rng: np.random.Generator) -> None:
     batch = _Batch(fi, si, choice.tolist(), v_other.argmax(axis=1).tolist(), capex_i[:, 0].tolist(), grant,
                    inputs.has_site, prob_r, v, contrib, quarter_label(clock.start_year, clock.start_q, clock.step))
     _start_in_random_order(w, sc, rng, batch, annual_rev)
+
+
+def value_projects(w: World, sc: Scenario, share: np.ndarray, seg_total: np.ndarray) -> np.ndarray:
+    """Expected projects per (firm, segment) from the value of investing (ODD 7.4).
+
+    Each firm present in a segment values a project at every region open to
+    it (expected price and utilisation at completion, unit cost, tariffs,
+    capex net of grants and credits, a discount rate with the priced risk of
+    its home × host pair, tax) and finds the market-wide addition A at which
+    its best project's profitability index, relative to the reference
+    project's, falls to the hurdle: it conjectures that rivals expand in
+    proportion to their shares, so it adds its share σ of A, at the pace φ.
+    """
+    p = sc.params
+    seg, mk = w.segments, w.markets
+    fi, si = np.nonzero(share > 0)
+    lam = np.zeros_like(share)
+    if len(fi) == 0:
+        return lam
+    val = project_values(w, sc, fi, si)
+    horizon_demand = mk.demand * (1.0 + mk.expected_growth) ** (seg.lag / 4.0)
+    tight_now = np.divide(mk.demand, mk.capacity, out=np.zeros_like(mk.demand), where=mk.capacity > 0)
+    ep, eu = mk.expected_price[fi, si], mk.expected_utilisation[fi, si]
+    base, k_s = seg.base_price[si], seg_total[si]
+
+    def pi_at(addition: np.ndarray) -> np.ndarray:
+        tight = np.divide(horizon_demand[si], k_s + addition, out=np.zeros_like(addition), where=k_s + addition > 0)
+        price, util = decisions.expected_market(ep, eu, tight_now[si], tight, p.price_elasticity, base,
+                                                p.price_floor, p.price_cap)
+        return val.a * (price * util) + val.b * util + val.c
+
+    addition = decisions.profitable_expansion(pi_at, k_s, p.hurdle)
+    lam[fi, si] = p.investment_pace * share[fi, si] * addition / seg.project_size[si]
+    return np.minimum(lam, p.max_projects_per_quarter) if p.max_projects_per_quarter > 0 else lam
+
+
+@dataclass
+class ProjectValues:
+    """A project's relative profitability index at its best open region, as a + b × (p u) + c × u... in the
+    form PI/PI_ref = a (p u) + b u + c, with p and u the expected price and utilisation (one row per pair)."""
+
+    a: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+    region: np.ndarray            # the best region at today's expectations
+
+
+def reference_index(sc: Scenario, seg: Any) -> np.ndarray:
+    """Profitability index of the reference project per segment: unsubsidised, reference wage, no tariff,
+    no risk premium, at base price and target utilisation (the hurdle's unit, ODD 7.4)."""
+    p = sc.params
+    life_q, dep_q = int(round(4 * p.project_life)), int(round(4 * p.depreciation_years))
+    f_out, f_life, f_dep = decisions.discount_factors(np.full(len(seg.ids), p.discount_rate), seg.lag, life_q,
+                                                      seg.ramp, dep_q)
+    unit_margin = seg.base_price * (1.0 - seg.cost_share) * p.target_utilisation
+    margin = unit_margin * seg.project_size * KWPM_QUARTER_TO_USD_BN
+    capex = seg.project_size * seg.capex_per_capacity
+    return decisions.profitability_index(margin, f_out, f_life, f_dep, capex, 0.0, p.maintenance_rate, p.tax_rate,
+                                         dep_q)
+
+
+def project_values(w: World, sc: Scenario, fi: np.ndarray, si: np.ndarray) -> ProjectValues:
+    """The relative profitability index of a project of firm ``fi[k]`` in segment ``si[k]`` at its best region,
+    as a linear function of the expected price × utilisation and utilisation (so the search over additions
+    does not revisit regions)."""
+    p = sc.params
+    geo, seg = w.geo, w.segments
+    inputs, _, capex = location_inputs(w, sc, _value_cache(w), fi, si)
+    life_q, dep_q = int(round(4 * p.project_life)), int(round(4 * p.depreciation_years))
+    rate = p.discount_rate + p.risk_premium * inputs.risk_aversion * inputs.political_risk
+    f_out, f_life, f_dep = decisions.discount_factors(rate, seg.lag[si][:, None], life_q, seg.ramp[si][:, None],
+                                                      dep_q)
+    cost = markets_mod.unit_cost(seg.base_price[si][:, None], seg.cost_share[si][:, None],
+                                 seg.labour_intensity[si][:, None], geo.labour_cost[None, :], p.reference_wage)
+    tax = w.policy.corporate_tax[w.firms.home[fi]][:, None]
+    scale = seg.project_size[si][:, None] * KWPM_QUARTER_TO_USD_BN
+    net = capex * np.maximum(1.0 - inputs.net_subsidy, 0.05)
+    # PI = (1 − tax) [(p(1 − τ) u − c u) scale F_out − m X F_life / 4] / net + tax X F_dep / (dep_q net)
+    a = (1.0 - tax) * (1.0 - inputs.tariff) * scale * f_out / net
+    b = -(1.0 - tax) * cost * scale * f_out / net
+    c = (-(1.0 - tax) * p.maintenance_rate / 4.0 * capex * f_life + tax * capex / dep_q * f_dep) / net
+    ref = reference_index(sc, seg)[si][:, None]
+    a, b, c = a / ref, b / ref, c / ref
+    ep, eu = w.markets.expected_price[fi, si][:, None], w.markets.expected_utilisation[fi, si][:, None]
+    now = a * ep * eu + b * eu + c
+    if inputs.allowed is not None:
+        now = np.where(inputs.allowed, now, -np.inf)
+    best = now.argmax(axis=1)
+    rows = np.arange(len(fi))
+    return ProjectValues(a=a[rows, best], b=b[rows, best], c=c[rows, best], region=best)
+
+
+def _value_cache(w: World) -> LocationCache:
+    """Location inputs the valuation does not read (agglomeration, logistics, skill) are left empty."""
+    n = np.zeros((w.geo.n, len(w.segments.ids)))
+    return LocationCache(agglomeration=n, logistics=n, skill=np.zeros(w.geo.n))
 
 
 @dataclass

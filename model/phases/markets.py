@@ -59,6 +59,7 @@ def market_update(mk: Markets, seg: Segments, p: Params, cap: np.ndarray, step: 
     final = markets.final_demand(mk.demand_initial, seg.growth_final, step)
     fab_out = np.where(seg.is_final, np.minimum(final, cap), 0.0)
     mk.demand = markets.derived_demand(seg.coef, fab_out, final, seg.is_final)
+    mk.capacity = np.asarray(cap, dtype=float).copy()
     mk.utilisation = markets.utilisation(mk.demand, cap)
     mk.price = markets.price(seg.base_price, mk.demand, cap, p.target_utilisation, p.price_elasticity,
                              p.price_floor, p.price_cap)

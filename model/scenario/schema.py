@@ -113,8 +113,18 @@ class Params(_Strict):
 
     target_utilisation: float = _f(0.85, "share", "Utilisation firms plan capacity for; investment triggers when expected utilisation exceeds it", gt=0.1, le=1.0)
     initial_utilisation: float = _f(0.85, "share", "Utilisation of fab segments' operating capacity at step 0 (sets initial final demand)", gt=0.1, le=1.0)
-    investment_pace: float = _f(0.5, "share per quarter", "Share of the expected capacity gap that firms act on in one quarter", gt=0.0, le=1.0)
+    investment_pace: float = _f(0.5, "share per quarter", "Share of the profitable expansion (investment_rule = value) or of the expected capacity gap (gap) that firms act on in one quarter", gt=0.0, le=1.0)
     max_projects_per_quarter: int = _f(0, "projects per firm, segment and quarter", "Most projects a firm starts in one segment in a quarter; 0 = no cap (kyoso 0.1 capped at 1, which held the largest memory makers below their share; model assumption)", ge=0, le=100)
+    investment_rule: str = Field("value", description="How many projects firms start: value (while the best project's profitability index clears the hurdle, ODD 7.4) or gap (a share of the capacity gap, as kyoso 0.1) [value|gap]")
+    expectation_speed: float = _f(0.25, "share per quarter", "Adaptive expectations of price and utilisation: weight of this quarter's observation (Nerlove 1958; 0.25 = a mean lag of 3 quarters; model assumption)", ge=0.0, le=1.0)
+    discount_rate: float = _f(0.08, "per year", "Firms' cost of capital before the risk premium (model assumption: of the order of the industry's cost of capital, not estimated)", ge=0.0, le=1.0)
+    risk_premium: float = _f(0.10, "per year per risk unit", "Discount-rate premium per unit of priced risk × the firm's risk aversion (model assumption)", ge=0.0, le=10.0)
+    project_life: float = _f(15.0, "years", "Years a new site operates in the valuation of a project (model assumption)", gt=0.0, le=60.0)
+    hurdle: float = _f(1.0, "× reference profitability index", "A firm invests while its best project's profitability index is at least this multiple of the reference project's (unsubsidised, reference wage, no tariff, no risk premium, at base price and target utilisation); 1 = a project as good as the reference project just clears (ODD 7.4)", gt=0.0, le=10.0)
+    depreciation_years: float = _f(5.0, "years", "Straight-line depreciation of fab capital for tax (model assumption: the usual life of wafer-fab equipment)", gt=0.0, le=50.0)
+    maintenance_rate: float = _f(0.03, "share of replacement capex per year", "Sustaining capex of an operating site, as a share of its capacity's replacement capex per year (model assumption)", ge=0.0, le=1.0)
+    tax_rate: float = _f(0.20, "share of profit", "Corporate tax on profits for firms whose home government sets no corporate_tax (model assumption)", ge=0.0, le=1.0)
+    payout_ratio: float = _f(0.3, "share of after-tax profit", "Share of positive after-tax profit paid out to shareholders each quarter (model assumption)", ge=0.0, le=1.0)
     equity_share: float = _f(0.3, "share", "Share of a project's capex the firm must hold in cash (not yet set aside this quarter) to start it", ge=0.0, le=1.0)
     max_leverage: float = _f(3.0, "debt / annual revenue", "Firms with more debt than this multiple of annual revenue do not invest", ge=0.0, le=100.0)
     interest_rate: float = _f(0.05, "per year", "Interest on firm debt", ge=0.0, le=1.0)
@@ -141,6 +151,13 @@ class Params(_Strict):
 
 
 # ---------------------------------------------------------------------- segments
+
+    @field_validator("investment_rule")
+    @classmethod
+    def _investment_rule(cls, v: str) -> str:
+        if v not in ("value", "gap"):
+            raise ValueError(f"expected 'value' or 'gap', got {v!r}")
+        return v
 
     @field_validator("price_capacity")
     @classmethod
@@ -218,6 +235,7 @@ class Government(_Strict):
     condition_cap: float = _f(0.2, "share of capex", "Most the drift may add to the conditions' flat cost", ge=0.0, le=1.0)
     tit_for_tat: bool = Field(False, description="Answer another country's tariff on its exports with the same rate [bool]")
     guardrail_years: float = _f(0.0, "years", "After this government commits a grant to a firm, the firm may start no project in a country of concern (params.concern_countries) for this long; 0 = no guardrail (CHIPS Act: 10 years, 88 FR 65600)", ge=0.0, le=50.0)
+    corporate_tax: float | None = _f(None, "share of profit", "Effective corporate tax rate of firms headquartered here; empty = params.tax_rate", ge=0.0, le=1.0)
     screens_concern: bool = Field(False, description="Investment screening: firms whose home is a country of concern (params.concern_countries) may not build here [bool]")
     source: str = Field("", description="Where the numbers come from [text]")
 
