@@ -53,6 +53,7 @@ def build_world(sc: Scenario, rng: np.random.Generator) -> World:
     chain = build_value_chain(sc, geo, segments, firms, sites, cap)
     supply = SupplyOutcome(output=np.zeros_like(cap), reroute_cost=np.zeros(n_f),
                            trade=np.zeros((n_c, n_c, len(SEGMENTS))), input_share=np.ones(len(SEGMENTS)),
+                           received=np.zeros((n_f, n_c, len(SEGMENTS))),
                            shortfall_by_segment=np.zeros(len(SEGMENTS)),
                            shortfall_by_country=np.zeros(n_c))
     meta = sc.meta

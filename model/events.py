@@ -10,6 +10,8 @@ what is in force as arrays the other phases read:
   1 − Π(1 − m));
 * ``tariff[i, e]`` and ``tariff_exempt_local[i]`` — importer i's tariff on
   exporter e, and whether firms with capacity in i are spared;
+* ``input_tariff[i, e, u]`` — importer i's tariff on input u (materials,
+  equipment, packaging) from exporter e, from tariff events that name u;
 * ``site_availability`` — share of each site's capacity that can run;
 * ``immigration`` — active (home, host regions, magnitude) actions;
 * ``impulse[h, r]`` — the rise in the risk signal that firms from country h
@@ -25,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .columns import SubState
-from .scenario import SEGMENTS, Event, Scenario, quarter_index, quarter_label
+from .scenario import FAB_SEGMENTS, SEGMENTS, Event, Scenario, quarter_index, quarter_label
 
 if TYPE_CHECKING:
     from .geography import Geography
@@ -82,6 +84,7 @@ class EventBook(SubState):
             self.tariff[g.cidx, g.cidx] = 0.0
         self._base_tariff = self.tariff.copy()
         self.tariff_exempt_local = np.zeros(n_c, dtype=bool)
+        self.input_tariff = np.zeros((n_c, n_c, len(SEGMENTS)))     # importer × exporter × input segment
         self.blockade = np.zeros(n_c)
         self.impulse = np.zeros((n_c, geo.n))
         self.immigration: list[tuple[int, np.ndarray, float]] = []
@@ -189,6 +192,7 @@ class EventBook(SubState):
         keep = np.ones_like(self.restriction)
         avail = np.ones(s.n)
         tariff = self._base_tariff.copy()
+        input_tariff = np.zeros((n_c, n_c, len(SEGMENTS)))
         exempt_local = np.zeros(n_c, dtype=bool)
         blockade_keep = np.ones(n_c)
         self.immigration = []
@@ -210,6 +214,8 @@ class EventBook(SubState):
                 targets = [self.cidx[x] for x in sp.exporters] or [k for k in range(n_c) if k != c]
                 tariff[c, targets] = np.maximum(tariff[c, targets], sp.magnitude)
                 exempt_local[c] |= sp.exempt_local
+                for u in (SEGMENTS.index(x) for x in sp.segments if x not in FAB_SEGMENTS):
+                    input_tariff[c, targets, u] = np.maximum(input_tariff[c, targets, u], sp.magnitude)
             elif sp.type == "outage":
                 sel = s.col("region") == self.ridx[sp.region]
                 if sp.firm is not None:
@@ -227,6 +233,9 @@ class EventBook(SubState):
         self.restriction = 1.0 - keep
         self.blockade = 1.0 - blockade_keep
         self.tariff = tariff
+        for k in range(n_c):
+            input_tariff[k, k, :] = 0.0
+        self.input_tariff = input_tariff
         self.tariff_exempt_local = exempt_local
         self.site_availability = avail
 

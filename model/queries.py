@@ -18,19 +18,30 @@ if TYPE_CHECKING:
     from .scenario import Scenario
     from .world import World
 
-__all__ = ["site_unit_cost", "unit_cost_index", "present_capacity", "skilled_pools", "labour_shortage",
+__all__ = ["site_unit_cost", "input_bill", "unit_cost_index", "present_capacity", "skilled_pools", "labour_shortage",
            "firm_capacity_summary", "KWPM_QUARTER_TO_USD_BN"]
 
 #: Thousand wafers/month × 3 months × USD per wafer → USD bn per quarter.
 KWPM_QUARTER_TO_USD_BN = 1000 * 3 / 1e9
 
 
+def input_bill(w: World, prices: np.ndarray | None = None) -> np.ndarray:
+    """Purchased inputs per unit of each segment's output at ``prices`` (default: this quarter's),
+    Σ_u a[d, u] p_u in USD per unit (0 for segments without inputs)."""
+    return w.segments.coef @ (w.markets.price if prices is None else prices)
+
+
 def site_unit_cost(w: World, sc: Scenario) -> np.ndarray:
-    """Operating cost per unit of each site's output (USD per 200mm-eq wafer)."""
+    """Operating cost per unit of each site's output (USD per 200mm-eq wafer), inputs at this quarter's prices.
+
+    The wage-adjusted cost of 7.3 holds the inputs at base prices; their
+    price changes since pass through: c_i + Σ_u a[s, u] (p_u − p̄_u).
+    """
     s, seg = w.sites, w.segments
     k = s.col("segment")
-    return markets.unit_cost(seg.base_price[k], seg.cost_share[k], seg.labour_intensity[k],
+    base = markets.unit_cost(seg.base_price[k], seg.cost_share[k], seg.labour_intensity[k],
                              w.geo.labour_cost[s.col("region")], sc.params.reference_wage)
+    return base + (input_bill(w) - input_bill(w, seg.base_price))[k]
 
 
 def unit_cost_index(w: World, sc: Scenario, raw: bool = False) -> float:

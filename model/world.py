@@ -45,7 +45,7 @@ __all__ = [
 
 #: Per-firm money flows of a quarter (USD bn), in the order of the firms table.
 FIRM_FLOWS = ("revenue", "opex", "capex", "subsidy", "tax_credit", "interest", "fund", "maintenance",
-              "depreciation", "tax", "payout")
+              "depreciation", "tax", "payout", "inputs", "input_tariff")
 
 
 @dataclass(eq=False)
@@ -315,6 +315,7 @@ class SupplyOutcome(SubState):
     reroute_cost: np.ndarray         # firm: USD bn paid to reroute cut deliveries this quarter
     trade: np.ndarray                # supplier home × buyer home × input: kwpm-eq received this quarter
     input_share: np.ndarray          # segment: share of planned fab output its inputs allowed (1 upstream)
+    received: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))  # buyer × supplier home × input
     shortfall: float = 0.0           # world fab output lost, share of intended
     shortfall_by_segment: np.ndarray = field(default_factory=lambda: np.zeros(0))
     shortfall_by_country: np.ndarray = field(default_factory=lambda: np.zeros(0))

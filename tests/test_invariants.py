@@ -32,11 +32,12 @@ def check_invariants(m: ChipModel) -> None:
     f = firms.sort_values(["firm", "step"])
     worth = (f["cash"] - f["debt"]).to_numpy()
     flow = (f["revenue"] - f["opex"] - f["capex"] + f["subsidy"] + f["tax_credit"] + f["fund"]
-            - f["interest"] - f["maintenance"] - f["tax"] - f["payout"]).to_numpy()
+            - f["interest"] - f["maintenance"] - f["tax"] - f["payout"] - f["inputs"] - f["input_tariff"]).to_numpy()
     same_firm = (f["firm"].to_numpy()[1:] == f["firm"].to_numpy()[:-1])
     np.testing.assert_allclose(np.diff(worth)[same_firm], flow[1:][same_firm], atol=1e-9)
     # Tax and payout never exceed positive profit; depreciation is not cash.
-    profit = f["revenue"] - f["opex"] - f["maintenance"] - f["depreciation"] - f["interest"] + f["fund"]
+    profit = (f["revenue"] - f["opex"] - f["inputs"] - f["input_tariff"] - f["maintenance"] - f["depreciation"]
+              - f["interest"] + f["fund"])
     assert (f["tax"] >= 0).all() and (f["payout"] >= 0).all()
     assert (f["tax"] + f["payout"] <= np.maximum(profit, 0.0) + 1e-9).all()
     # What governments paid is what firms received; budgets add up.

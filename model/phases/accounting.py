@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import finance
-from ..queries import KWPM_QUARTER_TO_USD_BN, site_unit_cost
+from ..queries import KWPM_QUARTER_TO_USD_BN, input_bill, site_unit_cost
 from ..sites import OPERATING
 from .base import phase
 from .supply import operating_capacity
@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from ..world import World
 
 
-@phase("accounting", "3.8", reads=("segments", "geo", "firms", "sites", "markets", "chain", "supply", "risk"),
+@phase("accounting", "3.8", reads=("segments", "geo", "firms", "sites", "policy", "events", "markets", "chain", "supply",
+                                   "risk", "clock"),
        writes=("ledger",))
 def produce_and_account(w: World, sc: Scenario, rng: np.random.Generator) -> None:
     """Sites produce their firm-segment's delivered output; cash and debt update.
@@ -35,12 +36,15 @@ def produce_and_account(w: World, sc: Scenario, rng: np.random.Generator) -> Non
     ratio = np.divide(w.supply.output, cap, out=np.zeros_like(cap), where=cap > 0)
     output = np.where(s.select(OPERATING), ratio[firm, seg] * s.col("capacity"), 0.0)
     revenue = w.markets.price[seg] * output * KWPM_QUARTER_TO_USD_BN
-    opex = site_unit_cost(w, sc) * output * KWPM_QUARTER_TO_USD_BN
+    # Own costs; buyers pay their suppliers for what they received (ODD 7.15), so inputs are a flow of their own.
+    own = site_unit_cost(w, sc) - input_bill(w)[seg]
+    opex = own * output * KWPM_QUARTER_TO_USD_BN
     n_f = w.firms.n
     flows = led.flows
     flows["revenue"] = np.bincount(firm, weights=revenue, minlength=n_f)
     flows["opex"] = (np.bincount(firm, weights=opex, minlength=n_f) + w.supply.reroute_cost
                      + w.risk.visible * sc.resilience.visibility_cost)
+    flows["inputs"], flows["input_tariff"] = input_payments(w)
     flows["fund"] = w.chain.fund_grants.copy()
     flows["interest"] = led.debt * p.interest_rate / 4.0
     # Operating sites wear: sustaining capex in cash on their replacement value; sites built in the model
@@ -52,13 +56,13 @@ def produce_and_account(w: World, sc: Scenario, rng: np.random.Generator) -> Non
     booked = operating & (s.col("capex_total") > 0) & (w.clock.step - s.col("online_step") < dep_q)
     flows["depreciation"] = np.bincount(firm, weights=np.where(booked, s.col("capex_total") / dep_q, 0.0),
                                         minlength=n_f)
-    profit = (flows["revenue"] - flows["opex"] - flows["maintenance"] - flows["depreciation"] - flows["interest"]
-              + flows["fund"])
+    profit = (flows["revenue"] - flows["opex"] - flows["inputs"] - flows["input_tariff"] - flows["maintenance"]
+              - flows["depreciation"] - flows["interest"] + flows["fund"])
     flows["tax"], flows["payout"] = finance.tax_and_payout(profit, w.policy.corporate_tax[w.firms.home],
                                                            p.payout_ratio)
     net = (flows["revenue"] - flows["opex"] - flows["capex"] + flows["subsidy"]
            + flows["tax_credit"] + flows["fund"] - flows["interest"] - flows["maintenance"] - flows["tax"]
-           - flows["payout"])
+           - flows["payout"] - flows["inputs"] - flows["input_tariff"])
     cash = led.cash + net
     borrow = np.maximum(-cash, 0.0)          # shortfalls are financed by debt
     cash = cash + borrow
@@ -66,6 +70,19 @@ def produce_and_account(w: World, sc: Scenario, rng: np.random.Generator) -> Non
     repay = np.where(borrow > 0, 0.0, np.minimum(debt, p.repayment_share * cash))
     led.cash = cash - repay
     led.debt = debt - repay
+
+
+def input_payments(w: World) -> tuple[np.ndarray, np.ndarray]:
+    """What each firm pays its suppliers for the inputs it received this quarter, at this quarter's prices,
+    and the tariff its home charges on those from other countries where a tariff event names the input
+    (USD bn per firm).
+
+    Suppliers' revenue is price × what they delivered, so the payments are
+    exactly the upstream and packaging firms' revenue.
+    """
+    value = w.supply.received * w.markets.price * KWPM_QUARTER_TO_USD_BN          # buyer × origin × input
+    duty = w.events.input_tariff[w.firms.home]                                     # the same shape
+    return value.sum(axis=(1, 2)), (value * duty).sum(axis=(1, 2))
 
 
 PHASE = produce_and_account

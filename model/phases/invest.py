@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import decisions
 from .. import markets as markets_mod
-from ..queries import KWPM_QUARTER_TO_USD_BN, present_capacity, skilled_pools
+from ..queries import KWPM_QUARTER_TO_USD_BN, input_bill, present_capacity, skilled_pools
 from ..scenario import quarter_label
 from ..sites import BUILDING, LIVE
 from .base import phase
@@ -168,6 +168,7 @@ def project_values(w: World, sc: Scenario, fi: np.ndarray, si: np.ndarray) -> Pr
                                                       dep_q)
     cost = markets_mod.unit_cost(seg.base_price[si][:, None], seg.cost_share[si][:, None],
                                  seg.labour_intensity[si][:, None], geo.labour_cost[None, :], p.reference_wage)
+    cost = cost + (input_bill(w) - input_bill(w, seg.base_price))[si][:, None]     # inputs at today's prices
     tax = w.policy.corporate_tax[w.firms.home[fi]][:, None]
     scale = seg.project_size[si][:, None] * KWPM_QUARTER_TO_USD_BN
     net = capex * np.maximum(1.0 - inputs.net_subsidy, 0.05)

@@ -67,6 +67,7 @@ def flows(w: World, sc: Scenario, rng: np.random.Generator, cap: np.ndarray, pla
     _input_share(w, plan[:, fab].sum(axis=0), made_upstream, past_blockade, stage_out[:, fab].sum(axis=0))
     w.supply.spot_deliveries = spot_total
     w.supply.trade = d.trade
+    w.supply.received = d.received
     return d.output
 
 
@@ -100,6 +101,7 @@ class _Deliveries:
         self.home = w.firms.home
         n_c = len(w.geo.countries)
         self.trade = np.zeros((n_c, n_c, self.n_s))    # supplier home × buyer home × input, kwpm-eq received
+        self.received = np.zeros((self.n_f, n_c, self.n_s))    # buyer × supplier home × input, kwpm-eq
         self.buyer, self.bseg = book.buyer[act], book.buyer_segment[act]
         self.useg, self.sup = book.input[act], book.supplier[act]
         self.key = (self.buyer * self.n_s + self.bseg) * self.n_s + self.useg
@@ -139,6 +141,7 @@ class _Deliveries:
             np.maximum(remaining, 0.0, out=remaining)          # float dust
             np.add.at(self.output.ravel(), skey, received)
             np.add.at(self.trade, (self.home[sup], self.home[self.buyer[idx]], useg), received)
+            np.add.at(self.received, (self.buyer[idx], self.home[sup], useg), received)
             np.add.at(got.ravel(), k, received)
             book.ordered[self.act[idx]] += orders
             book.delivered[self.act[idx]] += received
@@ -183,3 +186,4 @@ class _Deliveries:
         bought = np.bincount(self.home, weights=got, minlength=n_c)
         if bought.sum() > 0:
             self.trade[:, :, u] += np.outer(sold, bought / bought.sum())
+            self.received[:, :, u] += np.outer(got, sold / sold.sum())

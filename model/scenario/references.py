@@ -54,6 +54,14 @@ def _segments(sc: Scenario) -> None:
         for up in seg.input_coefficients:
             if up not in SEGMENTS or up == sid:
                 raise ValueError(f"segments.{sid}.input_coefficients.{up}: unknown upstream segment")
+    for sid, seg in sc.segments.items():
+        # Buyers pay for their inputs out of their unit cost (ODD 7.15): at base prices the bill must fit in it.
+        bill = sum(a * sc.segments[u].price for u, a in seg.input_coefficients.items())
+        cost = seg.price * seg.cost_share
+        if bill > cost + 1e-9:
+            raise ValueError(f"segments.{sid}: its inputs at base prices cost {bill:g} USD per unit, more than its "
+                             f"unit cost price × cost_share = {cost:g}; expected a higher price or cost_share or "
+                             "lower input_coefficients")
 
 
 def _regions(sc: Scenario) -> None:

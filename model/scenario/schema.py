@@ -453,7 +453,7 @@ class Event(_Strict):
     region: str | None = Field(None, description="Region hit (outage; immigration_enforcement host) [CC-Name]")
     firm: str | None = Field(None, description="Firm hit (outage, optional) [firm id]")
     home: str | None = Field(None, description="Home country of the targeted workers (immigration_enforcement) [ISO code]")
-    segments: list[str] = Field(default_factory=list, description="Segments concerned; empty = all [segment ids]")
+    segments: list[str] = Field(default_factory=list, description="Segments concerned; empty = all (a tariff is on chips; naming materials, equipment or packaging also puts it on those inputs, paid by the importing buyer) [segment ids]")
     condition: str = Field("technology_transfer", description=f"Condition tightened: one of {', '.join(CONDITION_NAMES)} [name]")
     lifts: str | None = Field(None, description="Id of the event a sanctions_lifted event ends [text]")
     magnitude: float = _f(1.0, "share (tariff: ad valorem)", "Strength of the event", ge=0.0, le=5.0)
