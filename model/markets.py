@@ -13,6 +13,7 @@ import numpy as np
 
 __all__ = [
     "final_demand",
+    "demand_response",
     "derived_demand",
     "utilisation",
     "price",
@@ -23,6 +24,21 @@ __all__ = [
 def final_demand(initial: np.ndarray, growth_per_year: np.ndarray, step: int) -> np.ndarray:
     """Final demand after ``step`` quarters of compound annual growth."""
     return initial * (1.0 + growth_per_year) ** (step / 4.0)
+
+
+def demand_response(price: np.ndarray, base_price: np.ndarray, market_share: np.ndarray, tariff_paid: np.ndarray,
+                    elasticity: float) -> np.ndarray:
+    """Factor on final demand per segment from prices: Σ_c m_c (p (1 + τ_c) / p̄)^(−ε) / Σ_c m_c.
+
+    Each market region c (share m_c of world demand) buys at the world price
+    plus the average tariff τ_c it charges on imported chips; demand has the
+    constant price elasticity ε (0 = demand does not respond, as kyoso 0.1).
+    """
+    m = np.asarray(market_share, dtype=float)
+    if elasticity == 0 or m.sum() <= 0:
+        return np.ones_like(base_price, dtype=float)
+    rel = (price / base_price)[:, None] * (1.0 + np.asarray(tariff_paid))[None, :]      # segment × region
+    return (np.power(rel, -elasticity) * m[None, :]).sum(axis=1) / m.sum()
 
 
 def derived_demand(coefficients: np.ndarray, output: np.ndarray, final: np.ndarray,

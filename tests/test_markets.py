@@ -69,3 +69,25 @@ def test_bad_price_capacity_is_a_one_line_error():
     from model import ScenarioError
     with pytest.raises(ScenarioError, match="price_capacity"):
         ChipModel("baseline", params__price_capacity="spot")
+
+
+def test_demand_response_falls_with_price_and_tariffs_and_is_off_at_zero_elasticity():
+    from model import markets
+    base = np.array([1000.0, 500.0])
+    share = np.array([0.5, 0.5])
+    flat = markets.demand_response(np.array([1200.0, 500.0]), base, share, np.array([0.0, 0.0]), 0.0)
+    assert flat == pytest.approx([1.0, 1.0])
+    r = markets.demand_response(np.array([1200.0, 500.0]), base, share, np.array([0.0, 0.0]), 0.5)
+    assert r[0] == pytest.approx(1.2 ** -0.5) and r[1] == pytest.approx(1.0)
+    taxed = markets.demand_response(base, base, share, np.array([1.0, 0.0]), 0.5)
+    assert taxed == pytest.approx([0.5 * 2 ** -0.5 + 0.5] * 2)      # only the taxing market buys less
+
+
+def test_a_chip_tariff_lowers_world_chip_demand_when_demand_is_elastic():
+    def demand(**ov):
+        m = ChipModel("status_quo", rng=0, **ov).run(12)
+        return m.metrics()["demand_logic"].iloc[-1] if "demand_logic" in m.metrics() else m.world.markets.demand[2]
+    free = demand(**{"params.demand_elasticity": 0.5})
+    taxed = demand(**{"params.demand_elasticity": 0.5, "governments.US.tariff": 0.5})
+    assert taxed < free
+    assert demand(**{"params.demand_elasticity": 0.0, "governments.US.tariff": 0.5}) > taxed

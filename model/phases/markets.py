@@ -26,7 +26,19 @@ if TYPE_CHECKING:
        writes=("markets",))
 def update_markets(w: World, sc: Scenario, rng: np.random.Generator) -> None:
     """Demand grows, utilisation and prices respond to the capacity that can serve the market."""
-    market_update(w.markets, w.segments, sc.params, market_capacity(w, sc), w.clock.step)
+    response = markets.demand_response(w.markets.price, w.segments.base_price, w.policy.market, chip_tariff_paid(w),
+                                       sc.params.demand_elasticity)
+    market_update(w.markets, w.segments, sc.params, market_capacity(w, sc), w.clock.step, response)
+
+
+def chip_tariff_paid(w: World) -> np.ndarray:
+    """Average tariff each country's buyers pay on chips: its tariffs on exporters weighted by their
+    shares of world operating fab capacity (local production and exempt_local producers pay none)."""
+    fab_by_region = w.sites.capacity_by(OPERATING, w.geo.n, len(w.segments.ids))[:, w.segments.fab_mask].sum(axis=1)
+    cap_c = np.bincount(w.geo.country, weights=fab_by_region, minlength=len(w.geo.countries))
+    share = cap_c / cap_c.sum() if cap_c.sum() > 0 else cap_c
+    paid = w.policy.tariff @ share
+    return np.where(w.policy.tariff_exempt_local, 0.0, paid)
 
 
 def market_capacity(w: World, sc: Scenario) -> np.ndarray:
@@ -53,10 +65,14 @@ def market_capacity(w: World, sc: Scenario) -> np.ndarray:
     return cap * w.supply.input_share if sc.params.price_input_shortage else cap
 
 
-def market_update(mk: Markets, seg: Segments, p: Params, cap: np.ndarray, step: int) -> None:
+def market_update(mk: Markets, seg: Segments, p: Params, cap: np.ndarray, step: int,
+                  response: np.ndarray | None = None) -> None:
     """Demand, utilisation, prices and expected growth given the capacity ``cap`` per segment that
-    the market clears against (:func:`market_capacity`; operating capacity at step 0)."""
+    the market clears against (:func:`market_capacity`; operating capacity at step 0); ``response``
+    scales final demand for last quarter's prices and tariffs (:func:`model.markets.demand_response`)."""
     final = markets.final_demand(mk.demand_initial, seg.growth_final, step)
+    if response is not None:
+        final = final * response
     fab_out = np.where(seg.is_final, np.minimum(final, cap), 0.0)
     mk.demand = markets.derived_demand(seg.coef, fab_out, final, seg.is_final)
     mk.capacity = np.asarray(cap, dtype=float).copy()

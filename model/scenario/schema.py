@@ -130,6 +130,7 @@ class Params(_Strict):
     interest_rate: float = _f(0.05, "per year", "Interest on firm debt", ge=0.0, le=1.0)
     repayment_share: float = _f(0.25, "share per quarter", "Share of positive cash used to repay debt each quarter", ge=0.0, le=1.0)
     price_elasticity: float = _f(1.5, "dimensionless", "Inverse price flexibility η: price ∝ (demand / (target utilisation × capacity))^(1/η)", gt=0.1, le=100.0)
+    demand_elasticity: float = _f(0.0, "dimensionless", "Price elasticity of final chip demand in each market region (demand ∝ (price × (1 + tariff paid) / base price)^(−ε), on last quarter's price); 0 = demand does not respond to prices, as kyoso 0.1 (no sourced estimate in the dossier)", ge=0.0, le=5.0)
     price_capacity: str = Field("available", description="Capacity prices clear against: available (operating capacity less outages and the exports a blockade stops) or operating (every operating site, as in kyoso 0.1) [available|operating]")
     price_input_shortage: bool = Field(True, description="With price_capacity = available, fab capacity also counts only the share of planned output that last quarter's inputs allowed, so missing inputs raise chip prices [bool]")
     price_floor: float = _f(0.5, "× base price", "Lowest price relative to the segment base price", gt=0.0, le=1.0)
