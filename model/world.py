@@ -133,14 +133,16 @@ class GovernmentState(SubState):
         """Flat cost of the conditions, as a share of capex."""
         return self.conditions.flat_cost()
 
-    def set_policy(self, capacity_share: float = 0.0) -> None:
+    def set_policy(self, capacity_share: float = 0.0, rival_rate: float = 0.0) -> None:
         """Quarterly policy (ODD 7.1, 7.19).
 
         The year's appropriation arrives in quarterly parts.  With a strategic
         target, the subsidy rate moves toward closing the gap between the
         target and the country's share of world fab capacity, within
-        [0, max_subsidy_rate] and only while money is left.  Conditions drift
-        tighter (technology transfer and data disclosure, half each) up to a cap.
+        [0, max_subsidy_rate] and only while money is left; with a rival
+        response it also closes that share of the gap to the highest rival
+        rate ``rival_rate`` per year.  Conditions drift tighter (technology
+        transfer and data disclosure, half each) up to a cap.
         """
         top_up = self.annual_budget / 4.0
         self.budget += top_up
@@ -148,9 +150,13 @@ class GovernmentState(SubState):
         r = self.rules
         if r is None:
             return
-        if r.strategic_target is not None and self.available > 0:
-            step = r.target_adjustment * (r.strategic_target - capacity_share) / 4.0
-            self.subsidy_rate = float(min(max(self.subsidy_rate + step, 0.0), r.max_subsidy_rate))
+        step = 0.0
+        if r.strategic_target is not None:
+            step += r.target_adjustment * (r.strategic_target - capacity_share) / 4.0
+        if r.rival_response > 0 and rival_rate > self.subsidy_rate:
+            step += r.rival_response * (rival_rate - self.subsidy_rate) / 4.0
+        if step != 0.0 and self.available > 0:
+            self.subsidy_rate = float(min(max(self.subsidy_rate + step, 0.0), max(r.max_subsidy_rate, 0.0)))
         if r.condition_drift > 0 and self.drift_added < r.condition_cap:
             add = min(r.condition_drift / 4.0, r.condition_cap - self.drift_added)
             self.conditions.technology_transfer = min(1.0, self.conditions.technology_transfer + add / 2)

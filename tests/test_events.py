@@ -174,6 +174,20 @@ def test_strategic_target_raises_the_subsidy_rate_when_short():
     assert us.subsidy_rate <= m.spec.governments["US"].max_subsidy_rate
 
 
+def test_a_government_answers_a_rivals_higher_subsidy_while_its_budget_lasts():
+    m = ChipModel("baseline", rng=1, **{"governments.KR.rival_response": 1.0, "governments.KR.max_subsidy_rate": 0.3})
+    kr = m.governments[m.geo.countries.index("KR")]
+    highest = max(g.subsidy_rate for g in m.governments if g.code != "KR")
+    m.run(1)
+    assert kr.subsidy_rate == pytest.approx(min(0.3, highest / 4.0))      # a quarter of the gap from 0
+    m.run(12)
+    assert kr.subsidy_rate <= 0.3 + 1e-12
+    calm = ChipModel("baseline", rng=1).run(1)
+    assert calm.governments[m.geo.countries.index("KR")].subsidy_rate == 0.0
+    broke = ChipModel("baseline", rng=1, **{"governments.KR.rival_response": 1.0, "governments.KR.budget": 0.0}).run(4)
+    assert broke.governments[m.geo.countries.index("KR")].subsidy_rate == 0.0      # no money, no race
+
+
 def test_conditions_drift_up_to_their_cap():
     m = ChipModel("baseline", rng=1, **{"governments.US.condition_drift": 0.2, "governments.US.condition_cap": 0.1})
     us = m.governments[m.geo.countries.index("US")]

@@ -164,3 +164,20 @@ def test_buyers_pay_exactly_what_upstream_and_packaging_firms_earn():
 def test_inputs_costing_more_than_the_unit_cost_are_rejected():
     with pytest.raises(ScenarioError, match=r"segments\.power.*inputs at base prices"):
         load_scenario("baseline", **{"segments.power.price": 700.0})
+
+
+def test_a_technology_transfer_condition_lifts_local_firms_and_costs_the_recipient():
+    ov = {"governments.US.conditions.technology_transfer": 0.1, "governments.US.budget": 200.0}
+    hit, calm = ChipModel("baseline", rng=2, **ov), ChipModel("baseline", rng=2)
+    us = hit.geo.countries.index("US")
+    local = hit.world.firms.home == us
+    hit.run(8)
+    calm.run(8)
+    assert hit.world.chain.tech[local].mean() > calm.world.chain.tech[local].mean()
+    s = hit.world.sites
+    granted = (s.col("gov") == us) & (s.col("start_step") > 0)
+    assert granted.any()
+    seg = s.col("segment")[granted]
+    gross = hit.world.segments.project_size[seg] * hit.world.segments.capex_per_capacity[seg]
+    cost = hit.governments[us].condition_cost
+    assert s.col("capex_total")[granted] == pytest.approx(gross * (1 + cost))

@@ -29,8 +29,8 @@ def term_weights(sc: Scenario) -> np.ndarray:
                      p.w_home, p.w_bloc, p.w_tariff, p.w_distance, p.w_coordination, p.w_expansion])
 
 
-@phase("invest", "3.4", reads=("segments", "geo", "ledger", "chain", "clock"),
-       writes=("sites", "firms", "markets", "policy", "risk", "counters", "log"))
+@phase("invest", "3.4", reads=("segments", "geo", "ledger", "clock"),
+       writes=("sites", "firms", "markets", "policy", "risk", "chain", "counters", "log"))
 def firms_invest(w: World, sc: Scenario, rng: np.random.Generator) -> None:
     """Investment trigger for every (firm, segment), then location choice for those that invest.
 
@@ -431,10 +431,29 @@ def start_project(w: World, sc: Scenario, firm: int, segment: int, region: int, 
     years = gov.rules.guardrail_years if gov.rules is not None else 0.0
     if committed > 0 and years > 0:                 # the award's guardrail (88 FR 65600)
         w.policy.guardrail_until[firm] = max(w.policy.guardrail_until[firm], t + int(round(4 * years)))
+    conditions = gov.condition_cost if committed > 0 else 0.0
+    if committed > 0 and gov.conditions.technology_transfer > 0:
+        transfer_technology(w, sc, firm, segment, c, gov.conditions.technology_transfer)
+    # The conditions of a grant are paid in cash with the capex (ODD 7.6); the concern ban is not a cash cost.
     return w.firms.add_site(w.sites, firm, region, segment, float(w.segments.project_size[segment]), BUILDING,
-                            start_step=t, online_step=t + lag, expansion=expansion, capex_total=capex,
+                            start_step=t, online_step=t + lag, expansion=expansion,
+                            capex_total=capex * (1.0 + conditions),
                             gov=c if committed > 0 else -1, subsidy_committed=committed,
                             tax_credit=gov.tax_credit)
+
+
+def transfer_technology(w: World, sc: Scenario, firm: int, segment: int, country: int, demand: float) -> None:
+    """A grant's technology-transfer condition: firms of the host country present in the segment close
+    min(1, transfer_per_capex × demand) of their gap to the recipient's technology (ODD 7.6)."""
+    share = min(1.0, sc.knowledge.transfer_per_capex * demand)
+    if share <= 0:
+        return
+    tech = w.chain.tech
+    s = w.sites
+    live = s.select(LIVE) & (s.col("segment") == segment)
+    local = np.unique(s.col("firm")[live])
+    local = local[(w.firms.home[local] == country) & (local != firm) & (tech[local] < tech[firm])]
+    tech[local] += share * (tech[firm] - tech[local])
 
 
 PHASE = firms_invest

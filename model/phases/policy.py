@@ -25,8 +25,11 @@ def set_policy(w: World, sc: Scenario, rng: np.random.Generator) -> None:
     geo = w.geo
     op = w.sites.capacity_by(OPERATING, geo.n, len(w.segments.ids))[:, w.segments.fab_mask].sum(axis=1)
     share = shares(np.bincount(geo.country, weights=op, minlength=len(geo.countries)))
-    for g in w.policy.governments:
-        g.set_policy(float(share[g.cidx]))
+    govs = w.policy.governments
+    rates = np.array([g.subsidy_rate for g in govs])       # rivals' rates as they stood at the start of the quarter
+    for g in govs:
+        others = np.delete(rates, g.cidx)
+        g.set_policy(float(share[g.cidx]), float(others.max()) if len(others) else 0.0)
     w.policy.refresh(w.events)
     update_wages(w, sc)
     geo.skilled_labour *= (1.0 + sc.params.skilled_labour_growth) ** 0.25

@@ -232,6 +232,7 @@ class Government(_Strict):
     strategic_target: float | None = _f(None, "share of world fab capacity", "Capacity share the government steers its subsidy rate toward; empty = fixed rate", ge=0.0, le=1.0)
     target_adjustment: float = _f(0.5, "rate per unit share gap per quarter", "How fast the subsidy rate moves toward the strategic target", ge=0.0, le=100.0)
     max_subsidy_rate: float = _f(0.5, "share of capex", "Highest subsidy rate the target rule may set", ge=0.0, le=1.0)
+    rival_response: float = _f(0.0, "share of the gap per year", "Subsidy race: each year the subsidy rate closes this share of its gap to the highest rate another government offers (only upward, within max_subsidy_rate, while money is left); 0 = no response", ge=0.0, le=10.0)
     condition_drift: float = _f(0.0, "share of capex per year", "Yearly tightening of the technology-transfer and data-disclosure conditions", ge=0.0, le=1.0)
     condition_cap: float = _f(0.2, "share of capex", "Most the drift may add to the conditions' flat cost", ge=0.0, le=1.0)
     tit_for_tat: bool = Field(False, description="Answer another country's tariff on its exports with the same rate [bool]")
@@ -355,6 +356,7 @@ class Knowledge(_Strict):
     complementarity: float = _f(0.3, "dimensionless", "Leader's expected gain relative to the follower's gap-based gain (what the follower brings)", ge=0.0, le=10.0)
     stage_gate_incentive: float = _f(0.5, "dimensionless", "Leader's extra expected gain under stage-gated funding (the next stage's money depends on the KPI), relative to the follower's gain", ge=0.0, le=10.0)
     joint_ownership_leakage: float = _f(1.0, "share", "Share of the follower's gain the leader counts under joint IP ownership", ge=0.0, le=1.0)
+    transfer_per_capex: float = _f(2.0, "share of gap per unit of capex share", "Technology transfer demanded with a grant: firms of the host country in the project's segment close min(1, this × the technology_transfer condition) of their gap to the recipient's technology when the project starts (a 5 % of capex demand closes 10 %; model assumption)", ge=0.0, le=100.0)
     technology_floor: float = _f(0.5, "index 0–1", "Technology level derived for a firm without a given one: floor + (1 − floor) × x, where x is the leading-edge share of its fab capacity (fab firms) or else the square root of its capacity relative to the largest firm's, in its best segment; so a firm with x = 0 starts at the floor (model assumption, docs/ODD.md §5.5)", ge=0.0, le=1.0)
 
 
