@@ -91,6 +91,9 @@ def build_segments(sc: Scenario) -> Segments:
         cost_share=np.array([s.cost_share for s in segs]),
         workers=np.array([s.workers_per_capacity for s in segs]),
         ramp=np.array([s.ramp_quarters for s in segs], dtype=np.int64),
+        tech_premium=np.array([s.tech_premium for s in segs], dtype=float),
+        le_threshold=np.array([np.nan if s.leading_edge_threshold is None else s.leading_edge_threshold
+                               for s in segs], dtype=float),
         fab_mask=np.array([s in FAB_SEGMENTS for s in SEGMENTS]),
     )
 
@@ -217,6 +220,10 @@ def build_levers(sc: Scenario, geo: Geography) -> Levers:
         standard_members=member_mask(co.standards), standards_reduction=co.standards.switching_cost_reduction,
         ip_keep=network.follower_keep(co.ip.regime, co.ip.licence_years, co.ip.licence_scope,
                                       co.ip.reference_years, sc.knowledge.joint_ownership_leakage),
+        ip_joint_keep=sc.knowledge.joint_ownership_leakage,
+        ip_licence=co.ip.regime == "licence",
+        ip_members=np.isin(np.array(geo.countries), co.members),
+        licence_quarters=int(round(4 * co.ip.licence_years)),
     )
 
 

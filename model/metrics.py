@@ -101,6 +101,9 @@ METRICS: tuple[Metric, ...] = (
            "country's share of operating fab capacity (by site location)", "concentration", **_S),
     Metric(f"share_bloc_{_B}", f"{_B} bloc share of world fab capacity", "share",
            "bloc's share of operating fab capacity", "concentration", **_S),
+    Metric("leading_edge_share", "leading-edge share", "share",
+           "share of operating capacity in the segments with a `leading_edge_threshold` (logic and memory in the "
+           "baseline) that is flagged leading-edge (NaN if there is none)", "concentration", **_S),
     Metric("hhi_country", "country HHI", "0–1",
            r"Herfindahl index of operating fab capacity across countries, $\sum_c \text{share}_c^2$", "concentration"),
     Metric(f"clustering_{_SEG}", f"{_SEG} clustering", "0–1",
@@ -398,6 +401,11 @@ def concentration(w: World, sc: Scenario, op: np.ndarray) -> dict[str, float]:
     for b, v in zip(geo.blocs, shares(fab_by_bloc)):
         row[f"share_bloc_{b}"] = float(v)
     row["hhi_country"] = hhi(fab_by_country)
+    le_segments = ~np.isnan(w.segments.le_threshold)
+    on = sites.select(OPERATING) & le_segments[sites.col("segment")]
+    cap_le = sites.col("capacity")[on]
+    row["leading_edge_share"] = (float(cap_le[sites.col("leading_edge")[on]].sum() / cap_le.sum())
+                                 if cap_le.sum() > 0 else float("nan"))
     clus = herfindahl_columns(op)
     for k, s in enumerate(SEGMENTS):
         row[f"clustering_{s}"] = float(clus[k])

@@ -9,12 +9,15 @@ rules here are pure functions over arrays; ``PartnershipBook`` stores the
 partnerships as columns, like the site registry.
 
 Knowledge: the leading partner (higher technology) decides how much to
-share.  It expects the follower to gain in proportion to the gap, and
-itself in proportion to what the follower brings (complementarity, plus the
-next stage's money under stage-gated funding).  The more the follower is
-expected to out-gain it, the less it shares ("asymmetric motivation",
-source column §4).  A time- and use-limited licence caps what the follower
-keeps, which lowers that expectation.
+share.  It weighs what the partnership brings it (complementarity, plus the
+next stage's money under stage-gated funding) against the profit it expects
+to lose when the follower closes the gap: that loss is larger the closer the
+follower already is and if it competes in a common segment (technology sets
+unit cost and, in logic and memory, the price, docs/ODD.md §7.3, §7.15).
+The more the expected loss outweighs the gain, the less it shares
+("asymmetric motivation", source column §4).  Each partnership and project
+has its own IP regime: under a time- and use-limited licence the follower
+keeps a share κ of each gain, and nothing after the licence expires.
 """
 
 from __future__ import annotations
@@ -33,7 +36,12 @@ __all__ = [
     "ration",
     "update_trust",
     "follower_keep",
+    "link_ip",
+    "rivalry",
     "sharing_rate",
+    "kept_gain",
+    "yield_cost_factor",
+    "premium_price_factor",
     "knowledge_gain",
     "fixed_proportion_output",
 ]
@@ -62,6 +70,55 @@ def follower_keep(regime: str, licence_years: float, licence_scope: float, refer
     if regime == "licence":
         return licence_scope * min(1.0, licence_years / reference_years)
     return leakage
+
+
+def link_ip(home_a: np.ndarray, home_b: np.ndarray, members: np.ndarray, licence: bool, licence_keep: float,
+            joint_keep: float, start_step: np.ndarray | int, licence_quarters: int
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """IP regime of links or projects between firms of countries ``home_a`` and ``home_b``.
+
+    Under the licence regime, a link between two *different* member countries
+    is licensed: κ = ``licence_keep`` and the licence ends ``licence_quarters``
+    after ``start_step``.  Every other link is jointly owned: κ =
+    ``joint_keep`` and no end (−1).  Returns (κ, licensed, licence end step).
+    """
+    home_a, home_b = np.asarray(home_a), np.asarray(home_b)
+    licensed = licence & members[home_a] & members[home_b] & (home_a != home_b)
+    keep = np.where(licensed, licence_keep, joint_keep)
+    end = np.where(licensed, np.asarray(start_step) + licence_quarters, -1)
+    return keep, licensed, end.astype(np.int64)
+
+
+def kept_gain(gain: np.ndarray, keep: np.ndarray, licensed: np.ndarray, licence_end: np.ndarray,
+              step: int) -> np.ndarray:
+    """What a follower keeps of a gain: all of it on a jointly owned link; κ × gain on a
+    licensed one while the licence runs (step < end), nothing after it expired."""
+    return np.where(licensed, np.where(step < licence_end, keep * gain, 0.0), gain)
+
+
+def rivalry(has_segment: np.ndarray, leader: np.ndarray, follower: np.ndarray, other_weight: float) -> np.ndarray:
+    """Weight of the follower as a competitor of the leader: 1 if the two have operating
+    capacity in a common segment (``has_segment`` is firm × segment), else ``other_weight``."""
+    common = (has_segment[leader] & has_segment[follower]).any(axis=-1)
+    return np.where(common, 1.0, other_weight)
+
+
+def yield_cost_factor(tech: np.ndarray, penalty: float) -> np.ndarray:
+    """Unit-cost multiplier of technology (yield loss below the frontier): 1 + penalty × (1 − tech)."""
+    return 1.0 + penalty * (1.0 - np.asarray(tech, dtype=float))
+
+
+def premium_price_factor(tech: np.ndarray, output: np.ndarray, segment: np.ndarray, premium: np.ndarray,
+                         n_segments: int) -> np.ndarray:
+    """Price multiplier of each producer: 1 + premium_s × (t − t̄_s), with t̄_s the
+    output-weighted mean technology of segment s.  Σ output × factor = Σ output within
+    every segment, so the premium moves revenue between producers without changing
+    a segment's revenue (floored at 0 for extreme premiums)."""
+    tech = np.asarray(tech, dtype=float)
+    tot = np.bincount(segment, weights=output, minlength=n_segments)
+    mean = np.divide(np.bincount(segment, weights=output * tech, minlength=n_segments), tot,
+                     out=np.zeros(n_segments), where=tot > 0)
+    return np.maximum(1.0 + premium[segment] * (tech - mean[segment]), 0.0)
 
 
 def ip_exposure(cross_border: np.ndarray, keep: float) -> np.ndarray:
@@ -117,17 +174,26 @@ def update_trust(trust: np.ndarray, fill_rate: np.ndarray, gain: float, loss: fl
 
 
 # ----------------------------------------------------------------- knowledge
-def sharing_rate(gap: np.ndarray, trust: np.ndarray, keep: float, base: float, aversion: float,
+def sharing_rate(gap: np.ndarray, trust: np.ndarray, keep: float | np.ndarray, base: float, aversion: float,
                  complementarity: float, stage_incentive: float | np.ndarray = 0.0,
-                 trust_floor: float = 0.5) -> np.ndarray:
-    """Share of its lead the leading partner passes on (0–1).
+                 trust_floor: float = 0.5, rivalry: float | np.ndarray = 1.0,
+                 closeness_scale: float = np.inf) -> np.ndarray:
+    """Share of its lead the leading partner passes on (0–1): the partnership's value
+    to the leader against the profit it expects to lose to a closer follower.
 
-    Expected gains: follower G_F = keep × gap; leader G_L = (complementarity
-    + stage incentive) × gap.  Asymmetry a = max(0, (G_F − G_L)/(G_F + G_L)).
-    s = base × (f + (1 − f) × trust) × (1 − min(1, aversion × a)), with f the
-    sharing factor at zero trust (``knowledge.trust_sharing_floor``, 0.5 by default).
+    Value to the leader V = (complementarity + stage incentive) × gap; expected
+    loss L = keep × gap × rivalry × exp(−gap / closeness_scale): what the
+    follower keeps, weighted by how much it competes with the leader (1 in a
+    common segment) and by its closeness (a gain of a follower that is already
+    close takes more of the leader's technology premium).  Net loss
+    a = max(0, (L − V)/(L + V)) (0 if both are 0) and
+    s = base × (f + (1 − f) × trust) × (1 − min(1, aversion × a)), f the
+    sharing factor at zero trust.  With rivalry 1 and an infinite closeness
+    scale this is kyoso 0.1's rule (L = keep × gap).
     """
-    g_f = keep * gap
+    gap = np.asarray(gap, dtype=float)
+    closeness = np.exp(-gap / closeness_scale) if np.isfinite(closeness_scale) else 1.0
+    g_f = keep * gap * rivalry * closeness
     g_l = (complementarity + stage_incentive) * gap
     denom = g_f + g_l
     asym = np.divide(g_f - g_l, denom, out=np.zeros_like(gap, dtype=float), where=denom > 0)
@@ -155,6 +221,9 @@ _COLUMNS: dict[str, type] = {
     "delivered": np.float64,
     "sharing": np.float64,      # leader's sharing rate this quarter
     "disrupted": np.bool_,
+    "keep": np.float64,         # κ: share of a gain the follower keeps (licence) or the leader counts (joint)
+    "licensed": np.bool_,       # IP regime: limited licence (else joint ownership)
+    "licence_end": np.int64,    # step the licence expires (−1 joint)
 }
 
 
@@ -164,8 +233,9 @@ class PartnershipBook(ColumnStore):
     COLUMNS = _COLUMNS
 
     def add_many(self, buyer: np.ndarray, buyer_segment: np.ndarray, input_seg: np.ndarray,
-                 supplier: np.ndarray, trust: np.ndarray, step: int) -> np.ndarray:
-        """Append partnerships; returns their numbers."""
+                 supplier: np.ndarray, trust: np.ndarray, step: int, keep: np.ndarray | float = 1.0,
+                 licensed: np.ndarray | bool = False, licence_end: np.ndarray | int = -1) -> np.ndarray:
+        """Append partnerships with their IP regime (:func:`link_ip`); returns their numbers."""
         k = len(buyer)
         self._reserve(self.n + k)
         sl = slice(self.n, self.n + k)
@@ -180,6 +250,9 @@ class PartnershipBook(ColumnStore):
         self.delivered[sl] = 0.0
         self.sharing[sl] = 0.0
         self.disrupted[sl] = False
+        self.keep[sl] = keep
+        self.licensed[sl] = licensed
+        self.licence_end[sl] = licence_end
         self.n += k
         return np.arange(sl.start, sl.stop)
 

@@ -11,14 +11,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import markets
-from .sites import ANY, BUILDING, LIVE, OPERATING
+from . import markets, network
+from .sites import ANY, BUILDING, LIVE, OPERATING, leading_edge_allowed, ramp_share
 
 if TYPE_CHECKING:
     from .scenario import Scenario
     from .world import World
 
-__all__ = ["site_unit_cost", "input_bill", "unit_cost_index", "present_capacity", "skilled_pools", "labour_shortage",
+__all__ = ["site_unit_cost", "input_bill", "yield_share", "site_price_technology", "project_leading_edge",
+           "unit_cost_index", "present_capacity", "skilled_pools", "labour_shortage",
            "firm_capacity_summary", "KWPM_QUARTER_TO_USD_BN"]
 
 #: Thousand wafers/month × 3 months × USD per wafer → USD bn per quarter.
@@ -32,16 +33,42 @@ def input_bill(w: World, prices: np.ndarray | None = None) -> np.ndarray:
 
 
 def site_unit_cost(w: World, sc: Scenario) -> np.ndarray:
-    """Operating cost per unit of each site's output (USD per 200mm-eq wafer), inputs at this quarter's prices.
+    """Operating cost per good unit of each site's output (USD per 200mm-eq wafer), inputs at this quarter's prices.
 
-    The wage-adjusted cost of 7.3 holds the inputs at base prices; their
-    price changes since pass through: c_i + Σ_u a[s, u] (p_u − p̄_u).
+    The wage rule of :func:`model.markets.unit_cost` holds the inputs at base
+    prices; their price changes since pass through, Σ_u a[s, u] (p_u − p̄_u);
+    the sum × the yield factor of its firm's technology, 1 +
+    ``knowledge.yield_penalty`` × (1 − tech) (docs/ODD.md §7.3).
     """
     s, seg = w.sites, w.segments
     k = s.col("segment")
     base = markets.unit_cost(seg.base_price[k], seg.cost_share[k], seg.labour_intensity[k],
                              w.geo.labour_cost[s.col("region")], sc.params.reference_wage)
-    return base + (input_bill(w) - input_bill(w, seg.base_price))[k]
+    inputs = (input_bill(w) - input_bill(w, seg.base_price))[k]
+    return (base + inputs) * network.yield_cost_factor(w.chain.tech[s.col("firm")], sc.knowledge.yield_penalty)
+
+
+def yield_share(w: World) -> np.ndarray:
+    """Share of each site's capacity it can produce this quarter while its yield ramps up
+    (:func:`model.sites.ramp_share`; 1 for sites operating at the start)."""
+    s = w.sites
+    return ramp_share(s.col("online_step"), w.clock.step, w.segments.ramp[s.col("segment")])
+
+
+def site_price_technology(w: World) -> np.ndarray:
+    """Technology that sets each site's price premium (docs/ODD.md §7.15): its firm's,
+    capped at the segment's leading-edge threshold unless the site is leading-edge."""
+    s = w.sites
+    t = w.chain.tech[s.col("firm")]
+    thr = w.segments.le_threshold[s.col("segment")]
+    capped = np.where(np.isnan(thr), t, np.minimum(t, np.nan_to_num(thr, nan=1.0)))
+    return np.where(s.col("leading_edge"), t, capped)
+
+
+def project_leading_edge(w: World, firm: int | np.ndarray, segment: int | np.ndarray) -> np.ndarray:
+    """Whether a site of ``firm`` in ``segment`` would be leading-edge now (its firm's
+    technology ≥ the segment's threshold); construction decides it on completion."""
+    return leading_edge_allowed(w.chain.tech[firm], w.segments.le_threshold[segment])
 
 
 def unit_cost_index(w: World, sc: Scenario, raw: bool = False) -> float:

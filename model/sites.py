@@ -14,7 +14,7 @@ import numpy as np
 from .columns import ColumnStore
 from .scenario import SiteStatus
 
-__all__ = ["SiteRegistry", "STATUS_ORDER", "BUILDING", "OPERATING", "OFFLINE", "LIVE", "ANY"]
+__all__ = ["SiteRegistry", "ramp_share", "leading_edge_allowed", "STATUS_ORDER", "BUILDING", "OPERATING", "OFFLINE", "LIVE", "ANY"]
 
 #: Integer codes used in the arrays, in this order.
 STATUS_ORDER: tuple[SiteStatus, ...] = (SiteStatus.BUILDING, SiteStatus.OPERATING, SiteStatus.OFFLINE)
@@ -40,6 +40,29 @@ _COLUMNS: dict[str, type] = {
     "milestones_paid": np.int8,    # 0..3
     "tax_credit": np.float64,      # share of capex, paid on completion
 }
+
+
+def ramp_share(online_step: np.ndarray, step: int, ramp: np.ndarray) -> np.ndarray:
+    """Share of its capacity a site can produce while its yield ramps up (docs/ODD.md §7.10).
+
+    A site completed in the model (``online_step`` ≥ 1; sites operating at the
+    start have 0) produces (k + 1)/(n + 1) of its capacity in its k-th
+    operating quarter, k = step − online_step = 0..n−1, and all of it from
+    k = n on; n = ``ramp`` quarters of its segment (0 = full output at once).
+    """
+    online_step = np.asarray(online_step)
+    ramp = np.asarray(ramp)
+    k = step - online_step
+    share = np.clip((k + 1) / (ramp + 1.0), 0.0, 1.0)
+    return np.where((online_step >= 1) & (ramp > 0), share, 1.0)
+
+
+def leading_edge_allowed(tech: np.ndarray | float, threshold: np.ndarray | float) -> np.ndarray:
+    """A site is leading-edge only in a segment with a threshold (not NaN) and only if its
+    firm's technology reaches it (docs/ODD.md §7.15)."""
+    threshold = np.asarray(threshold, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return ~np.isnan(threshold) & (np.asarray(tech, dtype=float) >= np.nan_to_num(threshold, nan=np.inf))
 
 
 class SiteRegistry(ColumnStore):

@@ -65,6 +65,8 @@ class Segments(SubState):
     cost_share: np.ndarray
     workers: np.ndarray              # thousand skilled workers per kwpm
     ramp: np.ndarray                 # quarters from completion to full yield
+    tech_premium: np.ndarray         # price share per unit of technology above the segment's mean
+    le_threshold: np.ndarray         # technology needed for a leading-edge site (NaN = no leading edge)
     fab_mask: np.ndarray             # front-end fab segments
 
 
@@ -292,7 +294,11 @@ class Levers(SubState):
     talent_mobility: float
     standard_members: np.ndarray
     standards_reduction: float
-    ip_keep: float                   # share of a knowledge gain the follower keeps
+    ip_keep: float                   # κ of a licensed link: share of a knowledge gain the follower keeps
+    ip_joint_keep: float             # κ of a jointly owned link: share of the gain the leader counts
+    ip_licence: bool                 # the licence regime is on (for links between different members)
+    ip_members: np.ndarray           # country mask of the IP regime's members (cocreation.members)
+    licence_quarters: int            # quarters a licence runs from the start of its link or project
 
 
 @dataclass(eq=False)

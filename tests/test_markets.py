@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from model import ChipModel
+from model.queries import yield_share
 from model.phases.markets import market_capacity
 
 
@@ -56,7 +57,8 @@ def test_available_capacity_removes_outages_and_blocked_exports():
     assert avail[logic] < 0.85 * op[logic]                      # Taiwan's logic fabs lose most export reach
     np.testing.assert_allclose(avail[~fab], op[~fab])           # no outages: upstream untouched
     calm = ChipModel("status_quo", rng=1, params__price_input_shortage=False).run(11)
-    op_calm = calm.world.sites.capacity_by(1, calm.geo.n, 7).sum(axis=0)
+    # Sites completed in the model count at their yield share while they ramp up (ODD 7.10).
+    op_calm = calm.world.sites.sum_by(("segment",), (7,), weight=yield_share(calm.world))
     np.testing.assert_allclose(market_capacity(calm.world, calm.spec), op_calm)
     # With the input share on, fab capacity also counts what last quarter's inputs allowed.
     calm.spec.params.price_input_shortage = True

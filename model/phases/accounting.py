@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .. import finance
-from ..queries import KWPM_QUARTER_TO_USD_BN, input_bill, site_unit_cost
+from .. import finance, network
+from ..queries import KWPM_QUARTER_TO_USD_BN, input_bill, site_price_technology, site_unit_cost, yield_share
 from ..sites import OPERATING
 from .base import phase
 from .supply import operating_capacity
@@ -23,9 +23,13 @@ if TYPE_CHECKING:
 def produce_and_account(w: World, sc: Scenario, rng: np.random.Generator) -> None:
     """Sites produce their firm-segment's delivered output; cash and debt update.
 
-    Revenue is price × output; opex is unit cost × output plus rerouting and
-    visibility costs; the fund's grants are booked; sustaining capex, tax on
-    profit after depreciation and the payout leave; shortfalls of cash are
+    A site's output is its firm-segment's output rate × its capacity × its
+    yield share while it ramps up.  Revenue is price × technology premium ×
+    output (the premium is revenue-neutral within a segment); opex is own
+    unit cost (with the yield factor of technology) × output plus rerouting
+    and visibility costs; buyers pay their suppliers for the inputs they
+    received; the fund's grants are booked; sustaining capex, tax on profit
+    after depreciation and the payout leave; shortfalls of cash are
     financed by debt, and a share of cash repays debt.
     """
     p = sc.params
@@ -34,8 +38,10 @@ def produce_and_account(w: World, sc: Scenario, rng: np.random.Generator) -> Non
     firm = s.col("firm")
     cap = operating_capacity(w)
     ratio = np.divide(w.supply.output, cap, out=np.zeros_like(cap), where=cap > 0)
-    output = np.where(s.select(OPERATING), ratio[firm, seg] * s.col("capacity"), 0.0)
-    revenue = w.markets.price[seg] * output * KWPM_QUARTER_TO_USD_BN
+    output = np.where(s.select(OPERATING), ratio[firm, seg] * s.col("capacity") * yield_share(w), 0.0)
+    premium = network.premium_price_factor(site_price_technology(w), output, seg, w.segments.tech_premium,
+                                           len(w.segments.ids))
+    revenue = w.markets.price[seg] * premium * output * KWPM_QUARTER_TO_USD_BN
     # Own costs; buyers pay their suppliers for what they received (ODD 7.15), so inputs are a flow of their own.
     own = site_unit_cost(w, sc) - input_bill(w)[seg]
     opex = own * output * KWPM_QUARTER_TO_USD_BN

@@ -4,7 +4,9 @@ After the quarter's flows (§7.11-7.13):
 partnership trust follows delivery reliability; country-pair trust follows
 its firms' partnerships and joint projects; the leading partner of every
 working partnership and project decides how much to share
-(``network.sharing_rate``); followers close part of the gap.
+(``network.sharing_rate``: the partnership's value against the profit it
+expects to lose to a closer competitor); followers close part of the gap and
+keep all of it (joint ownership) or κ of it while their licence runs.
 """
 
 from __future__ import annotations
@@ -67,6 +69,11 @@ def update_trust(w: World, sc: Scenario) -> None:
     np.clip(w.chain.country_trust, 0.0, 1.0, out=w.chain.country_trust)
 
 
+def _has_segment(w: World) -> np.ndarray:
+    """Firm × segment: the firm has operating capacity in the segment (its location shares sum to 1)."""
+    return w.chain.location_share.sum(axis=2) > 0
+
+
 def partnership_spillovers(w: World, sc: Scenario) -> None:
     """Knowledge flows from the leading to the following partner of each working link."""
     book = w.chain.partners
@@ -77,11 +84,15 @@ def partnership_spillovers(w: World, sc: Scenario) -> None:
         b, s = book.buyer[act], book.supplier[act]
         tb, ts = w.chain.tech[b], w.chain.tech[s]
         gap = np.abs(ts - tb)
-        share = network.sharing_rate(gap, book.trust[act], w.chain.levers.ip_keep, kn.base_sharing,
-                                     kn.asymmetry_aversion, kn.complementarity, trust_floor=kn.trust_sharing_floor)
-        book.sharing[act] = share
         follower = np.where(ts > tb, b, s)
+        leader = np.where(ts > tb, s, b)
+        rival = network.rivalry(_has_segment(w), leader, follower, kn.rival_weight)
+        share = network.sharing_rate(gap, book.trust[act], book.keep[act], kn.base_sharing,
+                                     kn.asymmetry_aversion, kn.complementarity, trust_floor=kn.trust_sharing_floor,
+                                     rivalry=rival, closeness_scale=kn.closeness_scale)
+        book.sharing[act] = share
         gain = network.knowledge_gain(gap, share, kn.partnership_spill)
+        gain = network.kept_gain(gain, book.keep[act], book.licensed[act], book.licence_end[act], w.clock.step)
         np.add.at(w.chain.tech, follower, gain)
     np.minimum(w.chain.tech + kn.own_progress, 1.0, out=w.chain.tech)
 
@@ -122,6 +133,9 @@ def start_projects(w: World, sc: Scenario, rng: np.random.Generator) -> None:
         if fa < 0 or fb < 0:
             continue
         leader, follower = (fa, fb) if w.chain.tech[fa] >= w.chain.tech[fb] else (fb, fa)
+        lv, home = w.chain.levers, w.firms.home
+        keep, licensed, end = network.link_ip(home[[leader]], home[[follower]], lv.ip_members, lv.ip_licence,
+                                              lv.ip_keep, lv.ip_joint_keep, w.clock.step, lv.licence_quarters)
         hosts = [i for i in w.chain.institutes if i.country in (ca, cb)]
         host = hosts[int(u[2] * len(hosts))] if hosts else None
         first = spec.stage_budget if spec.mode == "stage_gated" else spec.stage_budget * spec.stages
@@ -135,6 +149,7 @@ def start_projects(w: World, sc: Scenario, rng: np.random.Generator) -> None:
             "host": host.key if host is not None else "", "start_step": w.clock.step, "stage": 0,
             "quarter_in_stage": 0, "stage_money": spec.stage_budget, "paid": first,
             "sharing": [], "status": "active", "mode": spec.mode,
+            "keep": float(keep[0]), "licensed": bool(licensed[0]), "licence_end": int(end[0]),
         })
 
 
@@ -155,14 +170,17 @@ def advance_projects(w: World, sc: Scenario) -> None:
     for p in active:
         if p["host"]:
             load[p["host"]] = load.get(p["host"], 0) + 1
+    has = _has_segment(w)
     for p in active:
         lead, fol = p["leader"], p["follower"]
         gap = max(w.chain.tech[lead] - w.chain.tech[fol], 0.0)
         trust = w.chain.country_trust[w.firms.home[lead], w.firms.home[fol]]
         incentive = kn.stage_gate_incentive if spec.mode == "stage_gated" else 0.0
-        share = float(network.sharing_rate(np.array([gap]), np.array([trust]), w.chain.levers.ip_keep,
+        rival = network.rivalry(has, np.array([lead]), np.array([fol]), kn.rival_weight)
+        share = float(network.sharing_rate(np.array([gap]), np.array([trust]), p["keep"],
                                            kn.base_sharing, kn.asymmetry_aversion, kn.complementarity, incentive,
-                                           trust_floor=kn.trust_sharing_floor)[0])
+                                           trust_floor=kn.trust_sharing_floor, rivalry=rival,
+                                           closeness_scale=kn.closeness_scale)[0])
         exchange = 0.0
         if p["host"]:
             inst = hosted[p["host"]]
@@ -170,7 +188,9 @@ def advance_projects(w: World, sc: Scenario) -> None:
         p["exchange"] = exchange
         spill = kn.project_spill * (1.0 + kn.institute_bonus * exchange)
         gain = float(network.knowledge_gain(np.array([gap]), np.array([share]), spill)[0])
-        w.chain.tech[fol] = min(1.0, w.chain.tech[fol] + gain)
+        kept = float(network.kept_gain(np.array([gain]), np.array([p["keep"]]), np.array([p["licensed"]]),
+                                       np.array([p["licence_end"]]), w.clock.step)[0])
+        w.chain.tech[fol] = min(1.0, w.chain.tech[fol] + kept)
         w.chain.tech[lead] = min(1.0, w.chain.tech[lead] + kn.complementarity * gain)
         p["sharing"].append(share)
         p["quarter_in_stage"] += 1

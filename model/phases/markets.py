@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import markets
+from ..queries import yield_share
 from ..sites import OPERATING
 from .base import phase
 
@@ -42,7 +43,8 @@ def chip_tariff_paid(w: World) -> np.ndarray:
 
 
 def market_capacity(w: World, sc: Scenario) -> np.ndarray:
-    """Capacity per segment that prices clear against (kwpm): available or operating (``params.price_capacity``).
+    """Capacity per segment that prices clear against (kwpm): available or operating (``params.price_capacity``),
+    each site counted at its yield share while it ramps up (:func:`model.queries.yield_share`).
 
     Available = Σ over operating sites of capacity × availability (outages), and
     for fab segments × (1 − b_c (1 − m_c)) with b_c the blockade of the site's
@@ -52,10 +54,11 @@ def market_capacity(w: World, sc: Scenario) -> np.ndarray:
     packaging raise chip prices.
     """
     n_seg = len(w.segments.ids)
+    ramp = yield_share(w)
     if sc.params.price_capacity == "operating":
-        return w.sites.capacity_by(OPERATING, w.geo.n, n_seg).sum(axis=0)
+        return w.sites.sum_by(("segment",), (n_seg,), status=OPERATING, weight=ramp)
     s = w.sites
-    weight = w.events.availability(s.n)
+    weight = w.events.availability(s.n) * ramp
     blockade = w.events.blockade
     if blockade.any():
         country = w.geo.country[s.col("region")]

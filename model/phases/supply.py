@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import markets
-from ..queries import site_unit_cost
+from ..queries import site_unit_cost, yield_share
 from ..sites import LIVE
 from .base import phase
 from .supply_flows import flows
@@ -90,14 +90,15 @@ def _stranded(w: World, cap: np.ndarray, avail: np.ndarray) -> None:
 
 
 def operating_capacity(w: World) -> np.ndarray:
-    """Operating capacity (kwpm) as a firm × segment matrix."""
-    return w.sites.sum_by(("firm", "segment"), (w.firms.n, len(w.segments.ids)))
+    """Operating capacity (kwpm) able to produce, as a firm × segment matrix: each site's
+    capacity × its yield share while it ramps up (:func:`model.queries.yield_share`)."""
+    return w.sites.sum_by(("firm", "segment"), (w.firms.n, len(w.segments.ids)), weight=yield_share(w))
 
 
 def available_capacity(w: World) -> np.ndarray:
-    """Operating capacity able to run this quarter (outages removed), firm × segment."""
+    """Operating capacity able to run this quarter (ramp-up and outages removed), firm × segment."""
     return w.sites.sum_by(("firm", "segment"), (w.firms.n, len(w.segments.ids)),
-                            weight=w.events.availability(w.sites.n))
+                            weight=w.events.availability(w.sites.n) * yield_share(w))
 
 
 def location_shares(w: World) -> np.ndarray:
@@ -117,7 +118,7 @@ def main_region(w: World) -> np.ndarray:
 def refresh_firm_costs(w: World, sc: Scenario, cap: np.ndarray) -> None:
     """Capacity-weighted unit cost of each firm in each segment (USD per unit), and its total capacity."""
     seg, ch = w.segments, w.chain
-    cost = w.sites.sum_by(("firm", "segment"), cap.shape, weight=site_unit_cost(w, sc))
+    cost = w.sites.sum_by(("firm", "segment"), cap.shape, weight=site_unit_cost(w, sc) * yield_share(w))
     ch.firm_unit_cost = np.where(cap > 0, np.divide(cost, cap, out=np.zeros_like(cost), where=cap > 0),
                                  seg.base_price * seg.cost_share)
     ch.firm_capacity_total = cap.sum(axis=1)

@@ -84,7 +84,6 @@ def _choose(w: World, sc: Scenario, rng: np.random.Generator, buyer: np.ndarray,
     out = np.full(n, -1, dtype=np.int64)
     uniforms = rng.random((n, k))
     gumbel = rng.gumbel(size=(n, k + 1))
-    keep = w.chain.levers.ip_keep
     weights = (net.w_technology, net.w_price, net.w_trust, net.w_distance, net.w_export_control, net.w_ip)
     for u in np.unique(input_seg):
         rows = np.flatnonzero(input_seg == u)
@@ -97,7 +96,7 @@ def _choose(w: World, sc: Scenario, rng: np.random.Generator, buyer: np.ndarray,
         attrs = link_attributes(w, sc, b, c, np.full(len(c), u), main_region)
         exposure = np.maximum(attrs["exposure"], _blocked(w, b, c, u))
         util = network.partner_utility(w.chain.tech[c], attrs["cost"], attrs["trust0"], attrs["distance"],
-                                       exposure, network.ip_exposure(attrs["cross"], keep),
+                                       exposure, network.ip_exposure(attrs["cross"], link_ip(w, b, c, 0)[0]),
                                        weights).reshape(len(rows), k)
         util[cand == buyer[rows][:, None]] = -np.inf
         if incumbent is not None:
@@ -105,8 +104,9 @@ def _choose(w: World, sc: Scenario, rng: np.random.Generator, buyer: np.ndarray,
             util[cand == inc[:, None]] = -np.inf
             ia = link_attributes(w, sc, buyer[rows], inc, np.full(len(rows), u), main_region)
             inc_exposure = np.maximum(ia["exposure"], _blocked(w, buyer[rows], inc, u))
+            inc_ip = network.ip_exposure(ia["cross"], link_ip(w, buyer[rows], inc, 0)[0])
             inc_util = network.partner_utility(w.chain.tech[inc], ia["cost"], incumbent_trust[rows], ia["distance"],
-                                               inc_exposure, network.ip_exposure(ia["cross"], keep), weights)
+                                               inc_exposure, inc_ip, weights)
             switching = net.switching_cost * np.where(
                 w.chain.levers.standard_members[w.firms.home[buyer[rows]]] & w.chain.levers.standard_members[w.firms.home[inc]],
                 1.0 - w.chain.levers.standards_reduction, 1.0)
@@ -119,6 +119,14 @@ def _choose(w: World, sc: Scenario, rng: np.random.Generator, buyer: np.ndarray,
             pick = np.where(np.isfinite(util[np.arange(len(rows)), choice]), pick, -1)
         out[rows] = pick
     return out
+
+
+def link_ip(w: World, a: np.ndarray, b: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """IP regime of links between firms ``a`` and ``b`` started at ``step``: κ, licensed, licence end
+    (:func:`model.network.link_ip`, docs/ODD.md §7.12)."""
+    lv, home = w.chain.levers, w.firms.home
+    return network.link_ip(home[a], home[b], lv.ip_members, lv.ip_licence, lv.ip_keep, lv.ip_joint_keep,
+                           step, lv.licence_quarters)
 
 
 def _blocked(w: World, buyer: np.ndarray, supplier: np.ndarray, u: int) -> np.ndarray:
@@ -195,7 +203,8 @@ def form_partnerships(w: World, sc: Scenario, rng: np.random.Generator, cap: np.
     if not keep.any():
         return 0
     trust0 = w.chain.country_trust[w.firms.home[f_idx[keep]], w.firms.home[pick[keep]]]
-    book.add_many(f_idx[keep], d_idx[keep], u_idx[keep], pick[keep], trust0, w.clock.step)
+    book.add_many(f_idx[keep], d_idx[keep], u_idx[keep], pick[keep], trust0, w.clock.step,
+                  *link_ip(w, f_idx[keep], pick[keep], w.clock.step))
     return int(keep.sum())
 
 
@@ -247,6 +256,6 @@ def review_partnerships(w: World, sc: Scenario, rng: np.random.Generator, cap: n
             book.end_step[old] = w.clock.step
             trust0 = w.chain.country_trust[w.firms.home[book.buyer[old]], w.firms.home[pick[change]]]
             book.add_many(book.buyer[old].copy(), book.buyer_segment[old].copy(), book.input[old].copy(),
-                          pick[change], trust0, w.clock.step)
+                          pick[change], trust0, w.clock.step, *link_ip(w, book.buyer[old], pick[change], w.clock.step))
             switched = len(old)
     return int(gone.sum()) + switched

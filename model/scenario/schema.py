@@ -181,7 +181,9 @@ class Segment(_Strict):
     price: float = _f(1000.0, "USD per 200mm-eq wafer", "Base price of one unit of output", gt=0.0, le=1e6)
     cost_share: float = _f(0.6, "share of base price", "Unit operating cost at the reference wage, as a share of the base price", gt=0.0, le=1.0)
     workers_per_capacity: float = _f(0.02, "thousand workers per kwpm", "Skilled workers one kwpm of capacity employs", ge=0.0, le=10.0)
-    ramp_quarters: int = _f(0, "quarters", "Quarters a new site takes after completion to reach full yield (output rises linearly from 1/(n+1) of capacity); 0 = full output at once", ge=0, le=40)
+    ramp_quarters: int = _f(0, "quarters", "Quarters a site completed in the model takes to reach full yield: in its k-th operating quarter (k = 0..n−1) it produces (k+1)/(n+1) of its capacity; 0 = full output at once (docs/ODD.md §7.10)", ge=0, le=40)
+    tech_premium: float = _f(0.0, "price share per technology unit", "Price premium of technology: a site's realised price is p × (1 + premium × (t − mean t of the segment's output)), t its firm's technology (capped at the leading-edge threshold on non-leading-edge sites); revenue-neutral over the segment; 0 = one price for all (docs/ODD.md §7.15)", ge=0.0, le=10.0)
+    leading_edge_threshold: float | None = _f(None, "index 0–1", "Technology a firm needs for a site it completes in this segment to be leading-edge; empty = the segment has no leading edge (docs/ODD.md §7.15)", ge=0.0, le=1.0)
     source: str = Field("", description="Where the numbers come from [text]")
 
 
@@ -357,6 +359,9 @@ class Knowledge(_Strict):
     stage_gate_incentive: float = _f(0.5, "dimensionless", "Leader's extra expected gain under stage-gated funding (the next stage's money depends on the KPI), relative to the follower's gain", ge=0.0, le=10.0)
     joint_ownership_leakage: float = _f(1.0, "share", "Share of the follower's gain the leader counts under joint IP ownership", ge=0.0, le=1.0)
     transfer_per_capex: float = _f(2.0, "share of gap per unit of capex share", "Technology transfer demanded with a grant: firms of the host country in the project's segment close min(1, this × the technology_transfer condition) of their gap to the recipient's technology when the project starts (a 5 % of capex demand closes 10 %; model assumption)", ge=0.0, le=100.0)
+    yield_penalty: float = _f(0.2, "share of unit cost per technology unit", "Extra unit cost of a firm below the technology frontier: c × (1 + penalty × (1 − technology)); 0.2 = a firm at the 0.5 floor pays 10% more per good wafer than one at 1 (yield loss; model assumption, docs/ODD.md §7.3)", ge=0.0, le=10.0)
+    rival_weight: float = _f(0.5, "share", "Weight of a follower's expected gain in the leader's expected loss when the two have no segment in common (supplier and customer); a competitor in a common segment counts fully (model assumption, docs/ODD.md §7.12)", ge=0.0, le=1.0)
+    closeness_scale: float = _f(0.2, "index 0–1", "Technology gap at which the leader's expected loss from a follower's gain has fallen to 1/e of its value at a zero gap: the closer a competitor, the more a gain costs the leader; a very large value (100) restores the gap-free rule of kyoso 0.1 (model assumption, docs/ODD.md §7.12)", gt=0.0, le=100.0)
     technology_floor: float = _f(0.5, "index 0–1", "Technology level derived for a firm without a given one: floor + (1 − floor) × x, where x is the leading-edge share of its fab capacity (fab firms) or else the square root of its capacity relative to the largest firm's, in its best segment; so a firm with x = 0 starts at the floor (model assumption, docs/ODD.md §5.5)", ge=0.0, le=1.0)
 
 
@@ -391,8 +396,8 @@ class Standards(Lever):
 
 
 class IPRegime(_Strict):
-    regime: str = Field("joint", description="IP regime of partnerships and projects: joint (ownership) or licence (time- and use-limited) [joint|licence]")
-    licence_years: float = _f(5.0, "years", "Length of a limited licence", ge=0.0, le=100.0)
+    regime: str = Field("joint", description="IP regime of partnerships and joint projects between firms of two different member countries: joint (ownership) or licence (time- and use-limited); all other partnerships are joint [joint|licence]")
+    licence_years: float = _f(5.0, "years", "Length of a limited licence: the follower gains nothing more along a licensed partnership or project this long after it started", ge=0.0, le=100.0)
     licence_scope: float = _f(0.5, "share", "Share of fields of use a limited licence covers", ge=0.0, le=1.0)
     reference_years: float = _f(10.0, "years", "Licence length at which the follower keeps the full gain", gt=0.0, le=100.0)
 
