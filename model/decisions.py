@@ -276,19 +276,23 @@ def discount_factors(rate_per_year: np.ndarray, lag: np.ndarray | int, life_quar
     ramp deficit is summed term by term (n ≤ 40).
     """
     d = np.asarray(rate_per_year, dtype=float)
-    beta = np.power(1.0 + d, -0.25)
+    log_beta = -0.25 * np.log1p(d)
+    beta = np.exp(log_beta)
     lag = np.asarray(lag, dtype=float)
-    start = np.power(beta, lag + 1.0)
+    start = np.exp((lag + 1.0) * log_beta)
+    flat = d <= 0.0
+    one_minus = np.where(flat, 1.0, -np.expm1(log_beta))                 # 1 − β, exact for small rates
 
     def annuity(n: float) -> np.ndarray:
-        return np.where(beta < 1.0, (1.0 - np.power(beta, n)) / np.where(beta < 1.0, 1.0 - beta, 1.0), n)
+        return np.where(flat, float(n), -np.expm1(n * log_beta) / one_minus)
 
     f_life = start * annuity(life_quarters)
     ramp = np.asarray(ramp_quarters)
     deficit = np.zeros(np.broadcast(beta, ramp).shape)
+    power = np.ones_like(beta)
     for k in range(int(ramp.max()) if ramp.size else 0):
-        miss = np.maximum(1.0 - (k + 1.0) / (ramp + 1.0), 0.0)
-        deficit = deficit + miss * np.power(beta, k)
+        deficit = deficit + np.maximum(1.0 - (k + 1.0) / (ramp + 1.0), 0.0) * power
+        power = power * beta
     return f_life - start * deficit, f_life, start * annuity(min(depreciation_quarters, life_quarters))
 
 
