@@ -280,8 +280,9 @@ def discount_factors(rate_per_year: np.ndarray, lag: np.ndarray | int, life_quar
     beta = np.exp(log_beta)
     lag = np.asarray(lag, dtype=float)
     start = np.exp((lag + 1.0) * log_beta)
-    flat = d <= 0.0
-    one_minus = np.where(flat, 1.0, -np.expm1(log_beta))                 # 1 − β, exact for small rates
+    one_minus = -np.expm1(log_beta)                                       # 1 − β, exact for small rates
+    flat = one_minus <= 0.0                                               # no discounting (to machine precision)
+    one_minus = np.where(flat, 1.0, one_minus)
 
     def annuity(n: float) -> np.ndarray:
         return np.where(flat, float(n), -np.expm1(n * log_beta) / one_minus)
