@@ -239,6 +239,8 @@ def _start_in_random_order(w: World, sc: Scenario, rng: np.random.Generator, b: 
         if free_cash[f] < need or (debt > lev * rev if rev > 0 else debt > 0):
             continue
         r, o = b.choice[k], b.runner_up[k]
+        if w.policy.guardrail_until[f] >= w.clock.step and w.policy.concern[geo.country[r]]:
+            continue                    # a grant taken earlier this quarter already bars the country (ODD 7.1)
         # Real-options wait: defer while uncertainty about the chosen region is
         # high, up to max_deferral quarters in a row (ODD 7.18).
         h = w.firms.home[f]
@@ -462,13 +464,15 @@ def start_project(w: World, sc: Scenario, firm: int, segment: int, region: int, 
     """Register a new project: the government commits its grant, the site starts building."""
     c = int(w.geo.country[region])
     gov = w.policy.governments[c]
+    years = gov.rules.guardrail_years if gov.rules is not None else 0.0
+    if years > 0 and _started_in_concern(w, firm):
+        grant = 0.0                     # a guardrailed grant is not offered to a firm expanding there now
     committed = gov.commit(grant)
     w.policy.available[c] = gov.available
     lag = int(w.segments.lag[segment])
     if expansion:
         lag = max(1, int(round(lag * sc.params.expansion_lag_factor)))
     t = w.clock.step
-    years = gov.rules.guardrail_years if gov.rules is not None else 0.0
     if committed > 0 and years > 0:                 # the award's guardrail (88 FR 65600)
         w.policy.guardrail_until[firm] = max(w.policy.guardrail_until[firm], t + int(round(4 * years)))
     conditions = gov.condition_cost if committed > 0 else 0.0
@@ -480,6 +484,16 @@ def start_project(w: World, sc: Scenario, firm: int, segment: int, region: int, 
                             capex_total=capex * (1.0 + conditions),
                             gov=c if committed > 0 else -1, subsidy_committed=committed,
                             tax_credit=gov.tax_credit)
+
+
+def _started_in_concern(w: World, firm: int) -> bool:
+    """Whether ``firm`` started a project in a country of concern this quarter."""
+    s, t = w.sites, w.clock.step
+    mine = np.asarray(w.firms.sites[firm], dtype=np.int64)
+    if len(mine) == 0:
+        return False
+    now = mine[s.col("start_step")[mine] == t]
+    return bool(w.policy.concern[w.geo.country[s.col("region")[now]]].any())
 
 
 def transfer_technology(w: World, sc: Scenario, firm: int, segment: int, country: int, demand: float) -> None:
