@@ -111,5 +111,96 @@ def main(argv=None) -> None:
     print("KR subsidy rate 0.4 vs 0: Korea's share of new capacity over 12 quarters, pp:", interval(kr))
 
 
+    value_rule_claims(seeds)
+
+
+def subsidy_overrides(factor: float) -> dict:
+    """Every government's grant rate, tax credit and budgets × ``factor`` (rates capped at 1)."""
+    sc = ChipModel("baseline", rng=0).spec
+    out = {}
+    for c, g in sc.governments.items():
+        out[f"governments.{c}.subsidy_rate"] = min(1.0, g.subsidy_rate * factor)
+        out[f"governments.{c}.tax_credit"] = min(1.0, g.tax_credit * factor)
+        out[f"governments.{c}.budget"] = g.budget * factor
+        out[f"governments.{c}.annual_budget"] = g.annual_budget * factor
+    return out
+
+
+def home_shares(m) -> dict[str, float]:
+    """Operating fab capacity by the owning firm's home country, as shares."""
+    t = m.tables()["sites"]
+    t = t[(t["status"] == "operating") & t["segment"].isin(["logic", "memory", "sensors", "power"])
+          & (t["step"] == m.steps)]
+    by_home = t.groupby("home", observed=True)["capacity"].sum()
+    return (by_home / by_home.sum()).to_dict()
+
+
+def value_rule_claims(seeds) -> None:
+    """Investment on value, finance, artefacts, technology and resilience (ODD 7.4.1)."""
+    cap = {f: [] for f in (0.0, 1.0, 1.5)}
+    for s in seeds:
+        for f in cap:
+            ov = subsidy_overrides(f) if f != 1.0 else {}
+            cap[f].append(ChipModel("baseline", rng=s, **ov).run(32).metrics()["capacity_fab"].iloc[-1])
+    c0, c1, c15 = (np.array(cap[f]) for f in (0.0, 1.0, 1.5))
+    print("world fab capacity after 32 quarters, kwpm: baseline", round(c1.mean()), "; no grants or credits minus "
+          "baseline:", interval(c0 - c1), "; 1.5x minus baseline:", interval(c15 - c1))
+    print("  elasticity of capacity to the subsidy scale, arc 1 -> 1.5:",
+          interval(np.log(c15 / c1) / np.log(1.5)), "; arc 0 -> 1 (% per removal):", interval(100 * (c1 / c0 - 1)))
+
+    country, home, blocked, cash = {}, {}, [], []
+    for s in seeds:
+        m = ChipModel("baseline", rng=s)
+        start = m.metrics().iloc[0]
+        h0 = home_shares(m)
+        m.run(32)
+        mt = m.metrics()
+        for c in m.geo.countries:
+            country.setdefault(c, []).append(100 * (mt[f"share_{c}"].iloc[-1] - start[f"share_{c}"]))
+        h1 = home_shares(m)
+        for c in set(h0) | set(h1):
+            home.setdefault(c, []).append(100 * (h1.get(c, 0.0) - h0.get(c, 0.0)))
+        blocked.append(100 * mt["finance_blocked_share"].iloc[1:].mean())
+        cash.append((mt["firm_cash"].iloc[1:] / (4 * mt["revenue"].iloc[1:])).agg(["min", "max"]).to_numpy())
+    for c, v in sorted(country.items(), key=lambda kv: -abs(np.mean(kv[1]))):
+        if abs(np.mean(v)) >= 0.05:
+            print(f"  share_{c} change over 32 quarters, pp:", interval(v))
+    for c, v in sorted(home.items(), key=lambda kv: -abs(np.mean(kv[1]))):
+        if abs(np.mean(v)) >= 0.05:
+            print(f"  home {c} share of fab capacity change over 32 quarters, pp:", interval(v))
+    cash = np.array(cash)
+    print("finance check stops, % of value-positive (firm, segment) pairs per quarter, mean over 32 quarters:",
+          interval(blocked), "; cash / annual revenue range", round(cash[:, 0].min(), 3), "-",
+          round(cash[:, 1].max(), 3))
+    down = [100 * ChipModel("taiwan_contingency", rng=s).run(24).metrics()["finance_blocked_share"].iloc[10:16].mean()
+            - 100 * ChipModel("status_quo", rng=s).run(24).metrics()["finance_blocked_share"].iloc[10:16].mean()
+            for s in seeds]
+    print("  during the taiwan_contingency blockade minus status_quo, pp:", interval(down))
+
+    gap, short = [], []
+    for s in seeds:
+        a = ChipModel("jk_cocreation", rng=s).run(32).metrics()
+        b = ChipModel("status_quo", rng=s).run(32).metrics()
+        gap.append((a["technology_JP"] - a["technology_KR"]).abs().iloc[-1]
+                   - (b["technology_JP"] - b["technology_KR"]).abs().iloc[-1])
+    print("jk_cocreation |technology_JP - technology_KR| at 32 quarters minus status_quo:", interval(gap))
+    for s in seeds:
+        a = ChipModel(with_shock("jk_cocreation"), rng=s).run(16).metrics()
+        b = ChipModel(with_shock("status_quo"), rng=s).run(16).metrics()
+        short.append(100 * (a["supply_shortfall"].iloc[8:12].mean() - b["supply_shortfall"].iloc[8:12].mean()))
+    print("supply shortfall during a JP->KR materials and equipment restriction (2027Q1-2027Q4, magnitude 0.5), "
+          "jk_cocreation minus status_quo, pp:", interval(short))
+
+
+def with_shock(name: str):
+    """Scenario ``name`` with a Japanese export restriction on materials and equipment to Korea in 2027 (as in 2019,
+    stronger), so that resilience can be compared under the same shock."""
+    from model.scenario import Event, load_scenario
+    sc = load_scenario(name)
+    sc.events.append(Event(type="export_restriction", start="2027Q1", end="2028Q1", exporter="JP", importer="KR",
+                           segments=["materials", "equipment"], magnitude=0.5))
+    return sc
+
+
 if __name__ == "__main__":
     main()
