@@ -14,6 +14,7 @@ import numpy as np
 from . import decisions, network
 from .events import EventBook
 from .geography import Geography
+from .phases import events as events_phase
 from .phases import supply as supply_phase
 from .scenario import FAB_SEGMENTS, SEGMENTS, Scenario, ScenarioError, SiteStatus, start_step_of_year
 from .sites import BUILDING, OPERATING, SiteRegistry
@@ -47,8 +48,7 @@ def build_world(sc: Scenario, rng: np.random.Generator) -> World:
     markets = build_markets(sc, geo, segments, sites)
     markets.expected_price = np.tile(markets.price, (n_f, 1))          # expectations start at step 0's market
     markets.expected_utilisation = np.tile(markets.utilisation, (n_f, 1))
-    risk = Risk(perceived=np.tile(geo.political_risk, (n_c, 1)), uncertainty=np.zeros((n_c, geo.n)),
-                visible=np.zeros(n_f, dtype=bool), deferral_count=np.zeros((n_f, len(SEGMENTS)), dtype=np.int64))
+    risk = build_risk(sc, geo, n_f)
     cap = sites.sum_by(("firm", "segment"), (n_f, len(SEGMENTS)))
     chain = build_value_chain(sc, geo, segments, firms, sites, cap)
     supply = SupplyOutcome(output=np.zeros_like(cap), reroute_cost=np.zeros(n_f),
@@ -65,10 +65,33 @@ def build_world(sc: Scenario, rng: np.random.Generator) -> World:
     # Events that start in the first quarter are in force at step 0.
     events.fire(0, rng, sites, governments)
     policy.refresh(events)
+    # Investment protection shields the bilateral part of investor risk; firms
+    # start out pricing the risk of the relations and sanctions in force.
+    risk.shield = events_phase.protection_shield(chain.levers.protected, chain.levers.protection_strength)
+    risk.bilateral = events_phase.current_bilateral(w, sc)
+    risk.perceived = events_phase.priced_risk(risk.country, risk.bilateral, geo.country)
     share = sc.resilience.visibility_share
     risk.visible = (rng.random(n_f) < share) if share > 0 else np.zeros(n_f, dtype=bool)
     markets.unit_cost_base = unit_cost_index(w, sc, raw=True)
     return w
+
+
+def build_risk(sc: Scenario, geo: Geography, n_firms: int) -> Risk:
+    """Investor risk at the start (docs/ODD.md §7.18): country risk per region, standing bilateral risk per pair.
+
+    ``perceived`` and ``bilateral`` are set once the levers and the events in
+    force at step 0 are known (:func:`build_world`).
+    """
+    n_c = len(geo.countries)
+    cidx = {c: i for i, c in enumerate(geo.countries)}
+    regs = [sc.regions[r] for r in geo.ids]
+    country = np.array([r.political_risk if r.investor_risk is None else r.investor_risk for r in regs], dtype=float)
+    ir = sc.investor_risk
+    base = events_phase.bilateral_base(geo.country_bloc, ir.same_bloc, ir.other_bloc,
+                                       [(cidx[p.a], cidx[p.b], p.premium) for p in ir.pairs])
+    return Risk(perceived=np.tile(country, (n_c, 1)), country=country, pair_base=base, shield=np.ones((n_c, n_c)),
+                bilateral=np.zeros((n_c, n_c)), uncertainty=np.zeros((n_c, geo.n)),
+                visible=np.zeros(n_firms, dtype=bool), deferral_count=np.zeros((n_firms, len(SEGMENTS)), dtype=np.int64))
 
 
 def build_segments(sc: Scenario) -> Segments:

@@ -213,9 +213,17 @@ class Policy(SubState):
 
 @dataclass(eq=False)
 class Risk(SubState):
-    """Political risk as firms perceive it (home country × region), and their foresight."""
+    """The risk investors price (home country × region), and their foresight (ODD §7.18).
 
-    perceived: np.ndarray            # learned risk P[h, r]
+    P[h, r] = country[r] + bilateral[h, c(r)] + what firms learned from events;
+    ``perceived`` holds the whole of it, ``bilateral`` its bilateral part.
+    """
+
+    perceived: np.ndarray            # priced risk P[h, r] (learned)
+    country: np.ndarray              # host country risk of each region (investor_risk)
+    pair_base: np.ndarray            # standing bilateral risk b0[h, c]: relation + listed premia
+    shield: np.ndarray               # share of the bilateral part left by investment protection [h, c]
+    bilateral: np.ndarray            # bilateral part in P (smoothed, after protection) [h, c]
     uncertainty: np.ndarray          # smoothed squared surprise U[h, r]
     visible: np.ndarray              # firm sees scheduled disruptions coming
     deferral_count: np.ndarray       # firm × segment: quarters deferred in a row

@@ -38,10 +38,10 @@ def test_higher_subsidy_raises_a_countrys_share_of_new_investment():
 
 
 @pytest.mark.slow
-def test_higher_political_risk_lowers_a_regions_share_of_new_investment():
+def test_higher_investor_risk_lowers_a_regions_share_of_new_investment():
     metric = _share_of_new_capacity(region="MY-Penang")
     base = _mean_over_seeds(metric)
-    risky = _mean_over_seeds(metric, **{"regions__MY-Penang__political_risk": 0.95})
+    risky = _mean_over_seeds(metric, **{"regions__MY-Penang__investor_risk": 0.95})
     assert risky < 0.5 * base, (base, risky)
     assert base > 0
 

@@ -330,13 +330,13 @@ def test_export_restriction_lowers_mutual_partnerships():
 
 
 @pytest.mark.slow
-def test_higher_political_risk_raises_deferrals():
+def test_higher_investor_risk_raises_deferrals():
     over = {"random_events.enabled": True}
 
     def deferrals(t):
         return t["metrics"]["deferrals"].sum()
     low = _mean(deferrals, 16, **over)
-    high = _mean(deferrals, 16, **over, **{f"regions.{r}.political_risk": 0.9
+    high = _mean(deferrals, 16, **over, **{f"regions.{r}.investor_risk": 0.9
                                           for r in ("KR-Gyeonggi", "JP-Kyushu", "TW-Hsinchu", "US-Arizona")})
     assert high > low, (low, high)
 

@@ -129,13 +129,18 @@ def test_asian_knowledge_network_extends_membership():
 
 def test_investment_protection_lowers_perceived_risk_only_between_members():
     m = ChipModel("jk_cocreation", rng=1)
+    off = ChipModel("status_quo", rng=1)
     code = {c: i for i, c in enumerate(m.geo.countries)}
-    risk = invest.perceived_risk(m.world, np.array([code["JP"], code["US"]]))
+    homes = np.array([code["JP"], code["US"]])
+    risk, risk_off = invest.perceived_risk(m.world, homes), invest.perceived_risk(off.world, homes)
     kr = np.flatnonzero(m.geo.country == code["KR"])
     jp = np.flatnonzero(m.geo.country == code["JP"])
-    np.testing.assert_allclose(risk[0, kr], m.geo.political_risk[kr] * 0.5)
-    np.testing.assert_allclose(risk[0, jp], m.geo.political_risk[jp])      # own country unchanged
-    np.testing.assert_allclose(risk[1, kr], m.geo.political_risk[kr])      # non-member investor
+    # Only the bilateral part of a JP investor's risk in Korea is halved; the host's country risk stays.
+    bilateral = off.world.risk.bilateral[code["JP"], code["KR"]]
+    np.testing.assert_allclose(risk[0, kr], m.world.risk.country[kr] + 0.5 * bilateral)
+    np.testing.assert_allclose(risk_off[0, kr], m.world.risk.country[kr] + bilateral)
+    np.testing.assert_allclose(risk[0, jp], risk_off[0, jp])       # own country unchanged
+    np.testing.assert_allclose(risk[1, kr], risk_off[1, kr])       # non-member investor
 
 
 def test_talent_circulation_eases_member_shortages():

@@ -446,17 +446,15 @@ def _tariff_faced(w: World, present_in: np.ndarray) -> np.ndarray:
 
 
 def perceived_risk(w: World, homes: np.ndarray) -> np.ndarray:
-    """Political risk of each region as investors from countries ``homes`` see it (decisions × regions).
+    """Risk investors from countries ``homes`` price in each region (decisions × regions).
 
-    Firms read the risk they have learned (ODD 3.1); an investment-protection
-    agreement removes ``strength`` of the risk of another member's regions
-    for investors from a member.
+    P[h, r] = the host's country risk + the bilateral risk of h and the host's
+    country (relation, standing premia, sanctions in force; investment
+    protection removes ``strength`` of this part between members) + what
+    firms learned from events (ODD 7.18); the events phase keeps it in
+    ``risk.perceived``.
     """
-    geo, lv = w.geo, w.chain.levers
-    homes = np.asarray(homes)
-    risk = w.risk.perceived[homes]
-    covered = lv.protected[homes][:, None] & lv.protected[geo.country][None, :] & (geo.country[None, :] != homes[:, None])
-    return np.where(covered, risk * (1.0 - lv.protection_strength), risk)
+    return w.risk.perceived[np.asarray(homes)]
 
 
 def start_project(w: World, sc: Scenario, firm: int, segment: int, region: int, *, capex: float, grant: float,

@@ -28,7 +28,7 @@ from .vocabulary import (
 __all__ = ["Scenario", "Meta", "DataFiles", "Params", "Segment", "Region", "Conditions", "Government",
            "Site", "Firm", "Generated", "CountryTrust", "Network", "Knowledge", "Institute", "Lever",
            "InvestmentProtection", "ExportControl", "Talent", "Standards", "IPRegime", "Fund",
-           "Cocreation", "Event", "RandomEvents", "Learning", "Resilience", "Share"]
+           "Cocreation", "Event", "RandomEvents", "Learning", "BilateralRisk", "InvestorRisk", "Resilience", "Share"]
 
 
 def _f(default: Any, unit: str, doc: str, *, source: str | None = None, **bounds: Any) -> Any:
@@ -196,7 +196,8 @@ class Region(_Strict):
     labour_cost: float = _f(1000.0, "USD / month", "Manufacturing wage", gt=0.0, le=1e5)
     skilled_labour: float = _f(10.0, "thousand workers", "Skilled semiconductor workers available", ge=0.0, le=1e5)
     power_reliability: float = _f(0.95, "index 0–1", "Power reliability (1 = no outages)", ge=0.0, le=1.0)
-    political_risk: float = _f(0.4, "index 0–1", "Political-risk index (2.5 − WGI political stability)/5", ge=0.0, le=1.0)
+    political_risk: float = _f(0.4, "index 0–1", "Political-instability index (2.5 − WGI political stability)/5; drives the random political-event hazard (ODD §7.17), not the risk investors price", ge=0.0, le=1.0)
+    investor_risk: float | None = _f(None, "index 0–1", "Country risk a foreign investor prices here: (2.5 − mean(WGI regulatory quality, rule of law))/5 (ODD §7.18); empty = political_risk", ge=0.0, le=1.0)
     source: str = Field("", description="Where the numbers come from [text]")
     note: str = Field("", description="Derivations and assumptions [text]")
 
@@ -380,7 +381,7 @@ class Lever(_Strict):
 
 
 class InvestmentProtection(Lever):
-    strength: float = _f(0.5, "share", "Share of political risk removed for investors from a member in another member", ge=0.0, le=1.0)
+    strength: float = _f(0.5, "share", "Share of the bilateral part of investor risk (ODD §7.18) removed for investors from a member in another member; the host's country risk is unchanged", ge=0.0, le=1.0)
 
 
 class ExportControl(Lever):
@@ -524,6 +525,28 @@ class Learning(_Strict):
     max_deferral: int = _f(4, "quarters", "Consecutive deferrals after which a firm invests anyway", ge=0, le=40)
 
 
+class BilateralRisk(_Strict):
+    """A standing political premium between two countries' investors (past shocks before the run)."""
+
+    a: str = Field(..., description="First country [ISO code]")
+    b: str = Field(..., description="Second country [ISO code]")
+    premium: float = _f(0.0, "index 0–1", "Bilateral risk added for investors of either country in the other", ge=0.0, le=1.0)
+    source: str = Field("", description="Where the value comes from [text]")
+
+
+class InvestorRisk(_Strict):
+    """The bilateral (home × host country) part of the risk investors price (ODD §7.18).
+
+    Priced risk P[h, r] = country risk of r + b[h, c(r)] + what firms learned from events;
+    b = relation base + listed premia + sanction × restrictions in force between the pair.
+    """
+
+    same_bloc: float = _f(0.03, "index 0–1", "Bilateral risk of a host in another country of the investor's bloc (alliance)", ge=0.0, le=1.0, source="assumption")
+    other_bloc: float = _f(0.12, "index 0–1", "Bilateral risk of a host in another bloc", ge=0.0, le=1.0, source="assumption (kept so that no baseline pair defers: 0.1 × P² < learning.defer_threshold)")
+    sanction: float = _f(0.25, "risk units per unit magnitude", "Rise of the bilateral risk, in both directions, per unit of export restriction in force between the two countries (1 − ∏(1 − m) over those events)", ge=0.0, le=10.0, source="assumption")
+    pairs: list[BilateralRisk] = Field(default_factory=list, description="Standing premia of listed country pairs (past shocks before the run)")
+
+
 class Resilience(_Strict):
     """Visibility of the supply chain, and alternative routes."""
 
@@ -558,11 +581,21 @@ class Scenario(_Strict):
     event_library: list[str] = Field(default_factory=list, description="Ids of historical events from model/data/events_library.toml to include [ids]")
     random_events: RandomEvents = Field(default_factory=RandomEvents)
     learning: Learning = Field(default_factory=Learning)
+    investor_risk: InvestorRisk = Field(default_factory=InvestorRisk)
     resilience: Resilience = Field(default_factory=Resilience)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
-        return check_references(self)
+        check_references(self)
+        for k, pair in enumerate(self.investor_risk.pairs):
+            for side in ("a", "b"):
+                cc = getattr(pair, side)
+                if cc not in self.governments:
+                    raise ValueError(f"investor_risk.pairs.{k}.{side}: unknown country {cc!r} "
+                                     f"(expected one of {', '.join(self.governments)})")
+            if pair.a == pair.b:
+                raise ValueError(f"investor_risk.pairs.{k}: a and b are both {pair.a!r}, expected two countries")
+        return self
 
     @property
     def blocs(self) -> list[str]:
