@@ -25,7 +25,8 @@ from model.phases import invest
 from model.scenario import Params
 from model.sites import BUILDING, OFFLINE
 
-__all__ = ["Observation", "observed_choices", "announced_site_fit", "fit_location_weights", "WEIGHT_NAMES"]
+__all__ = ["Observation", "observed_choices", "announced_site_fit", "fit_location_weights", "WEIGHT_NAMES",
+           "stack_observations", "log_probabilities", "fit_logit", "weight_bounds"]
 
 #: Scenario parameter behind each utility term, in decisions.TERMS order.
 WEIGHT_NAMES: tuple[str, ...] = (
@@ -41,6 +42,7 @@ class Observation:
     region: str
     chosen: int            # region index
     terms: np.ndarray      # raw terms, TERMS × regions
+    online_step: int = -1  # step at which the announced site comes online (the order of announcements, roughly)
 
 
 def observed_choices(model: ChipModel, kinds: Sequence[str] = ("named",)) -> list[Observation]:
@@ -60,7 +62,7 @@ def observed_choices(model: ChipModel, kinds: Sequence[str] = ("named",)) -> lis
         finally:
             s.status[i] = BUILDING
         out.append(Observation(firm.firm_id, model.world.segments.ids[s.segment[i]], model.geo.ids[s.region[i]],
-                               int(s.region[i]), terms))
+                               int(s.region[i]), terms, int(s.online_step[i])))
     return out
 
 
@@ -105,6 +107,66 @@ def announced_site_fit(scenario: Any = "baseline", *, weights: dict[str, float] 
     return table, summary
 
 
+def stack_observations(obs: Sequence[Observation]) -> tuple[np.ndarray, np.ndarray]:
+    """Raw terms as one array (observations × TERMS × regions) and the chosen regions."""
+    if not obs:
+        raise ValueError("no observations to stack")
+    return np.stack([o.terms for o in obs]), np.array([o.chosen for o in obs], dtype=int)
+
+
+def log_probabilities(terms: np.ndarray, weights: np.ndarray, scale: float) -> np.ndarray:
+    """Log choice probabilities of every region (observations × regions) under ``weights``.
+
+    ``terms`` are raw terms (observations × TERMS × regions); the signs come from
+    ``decisions.TERM_SIGNS`` as in the model (``decisions.location_utility``).
+    """
+    signs = np.array([decisions.TERM_SIGNS[t] for t in decisions.TERMS])
+    z = np.einsum("nkr,k->nr", terms, signs * np.asarray(weights, dtype=float)) / scale
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def weight_bounds(names: Sequence[str]) -> list[tuple[float, float | None]]:
+    """The schema's (ge, le) bounds of the location weights ``names``."""
+    out = []
+    for n in names:
+        meta = {type(m).__name__: m for m in Params.model_fields[n].metadata}
+        out.append((getattr(meta.get("Ge"), "ge", 0.0), getattr(meta.get("Le"), "le", None)))
+    return out
+
+
+def fit_logit(terms: np.ndarray, chosen: np.ndarray, w0: np.ndarray, free: Sequence[int], scale: float,
+              bounds: Sequence[tuple[float, float | None]] | None = None) -> tuple[np.ndarray, float, bool]:
+    """Maximum-likelihood weights of a conditional logit: pure numpy + L-BFGS-B.
+
+    Only the weights at indices ``free`` move (from their values in ``w0``);
+    the others stay as in ``w0`` (set them to 0 to leave a term out).  The
+    mean log-likelihood is concave in the weights, so the box-constrained
+    optimum is unique when the free terms vary across regions; an analytic
+    gradient is used.  Returns (weights, mean log-likelihood, converged).
+    """
+    terms = np.asarray(terms, dtype=float)
+    chosen = np.asarray(chosen, dtype=int)
+    idx = np.asarray(list(free), dtype=int)
+    signs = np.array([decisions.TERM_SIGNS[t] for t in decisions.TERMS])
+    rows = np.arange(len(chosen))
+    x_chosen = terms[rows, :, chosen]                        # observations × TERMS
+
+    def nll(x: np.ndarray) -> tuple[float, np.ndarray]:
+        w = np.array(w0, dtype=float)
+        w[idx] = x
+        lp = log_probabilities(terms, w, scale)
+        p = np.exp(lp)
+        grad = (signs / scale) * (x_chosen - np.einsum("nkr,nr->nk", terms, p)).mean(axis=0)
+        return -float(lp[rows, chosen].mean()), -grad[idx]
+
+    res = minimize(nll, np.asarray(w0, dtype=float)[idx], jac=True, method="L-BFGS-B",
+                   bounds=list(bounds) if bounds is not None else None)
+    w = np.array(w0, dtype=float)
+    w[idx] = res.x
+    return w, -float(res.fun), bool(res.success)
+
+
 def fit_location_weights(scenario: Any = "baseline", *, free: Sequence[str] = WEIGHT_NAMES,
                          **overrides: Any) -> dict[str, Any]:
     """Maximum-likelihood weights for the announced sites (L-BFGS-B within schema bounds).
@@ -120,19 +182,9 @@ def fit_location_weights(scenario: Any = "baseline", *, free: Sequence[str] = WE
     scale = model.spec.params.logit_scale
     w0 = invest.term_weights(model.spec).copy()
     idx = [WEIGHT_NAMES.index(n) for n in free]
-    bounds = []
-    for n in free:
-        meta = {type(m).__name__: m for m in Params.model_fields[n].metadata}
-        lo = getattr(meta.get("Ge"), "ge", 0.0)
-        hi = getattr(meta.get("Le"), "le", None)
-        bounds.append((lo, hi))
-
-    def nll(x: np.ndarray) -> float:
-        w = w0.copy()
-        w[idx] = x
-        return -float(_log_probs(obs, w, scale).mean())
-
-    res = minimize(nll, w0[idx], method="L-BFGS-B", bounds=bounds)
-    return {"weights": {n: float(v) for n, v in zip(free, res.x)},
-            "mean_loglik_before": -nll(w0[idx]), "mean_loglik_after": -float(res.fun),
-            "observations": len(obs), "converged": bool(res.success)}
+    terms, chosen = stack_observations(obs)
+    before = float(log_probabilities(terms, w0, scale)[np.arange(len(chosen)), chosen].mean())
+    w, after, ok = fit_logit(terms, chosen, w0, idx, scale, weight_bounds(free))
+    return {"weights": {n: float(w[i]) for n, i in zip(free, idx)},
+            "mean_loglik_before": before, "mean_loglik_after": after,
+            "observations": len(obs), "converged": ok}

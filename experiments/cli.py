@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scenario_commands(sub)
     _add_sweep_commands(sub)
     _add_compare(sub)
+    _add_levers(sub)
     db = sub.add_parser("dashboard", help="start the teaching dashboard (Mesa SolaraViz; needs the viz extra)")
     db.add_argument("--port", type=_port, default=8765, help="port to listen on (default: 8765)")
     db.add_argument("--host", default="127.0.0.1",
@@ -134,6 +135,22 @@ def _add_scenario_commands(sub: argparse._SubParsersAction) -> None:
     cal.add_argument("--fit", action="store_true", help="also fit the location weights by maximum likelihood")
     cal.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
                      help="override a parameter first (repeatable)")
+
+    vl = sub.add_parser("validate-location",
+                        help="cross-validate the location logit on held-back announced sites against a "
+                             "home + brownfield logit")
+    vl.add_argument("scenario", nargs="?", default="baseline", help="built-in name or TOML file (default: baseline)")
+    vl.add_argument("--folds", type=_positive_int, default=5, help="folds of the k-fold split (default: 5)")
+    vl.add_argument("--repeats", type=_positive_int, default=5,
+                    help="repeats of the split, each a new permutation (default: 5)")
+    vl.add_argument("--seed", type=_seed, default=0, help="seed of the splits (default: 0)")
+    vl.add_argument("--split", choices=("kfold", "latest"), default="kfold",
+                    help="kfold: seeded k-fold, repeated (default); latest: fit on the sites coming online first, "
+                         "hold back those coming online last (≥ 30%%)")
+    vl.add_argument("--csv", type=Path, default=None, metavar="FILE",
+                    help="write the summary table to FILE and the per-fold rows to FILE's stem + _folds.csv")
+    vl.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
+                    help="override a parameter first (repeatable)")
 
     par = sub.add_parser("params", help="list every parameter with the scenario's value, unit, bounds and source")
     par.add_argument("prefix", nargs="?", default=None, metavar="PATH",
@@ -202,6 +219,24 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
     cp.add_argument("--out", type=Path, default=None, metavar="DIR", help="also write compare.csv and compare.tex")
 
 
+def _add_levers(sub: argparse._SubParsersAction) -> None:
+    lv = sub.add_parser("levers", help="the lever table: each co-creation lever and policy instrument against its "
+                                       "reference on common seeds, with 95%% intervals")
+    lv.add_argument("--seeds", type=int, default=None, metavar="N",
+                    help="runs per lever and reference on seeds 0…N−1, N ≥ 2 (default: 10; --quick: 2)")
+    lv.add_argument("--quarters", type=int, default=None, metavar="Q",
+                    help="quarters per run (default: 32; --quick: 12)")
+    lv.add_argument("--quick", action="store_true", help="a fast smoke test of the table (2 seeds, 12 quarters)")
+    lv.add_argument("--lever", dest="levers", nargs="+", default=None, metavar="NAME",
+                    help="only these levers (default: all; --list shows them)")
+    lv.add_argument("--list", action="store_true", help="list the levers and what each moves, then exit")
+    lv.add_argument("--out", type=Path, default=None, metavar="DIR", help="write levers.csv and levers.md to DIR")
+    lv.add_argument("--markdown", type=Path, default=None, metavar="FILE",
+                    help="also write the markdown table to FILE (e.g. docs/LEVERS.md)")
+    lv.add_argument("--workers", type=_positive_int, default=1,
+                    help="local worker processes (default: 1, runs in this process)")
+
+
 # ---------------------------------------------------------------- commands
 def cmd_scenarios(_: argparse.Namespace) -> int:
     for name in builtin_scenarios():
@@ -253,6 +288,24 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
               f"{fit['mean_loglik_after']:.3f}; indicative, {fit['observations']} observations):")
         for k, v in fit["weights"].items():
             print(f"  params.{k} = {v:.3f}")
+    return 0
+
+
+def cmd_validate_location(args: argparse.Namespace) -> int:
+    from experiments.validation import validate_location
+
+    overrides = parse_sets(args.sets)
+    load_scenario(args.scenario, **overrides)          # user errors surface here, as one line
+    if args.folds < 2:
+        raise UserError(f"--folds {args.folds}: expected at least 2 (one part to fit, one to hold back)")
+    if args.csv is not None and args.csv.is_dir():
+        raise UserError(f"--csv {args.csv}: is a directory, expected a file name")
+    res = validate_location(args.scenario, folds=args.folds, repeats=args.repeats, seed=args.seed, split=args.split,
+                            **overrides)
+    print(res.text())
+    if args.csv is not None:
+        for path in res.write(args.csv):
+            print(f"wrote {path}")
     return 0
 
 
@@ -374,6 +427,33 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_levers(args: argparse.Namespace) -> int:
+    from experiments.levers import DEFAULT_QUARTERS, DEFAULT_SEEDS, LEVERS, QUICK, check_levers, lever_table
+
+    if args.list:
+        for lv in LEVERS:
+            print(f"{lv.name:<26} {lv.kind:<12} {lv.label}")
+        return 0
+    seeds = args.seeds if args.seeds is not None else QUICK["seeds"] if args.quick else DEFAULT_SEEDS
+    quarters = args.quarters if args.quarters is not None else QUICK["quarters"] if args.quick else DEFAULT_QUARTERS
+    for flag, path in (("--out", args.out), ("--markdown", args.markdown)):
+        if path is not None and path.exists() and (path.is_dir() if flag == "--markdown" else not path.is_dir()):
+            what = "a directory" if flag == "--markdown" else "not a directory"
+            raise UserError(f"{flag} {path}: exists and is {what}")
+    if args.markdown is not None and not args.markdown.parent.is_dir():
+        raise UserError(f"--markdown {args.markdown}: directory {args.markdown.parent} does not exist")
+    check_levers(args.levers, seeds, quarters)          # user errors surface here, before any run
+    command = "kyoso levers" + (" --quick" if args.quick else "")
+    command += "".join(f" --{k} {v}" for k, v in (("seeds", args.seeds), ("quarters", args.quarters)) if v is not None)
+    command += (" --lever " + " ".join(args.levers)) if args.levers else ""
+    command += "".join(f" --{k} {v}" for k, v in (("out", args.out), ("markdown", args.markdown)) if v is not None)
+    res = lever_table(args.levers, seeds=seeds, quarters=quarters, workers=args.workers)
+    print(res.text())
+    for path in res.write(args.out, command=command, markdown=args.markdown) if (args.out or args.markdown) else []:
+        print(f"wrote {path}")
+    return 0
+
+
 def cmd_plot(args: argparse.Namespace) -> int:
     from experiments import plots
     from experiments.store import read_manifest
@@ -431,8 +511,8 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 COMMANDS = {"run": cmd_run, "scenarios": cmd_scenarios, "validate": cmd_validate, "params": cmd_params,
             "show": cmd_show,
-            "calibrate": cmd_calibrate, "sweep": cmd_sweep, "analyze": cmd_analyze, "plot": cmd_plot,
-            "compare": cmd_compare,
+            "calibrate": cmd_calibrate, "validate-location": cmd_validate_location, "sweep": cmd_sweep, "analyze": cmd_analyze, "plot": cmd_plot,
+            "compare": cmd_compare, "levers": cmd_levers,
             "dashboard": cmd_dashboard}
 
 
