@@ -230,8 +230,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("hhi_country", "final", "country HHI"),
     Column("clustering_index", "final", "clustering index", "0–1"),
     Column("unit_cost_index", "final", "unit cost index", "step 0 = 1"),
-    Column("price_logic", "mean", "logic price", "USD/wafer"),
-    Column("price_memory", "mean", "memory price", "USD/wafer"),
+    Column("cost_per_output", "mean", "cost per output", "USD per USD"),
+    Column("price_chips", "mean", "chip price index", "base = 1"),
     Column("trade_JP_KR", "mean", "trade JP→KR", "USD bn/quarter"),
     Column("knowledge_gap_jk", "final", "JP–KR knowledge gap"),
     Column("supply_shortfall", "mean", "supply shortfall", "pp"),
@@ -240,6 +240,8 @@ COLUMNS: tuple[Column, ...] = (
 #: Channels a lever acts through; reported (in the CSV, and next to a row without a measurable effect) but not
 #: columns of the table.
 SECONDARY: tuple[Column, ...] = (
+    Column("price_logic", "mean", "logic price", "USD/wafer"),
+    Column("price_memory", "mean", "memory price", "USD/wafer"),
     Column("investments_started", "mean", "projects started"),
     Column("capacity_fab", "final", "fab capacity"),
     Column("subsidy_paid_cumulative", "final", "subsidies paid"),

@@ -93,6 +93,9 @@ METRICS: tuple[Metric, ...] = (
            "delivered output over available capacity (operating, less outages) from 3.6 (step 0: from initial "
            "demand, §5.4)", "market", **_S),
     Metric(f"price_{_SEG}", f"{_SEG} price", "USD per 200 mm-eq wafer", "$p_s$ from 3.3", "market"),
+    Metric("price_chips", "chip price index", "base prices = 1",
+           r"final-demand-weighted price of the fab segments over their base prices, "
+           r"$\sum_s D_s p_s / \sum_s D_s \bar p_s$ (the price buyers of chips pay, before tariffs)", "market"),
     Metric("capacity_fab", "operating fab capacity", "kwpm", "operating capacity of logic + memory + sensors + power",
            "concentration"),
     Metric("capacity_building", "capacity under construction", "kwpm",
@@ -128,6 +131,10 @@ METRICS: tuple[Metric, ...] = (
     Metric("unit_cost_index", "unit cost index", "step 0 = 1",
            r"capacity-weighted mean of $c_i/\bar p_s$ over operating sites, over its step-0 value", "money"),
     Metric("firm_cash", "firms' cash", "USD bn", "sum over firms", "money"),
+    Metric("cost_per_output", "operating cost per unit of output", "USD per USD of output at base prices",
+           "firms' own operating costs (incl. rerouting and visibility), inputs paid to suppliers, input tariffs and "
+           "sustaining capex, over the value of all output at base prices (0 at step 0); it rises when inputs are "
+           "paid for but not turned into output, rerouted or taxed, and when input prices rise", "money"),
     Metric("finance_blocked_share", "investment stopped by finance", "share",
            "of the (firm, segment) pairs whose best project clears the hurdle this quarter (§7.4), the share the "
            "finance check stops (0 when none clears)", "money", scale=100.0, display="% of pairs"),
@@ -383,6 +390,10 @@ def market(w: World, sc: Scenario, op: np.ndarray) -> dict[str, float]:
         row[f"demand_{s}"] = float(w.markets.demand[k])
         row[f"utilisation_{s}"] = float(w.markets.utilisation[k])
         row[f"price_{s}"] = float(w.markets.price[k])
+    fab = w.segments.fab_mask
+    d = w.markets.demand[fab]
+    base = float((d * w.segments.base_price[fab]).sum())
+    row["price_chips"] = float((d * w.markets.price[fab]).sum()) / base if base > 0 else float("nan")
     return row
 
 
@@ -430,6 +441,7 @@ def money(w: World, sc: Scenario, op: np.ndarray) -> dict[str, float]:
         "government_budget": float(sum(g.budget for g in govs)),
         "unit_cost_index": unit_cost_index(w, sc),
         "firm_cash": float(w.ledger.cash.sum()),
+        "cost_per_output": _cost_per_output(w),
         "finance_blocked_share": (w.counters.quarter_finance_blocked / w.counters.quarter_value_pairs
                                   if w.counters.quarter_value_pairs else 0.0),
         "firm_tax": float(flows["tax"].sum()),
@@ -437,6 +449,14 @@ def money(w: World, sc: Scenario, op: np.ndarray) -> dict[str, float]:
         "firm_debt": float(w.ledger.debt.sum()),
         "revenue": float(flows["revenue"].sum()),
     }
+
+
+def _cost_per_output(w: World) -> float:
+    """Operating costs of the quarter over the value of its output at base prices (0 before any accounting)."""
+    f = w.ledger.flows
+    cost = float((f["opex"] + f["inputs"] + f["input_tariff"] + f["maintenance"]).sum())
+    value = float((w.supply.output.sum(axis=0) * w.segments.base_price).sum()) * KWPM_QUARTER_TO_USD_BN
+    return cost / value if value > 0 and cost > 0 else 0.0
 
 
 def snapshot(w: World, sc: Scenario) -> dict[str, float]:

@@ -81,6 +81,8 @@ def _outcomes(scenario: str, key: tuple, seed: int) -> dict[str, float]:
         "shortfall_KR_from_2026Q1": float(m.loc[m["step"] >= 4, "shortfall_KR"].mean()),
         "shortfall_from_2027Q3": float(m.loc[m["step"] >= 10, "supply_shortfall"].mean()),
         "kr_us_projects": float(len(kr_us_started)),
+        "cost_per_output": float(m["cost_per_output"].iloc[1:].mean()),
+        "price_chips": float(m["price_chips"].iloc[1:].mean()),
         "price_logic": float(m["price_logic"].iloc[1:].mean()),
         "price_memory": float(m["price_memory"].iloc[1:].mean()),
         "trade_JP_KR": float(m["trade_JP_KR"].iloc[1:].mean()),
@@ -102,7 +104,15 @@ def paired(scenario: str, reference: str, outcome: str, seeds: int, overrides: d
     return d
 
 
-@pytest.mark.parametrize("price", ["price_logic", "price_memory"])
+def test_separation_raises_unit_costs():
+    """Decoupling raises what a unit of output costs: inputs that restrictions strand are paid for but not turned
+    into output, rerouting costs, and input prices (``cost_per_output``, mean over the run). The capacity-weighted
+    ``unit_cost_index`` of sites does not move measurably (see the module docstring)."""
+    d = paired("decoupling", "status_quo", "cost_per_output", seeds=5)
+    assert d["mean"] > 0 and d["ci_low"] > 0, d
+
+
+@pytest.mark.parametrize("price", ["price_chips", "price_logic", "price_memory"])
 def test_separation_raises_final_chip_prices(price):
     """Decoupling (export restrictions between the western bloc and China) raises logic and memory prices."""
     d = paired("decoupling", "status_quo", price, seeds=5)

@@ -107,10 +107,12 @@ def _choose(w: World, sc: Scenario, rng: np.random.Generator, buyer: np.ndarray,
             inc_ip = network.ip_exposure(ia["cross"], link_ip(w, buyer[rows], inc, 0)[0])
             inc_util = network.partner_utility(w.chain.tech[inc], ia["cost"], incumbent_trust[rows], ia["distance"],
                                                inc_exposure, inc_ip, weights)
-            switching = net.switching_cost * np.where(
-                w.chain.levers.standard_members[w.firms.home[buyer[rows]]] & w.chain.levers.standard_members[w.firms.home[inc]],
-                1.0 - w.chain.levers.standards_reduction, 1.0)
-            util = np.column_stack([inc_util + switching, util])
+            # Common standards make a member's inputs quick to qualify for a member buyer: switching to a member
+            # challenger costs (1 − reduction) of the switching cost (ODD 7.9).
+            lv = w.chain.levers
+            member_pair = lv.standard_members[w.firms.home[buyer[rows]]][:, None] & lv.standard_members[w.firms.home[cand]]
+            util = util + net.switching_cost * lv.standards_reduction * member_pair
+            util = np.column_stack([inc_util + net.switching_cost, util])
             choice = network.gumbel_choice(util, net.partner_logit_scale, gumbel[rows, : k + 1])
             pick = np.where(choice == 0, inc, cand[np.arange(len(rows)), np.maximum(choice - 1, 0)])
         else:
