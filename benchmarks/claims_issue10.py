@@ -147,6 +147,11 @@ def value_rule_claims(seeds) -> None:
           "baseline:", interval(c0 - c1), "; 1.5x minus baseline:", interval(c15 - c1))
     print("  elasticity of capacity to the subsidy scale, arc 1 -> 1.5:",
           interval(np.log(c15 / c1) / np.log(1.5)), "; arc 0 -> 1 (% per removal):", interval(100 * (c1 / c0 - 1)))
+    gap = {f: np.array([ChipModel("baseline", rng=s, params__investment_rule="gap",
+                                  **(subsidy_overrides(f) if f != 1.0 else {})).run(32).metrics()["capacity_fab"].iloc[-1]
+                        for s in seeds]) for f in (0.0, 1.0, 1.5)}
+    print("  the same under the gap rule (kyoso 0.1): no grants or credits minus baseline:", interval(gap[0.0] - gap[1.0]),
+          "; elasticity arc 1 -> 1.5:", interval(np.log(gap[1.5] / gap[1.0]) / np.log(1.5)))
 
     country, home, blocked, cash = {}, {}, [], []
     for s in seeds:
