@@ -12,6 +12,7 @@ import argparse
 import numpy as np
 from scipy import stats
 
+from experiments.levers import scaled_subsidies
 from model import ChipModel
 
 OPEN = {f"governments.{c}.screens_concern": False for c in ("US", "JP", "KR", "TW")}
@@ -116,14 +117,7 @@ def main(argv=None) -> None:
 
 def subsidy_overrides(factor: float) -> dict:
     """Every government's grant rate, tax credit and budgets × ``factor`` (rates capped at 1)."""
-    sc = ChipModel("baseline", rng=0).spec
-    out = {}
-    for c, g in sc.governments.items():
-        out[f"governments.{c}.subsidy_rate"] = min(1.0, g.subsidy_rate * factor)
-        out[f"governments.{c}.tax_credit"] = min(1.0, g.tax_credit * factor)
-        out[f"governments.{c}.budget"] = g.budget * factor
-        out[f"governments.{c}.annual_budget"] = g.annual_budget * factor
-    return out
+    return scaled_subsidies("baseline", factor)
 
 
 def home_shares(m) -> dict[str, float]:

@@ -270,6 +270,20 @@ QUICK = {"seeds": 2, "quarters": 12}
 DEFAULT_SEEDS, DEFAULT_QUARTERS = 10, 32
 
 
+def scaled_subsidies(scenario: str = "baseline", factor: float = 1.0) -> dict[str, float]:
+    """Overrides that scale every government's grant rate, budgets and tax credit by ``factor`` (rates capped
+    at 1): 0 removes all subsidies, 1.5 raises them by half (ODD 7.4.1)."""
+    from model.scenario import load_scenario
+
+    out: dict[str, float] = {}
+    for c, g in load_scenario(scenario).governments.items():
+        out[f"governments.{c}.subsidy_rate"] = min(1.0, g.subsidy_rate * factor)
+        out[f"governments.{c}.tax_credit"] = min(1.0, g.tax_credit * factor)
+        out[f"governments.{c}.budget"] = g.budget * factor
+        out[f"governments.{c}.annual_budget"] = g.annual_budget * factor
+    return out
+
+
 def lever_names() -> list[str]:
     return [lv.name for lv in LEVERS]
 

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from experiments.levers import scaled_subsidies
 from model import decisions, finance
 from model.model import ChipModel
 from model.phases.invest import reference_index
@@ -97,14 +98,7 @@ def _capacity(seed: int, quarters: int = 32, **ov) -> float:
 
 
 def _subsidies(factor: float) -> dict[str, float]:
-    sc = load_scenario("baseline")
-    out = {}
-    for c, g in sc.governments.items():
-        out[f"governments.{c}.subsidy_rate"] = min(1.0, g.subsidy_rate * factor)
-        out[f"governments.{c}.tax_credit"] = min(1.0, g.tax_credit * factor)
-        out[f"governments.{c}.budget"] = g.budget * factor
-        out[f"governments.{c}.annual_budget"] = g.annual_budget * factor
-    return out
+    return scaled_subsidies("baseline", factor)
 
 
 @pytest.mark.slow
