@@ -200,15 +200,18 @@ def load_emergence_table(path: str | Path | None = None) -> pd.DataFrame:
 
 
 def emergence_findings(table: pd.DataFrame, x: str = "params.w_agglomeration", y: str = "params.w_coordination",
-                       threshold: float = 0.3) -> list[str]:
+                       threshold: float = 0.3, lock_in: float = 0.7) -> list[str]:
     """Sentences that state what the table shows, computed from it (one list per variant, in order).
 
     Per variant: the range of divergence; its value without agglomeration (the
     reference: no feedback from new capacity to others' choices); the cells where
     agglomeration raises divergence above that reference with non-overlapping
     95% intervals (path dependence the feedback creates); where divergence
-    reaches ``threshold``; the rank correlation of divergence and of the
-    leader's share with the agglomeration weight.
+    reaches ``threshold``; the cells where divergence reaches ``threshold``
+    while the leading region takes at least ``lock_in`` of a segment's new
+    capacity (lock-in into a region chance picks: Arthur 1989); the rank
+    correlation of divergence and of the leader's share with the
+    agglomeration weight.
     """
     from scipy import stats
 
@@ -240,8 +243,8 @@ def emergence_findings(table: pd.DataFrame, x: str = "params.w_agglomeration", y
                        f"{cells}")
         else:
             out.append(f"{name}in none of the {int((t[x] > x0).sum())} cells with agglomeration is divergence above "
-                       f"its no-feedback value at the same {y.split('.')[-1]} with 95% intervals apart: in this grid "
-                       "the agglomeration feedback creates no path dependence of the segment leaders")
+                       f"its no-feedback value at the same {y.split('.')[-1]} with 95% intervals apart: the "
+                       "agglomeration feedback does not make the leader's identity vary more than chance already does")
         high = t[t["divergence"] >= threshold]
         if high.empty:
             out.append(f"{name}divergence is below {threshold:g} everywhere")
@@ -251,6 +254,17 @@ def emergence_findings(table: pd.DataFrame, x: str = "params.w_agglomeration", y
             out.append(f"{name}divergence is {threshold:g} or more only {where} "
                        f"({len(high)} of {len(t)} cells; {y.split('.')[-1]} there: "
                        f"{', '.join(f'{c:g}' for c in sorted(high[y].unique()))})")
+        locked = t[(t["divergence"] >= threshold) & (t["leader_share"] >= lock_in)]
+        if locked.empty:
+            out.append(f"{name}no cell has both divergence ≥ {threshold:g} and a leader taking ≥ {lock_in:.0%} of new "
+                       "capacity: no lock-in into a region that chance picks (path dependence in Arthur's sense)")
+        else:
+            best = locked.loc[locked["leader_share"].idxmax()]
+            out.append(f"{name}lock-in into a region that chance picks (path dependence in Arthur's sense: divergence "
+                       f"≥ {threshold:g} while the leader takes ≥ {lock_in:.0%} of a segment's new capacity) in "
+                       f"{len(locked)} of {len(t)} cells, all at {x.split('.')[-1]} ≥ {locked[x].min():g}; strongest "
+                       f"at ({best[x]:g}, {best[y]:g}): the leader takes {best['leader_share']:.2f} and differs across "
+                       f"seeds (divergence {best['divergence']:.2f} [{best['ci_low']:.2f}, {best['ci_high']:.2f}])")
         rho_d = stats.spearmanr(t[x], t["divergence"])[0]
         rho_s = stats.spearmanr(t[x], t["leader_share"])[0]
         s0, s1 = t[t[x] == x0]["leader_share"].mean(), t[t[x] == t[x].max()]["leader_share"].mean()

@@ -205,3 +205,19 @@ def test_load_emergence_table_names_the_command_when_missing(tmp_path):
 
     with pytest.raises(FileNotFoundError, match="benchmarks/emergence.py"):
         load_emergence_table(tmp_path / "none.csv")
+
+
+def test_findings_name_lock_in_only_where_a_chance_leader_takes_most():
+    import pandas as pd
+
+    from experiments.emergence import emergence_findings
+    rows = []
+    for agg, div, share in ((0.0, 0.6, 0.5), (6.0, 0.6, 0.9), (12.0, 0.1, 0.95)):
+        rows.append({"variant": "lab", "params.w_agglomeration": agg, "params.w_coordination": 0.0, "divergence": div,
+                     "ci_low": div - 0.1, "ci_high": div + 0.1, "leader_share": share, "seeds": 10})
+    lines = emergence_findings(pd.DataFrame(rows))
+    lock = [line for line in lines if "lock-in" in line]
+    assert len(lock) == 1 and "1 of 3 cells" in lock[0] and "(6, 0)" in lock[0]
+    rows[1]["leader_share"] = 0.6
+    lock = [line for line in emergence_findings(pd.DataFrame(rows)) if "lock-in" in line]
+    assert lock[0].startswith("[lab] no cell")
