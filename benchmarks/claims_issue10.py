@@ -175,6 +175,11 @@ def value_rule_claims(seeds) -> None:
             - 100 * ChipModel("status_quo", rng=s).run(24).metrics()["finance_blocked_share"].iloc[10:16].mean()
             for s in seeds]
     print("  during the taiwan_contingency blockade minus status_quo, pp:", interval(down))
+    slump = [100 * ChipModel(with_slump("status_quo"), rng=s).run(20).metrics()["finance_blocked_share"].iloc[8:16].mean()
+             - 100 * ChipModel("status_quo", rng=s).run(20).metrics()["finance_blocked_share"].iloc[8:16].mean()
+             for s in seeds]
+    print("  in and after a 20 % chip demand slump (2027Q1-2027Q4), quarters 9-16, minus status_quo, pp:",
+          interval(slump))
 
     gap, short = [], []
     for s in seeds:
@@ -189,6 +194,15 @@ def value_rule_claims(seeds) -> None:
         short.append(100 * (a["supply_shortfall"].iloc[8:12].mean() - b["supply_shortfall"].iloc[8:12].mean()))
     print("supply shortfall during a JP->KR materials and equipment restriction (2027Q1-2027Q4, magnitude 0.5), "
           "jk_cocreation minus status_quo, pp:", interval(short))
+
+
+def with_slump(name: str):
+    """Scenario ``name`` with final chip demand 20 % lower through 2027 (a demand_shock event)."""
+    from model.scenario import Event, load_scenario
+    sc = load_scenario(name)
+    sc.events.append(Event(type="demand_shock", start="2027Q1", end="2028Q1", magnitude=0.2,
+                           description="a chip demand slump (what-if)"))
+    return sc
 
 
 def with_shock(name: str):

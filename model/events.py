@@ -10,6 +10,8 @@ what is in force as arrays the other phases read:
   1 − Π(1 − m));
 * ``tariff[i, e]`` and ``tariff_exempt_local[i]`` — importer i's tariff on
   exporter e, and whether firms with capacity in i are spared;
+* ``demand_factor[s]`` — share of final demand for fab segment s that demand
+  shocks leave (1 without one);
 * ``input_tariff[i, e, u]`` — importer i's tariff on input u (materials,
   equipment, packaging) from exporter e, from tariff events that name u;
 * ``site_availability`` — share of each site's capacity that can run;
@@ -85,6 +87,7 @@ class EventBook(SubState):
         self._base_tariff = self.tariff.copy()
         self.tariff_exempt_local = np.zeros(n_c, dtype=bool)
         self.input_tariff = np.zeros((n_c, n_c, len(SEGMENTS)))     # importer × exporter × input segment
+        self.demand_factor = np.ones(len(SEGMENTS))                   # share of final demand left by demand shocks
         self.blockade = np.zeros(n_c)
         self.impulse = np.zeros((n_c, geo.n))
         self.immigration: list[tuple[int, np.ndarray, float]] = []
@@ -193,6 +196,7 @@ class EventBook(SubState):
         avail = np.ones(s.n)
         tariff = self._base_tariff.copy()
         input_tariff = np.zeros((n_c, n_c, len(SEGMENTS)))
+        demand_keep = np.ones(len(SEGMENTS))
         exempt_local = np.zeros(n_c, dtype=bool)
         blockade_keep = np.ones(n_c)
         self.immigration = []
@@ -225,6 +229,9 @@ class EventBook(SubState):
                 avail[sel] *= 1.0 - sp.magnitude
             elif sp.type == "immigration_enforcement":
                 self.immigration.append((self.cidx[sp.home], self._host_regions(sp), sp.magnitude))
+            elif sp.type == "demand_shock":
+                fab = [SEGMENTS.index(x) for x in (sp.segments or FAB_SEGMENTS) if x in FAB_SEGMENTS]
+                demand_keep[fab] *= 1.0 - sp.magnitude
         # Tit-for-tat: a government that answers tariffs matches those on its exports.
         for g in governments:
             if g.tit_for_tat:
@@ -236,6 +243,7 @@ class EventBook(SubState):
         for k in range(n_c):
             input_tariff[k, k, :] = 0.0
         self.input_tariff = input_tariff
+        self.demand_factor = demand_keep
         self.tariff_exempt_local = exempt_local
         self.site_availability = avail
 
@@ -276,4 +284,6 @@ class EventBook(SubState):
             return f"{sp.home}@{sp.region or sp.country}"
         if sp.type == "sanctions_lifted":
             return str(sp.lifts)
+        if sp.type == "demand_shock":
+            return "demand:" + ("/".join(sp.segments) or "chips")
         return str(sp.country)

@@ -446,3 +446,22 @@ def test_an_event_starting_in_the_first_quarter_is_in_force_at_step_zero():
     r = m.geo.index("TW-Hsinchu")
     assert (m.world.events.availability(m.sites.n)[m.sites.col("region") == r] == 0.0).all()
     assert m.tables()["events"]["step"].tolist() == [0]
+
+
+def test_a_demand_shock_lowers_chip_prices_and_investment_and_ends():
+    from model.scenario import Event
+    sc = load_scenario("status_quo")
+    sc.events.append(Event(type="demand_shock", start="2026Q1", end="2027Q1", magnitude=0.2, segments=["logic"]))
+    hit = ChipModel(sc, rng=3)
+    calm = ChipModel("status_quo", rng=3)
+    logic = hit.world.segments.ids.index("logic")
+    hit.run(6)
+    calm.run(6)
+    assert hit.world.events.demand_factor[logic] == pytest.approx(0.8)
+    assert (np.delete(hit.world.events.demand_factor, logic) == 1.0).all()
+    mh, mc = hit.metrics(), calm.metrics()
+    assert mh["price_logic"].iloc[5] < 0.95 * mc["price_logic"].iloc[5]
+    assert mh["investments_started"].iloc[4:7].sum() < mc["investments_started"].iloc[4:7].sum()
+    hit.run(4)
+    assert (hit.world.events.demand_factor == 1.0).all()
+    assert "demand:logic" in set(hit.tables()["events"]["target"])

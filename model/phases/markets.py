@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 def update_markets(w: World, sc: Scenario, rng: np.random.Generator) -> None:
     """Demand grows, utilisation and prices respond to the capacity that can serve the market."""
     response = markets.demand_response(w.markets.price, w.segments.base_price, w.policy.market, chip_tariff_paid(w),
-                                       sc.params.demand_elasticity)
+                                       sc.params.demand_elasticity) * w.events.demand_factor
     market_update(w.markets, w.segments, sc.params, market_capacity(w, sc), w.clock.step, response)
 
 

@@ -35,6 +35,7 @@ EVENT_TYPES: dict[str, bool] = {
     "subsidy_tightening": True,       # added cost share of a government's subsidy conditions
     "blockade": True,                 # share of a country's exports blocked
     "sanctions_lifted": True,         # ends an earlier event (lifts)
+    "demand_shock": True,             # share of final chip demand lost (listed fab segments; empty = all)
 }
 #: Fields of an event that its type requires.
 EVENT_REQUIRES: dict[str, tuple[str, ...]] = {
@@ -45,6 +46,7 @@ EVENT_REQUIRES: dict[str, tuple[str, ...]] = {
     "subsidy_tightening": ("country",),
     "blockade": ("country",),
     "sanctions_lifted": ("lifts",),
+    "demand_shock": (),
 }
 #: Conditions a government may attach to its subsidies (``Conditions`` fields).
 CONDITION_NAMES = ("technology_transfer", "data_disclosure", "local_content", "concern_ban")
