@@ -41,7 +41,8 @@ def build_world(sc: Scenario, rng: np.random.Generator) -> World:
                     screens=np.array([sc.governments[c].screens_concern for c in geo.countries], dtype=bool),
                     guardrail_until=np.full(n_f, -1, dtype=np.int64),
                     corporate_tax=np.array([sc.params.tax_rate if sc.governments[c].corporate_tax is None
-                                            else sc.governments[c].corporate_tax for c in geo.countries]))
+                                            else sc.governments[c].corporate_tax for c in geo.countries]),
+                    local_share=np.array([sc.governments[c].local_sourcing_share for c in geo.countries]))
     policy.refresh(events)
     ledger = Ledger(cash=np.array(cash, dtype=float), debt=np.zeros(n_f),
                     flows={k: np.zeros(n_f) for k in FIRM_FLOWS})

@@ -189,6 +189,7 @@ class Policy(SubState):
     screens: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))    # screens concern-country firms
     guardrail_until: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # firm: barred until
     corporate_tax: np.ndarray = field(default_factory=lambda: np.zeros(0))  # effective tax on home firms' profit
+    local_share: np.ndarray = field(default_factory=lambda: np.zeros(0))    # local-content rule for grant holders
     rate: np.ndarray = field(default_factory=lambda: np.zeros(0))          # subsidy rate
     available: np.ndarray = field(default_factory=lambda: np.zeros(0))     # USD bn uncommitted
     tax_credit: np.ndarray = field(default_factory=lambda: np.zeros(0))

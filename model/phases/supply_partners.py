@@ -7,12 +7,13 @@ a logit over candidates sampled by spare capacity.  Called by the supply phase.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import network
 from ..scenario import SEGMENTS
+from ..sites import LIVE
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
@@ -67,14 +68,16 @@ def committed_load(w: World, sc: Scenario, cap: np.ndarray) -> np.ndarray:
 
 def _choose(w: World, sc: Scenario, rng: np.random.Generator, buyer: np.ndarray, input_seg: np.ndarray, cap: np.ndarray,
             main_region: np.ndarray, incumbent: np.ndarray | None = None,
-            incumbent_trust: np.ndarray | None = None, spare: np.ndarray | None = None) -> np.ndarray:
+            incumbent_trust: np.ndarray | None = None, spare: np.ndarray | None = None,
+            home_only: np.ndarray | None = None) -> np.ndarray:
     """Pick one supplier per request by a logit over sampled candidates (−1 if none).
 
     Candidates are drawn in proportion to spare capacity (capacity not yet
     promised to partners, at least 5% of capacity), so bigger and less
     committed suppliers are considered more often; the buyer itself and, on
     review, the incumbent keep out of the sample; the incumbent competes
-    with its switching cost.
+    with its switching cost.  A request with ``home_only`` ≥ 0 samples only
+    suppliers of that home country (if it has any spare capacity).
     """
     if spare is None:
         spare = np.maximum(cap - committed_load(w, sc, cap), sc.network.spare_floor * cap)
@@ -85,9 +88,12 @@ def _choose(w: World, sc: Scenario, rng: np.random.Generator, buyer: np.ndarray,
     uniforms = rng.random((n, k))
     gumbel = rng.gumbel(size=(n, k + 1))
     weights = (net.w_technology, net.w_price, net.w_trust, net.w_distance, net.w_export_control, net.w_ip)
-    for u in np.unique(input_seg):
-        rows = np.flatnonzero(input_seg == u)
+    local = np.full(n, -1, dtype=np.int64) if home_only is None else home_only
+    for u, c in sorted(set(zip(input_seg.tolist(), local.tolist()))):
+        rows = np.flatnonzero((input_seg == u) & (local == c))
         pool = spare[:, u]
+        if c >= 0 and (pool * (w.firms.home == c)).sum() > 0:
+            pool = pool * (w.firms.home == c)           # a local-content rule: local suppliers only (ODD 7.9)
         if pool.sum() <= 0:
             continue
         cand = network.sample_candidates(pool, uniforms[rows])                   # rows × k
@@ -171,21 +177,26 @@ def form_partnerships(w: World, sc: Scenario, rng: np.random.Generator, cap: np.
             sources = np.where(typical > 0, np.ceil(want / max(typical, 1e-9)), target)
             sources = np.clip(sources, target, min(sc.network.max_sources, max(n_sup - 1, target)))
             need[buyers, d, u] = np.maximum(sources.astype(np.int64) - have[buyers, d, u], 0)
+    rule, strict = local_rules(w)
+    if (rule >= 0).any():
+        _add_local_needs(w, sc, book, act, cap, have, need, rule, strict)
     f_idx, d_idx, u_idx = np.nonzero(need)
     reps = need[f_idx, d_idx, u_idx]
+    local = local_requests(w, book, act, f_idx, d_idx, u_idx, have[f_idx, d_idx, u_idx], reps, rule, strict)
     f_idx, d_idx, u_idx = np.repeat(f_idx, reps), np.repeat(d_idx, reps), np.repeat(u_idx, reps)
     if len(f_idx) == 0:
         return 0
     # Requests are served in a few rounds in random order, so that suppliers
     # chosen early show less spare capacity to later buyers.
     order = rng.permutation(len(f_idx))
-    f_idx, d_idx, u_idx = f_idx[order], d_idx[order], u_idx[order]
+    f_idx, d_idx, u_idx, local = f_idx[order], d_idx[order], u_idx[order], local[order]
     pick = np.full(len(f_idx), -1, dtype=np.int64)
     net = sc.network
     rounds = net.formation_rounds if len(f_idx) > net.formation_round_min_requests else 1
     for part in np.array_split(np.arange(len(f_idx)), rounds):
         spare = np.maximum(cap - load, net.spare_floor * cap)
-        pick[part] = _choose(w, sc, rng, f_idx[part], u_idx[part], cap, main_region, spare=spare)
+        pick[part] = _choose(w, sc, rng, f_idx[part], u_idx[part], cap, main_region, spare=spare,
+                             home_only=local[part] if (local >= 0).any() else None)
         ok_p = pick[part] >= 0
         np.add.at(load, (pick[part][ok_p], u_idx[part][ok_p]),
                   w.segments.coef[d_idx[part][ok_p], u_idx[part][ok_p]] * cap[f_idx[part][ok_p], d_idx[part][ok_p]]
@@ -208,6 +219,62 @@ def form_partnerships(w: World, sc: Scenario, rng: np.random.Generator, cap: np.
     book.add_many(f_idx[keep], d_idx[keep], u_idx[keep], pick[keep], trust0, w.clock.step,
                   *link_ip(w, f_idx[keep], pick[keep], w.clock.step))
     return int(keep.sum())
+
+
+def local_rules(w: World) -> tuple[np.ndarray, np.ndarray]:
+    """Per firm: the country whose local-content rule binds it (−1: none) and the share it requires.
+
+    A firm is bound by a government with ``local_sourcing_share`` > 0 from
+    which it holds a grant on a live site; with several, the strictest.
+    """
+    share = w.policy.local_share
+    rule = np.full(w.firms.n, -1, dtype=np.int64)
+    best = np.zeros(w.firms.n)
+    if not (share > 0).any():
+        return rule, best
+    s = w.sites
+    granted = s.select(LIVE) & (s.col("gov") >= 0) & (s.col("subsidy_committed") > 0)
+    for firm, c in zip(s.col("firm")[granted].tolist(), s.col("gov")[granted].tolist()):
+        if share[c] > best[firm]:
+            best[firm], rule[firm] = share[c], c
+    return rule, best
+
+
+def _local_count(w: World, book: Any, act: np.ndarray, buyer: int, d: int, u: int, country: int) -> int:
+    """Active partnerships of ``buyer`` for input ``u`` of segment ``d`` with suppliers from ``country``."""
+    b, bd, bu = book.col("buyer")[act], book.col("buyer_segment")[act], book.col("input")[act]
+    mine = (b == buyer) & (bd == d) & (bu == u)
+    return int((w.firms.home[book.col("supplier")[act][mine]] == country).sum())
+
+
+def _add_local_needs(w: World, sc: Scenario, book: Any, act: np.ndarray, cap: np.ndarray, have: np.ndarray,
+                     need: np.ndarray, rule: np.ndarray, strict: np.ndarray) -> None:
+    """A bound buyer short of local partnerships asks for as many more (local) ones as it takes to reach its share
+    of all its partnerships for the input, within ``network.max_sources`` (foreign ones are not ended)."""
+    for b in np.flatnonzero(rule >= 0).tolist():
+        for d in np.flatnonzero(w.segments.fab_mask & (cap[b] > 0)).tolist():
+            for u in np.flatnonzero(w.segments.coef[d] > 0).tolist():
+                h = int(have[b, d, u] + need[b, d, u])
+                lh = _local_count(w, book, act, b, d, u, int(rule[b]))
+                ell = float(strict[b])
+                extra = h - lh if ell >= 1.0 else int(np.ceil((ell * h - lh) / (1.0 - ell) - 1e-9))
+                extra = min(max(extra - int(need[b, d, u]), 0), max(sc.network.max_sources - h, 0))
+                need[b, d, u] += extra
+
+
+def local_requests(w: World, book: Any, act: np.ndarray, f: np.ndarray, d: np.ndarray, u: np.ndarray,
+                   have: np.ndarray, need: np.ndarray, rule: np.ndarray, strict: np.ndarray) -> np.ndarray:
+    """The home country each new partnership request must be served from (−1: any), one entry per request
+    after ``np.repeat(…, need)``: a bound buyer's first new requests for an input are local until its local
+    partnerships reach ceil(share × all its partnerships for the input) (ODD 7.9)."""
+    out = np.full(int(need.sum()), -1, dtype=np.int64)
+    offset = np.cumsum(need) - need
+    for k in np.flatnonzero(rule[f] >= 0).tolist():
+        c = int(rule[f[k]])
+        required = int(np.ceil(strict[f[k]] * (have[k] + need[k]) - 1e-9))
+        n_local = min(int(need[k]), max(0, required - _local_count(w, book, act, int(f[k]), int(d[k]), int(u[k]), c)))
+        out[offset[k]: offset[k] + n_local] = c
+    return out
 
 
 def _link_key(w: World, buyer: np.ndarray, bseg: np.ndarray, useg: np.ndarray, supplier: np.ndarray) -> np.ndarray:

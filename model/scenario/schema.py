@@ -241,6 +241,7 @@ class Government(_Strict):
     tit_for_tat: bool = Field(False, description="Answer another country's tariff on its exports with the same rate [bool]")
     guardrail_years: float = _f(0.0, "years", "After this government commits a grant to a firm, the firm may start no project in a country of concern (params.concern_countries) for this long; 0 = no guardrail (CHIPS Act: 10 years, 88 FR 65600)", ge=0.0, le=50.0)
     corporate_tax: float | None = _f(None, "share of profit", "Effective corporate tax rate of firms headquartered here; empty = params.tax_rate", ge=0.0, le=1.0)
+    local_sourcing_share: float = _f(0.0, "share of partnerships", "Local-content rule: a firm holding a grant from this government must have at least this share of its supply partnerships for each input with suppliers whose home is this country (new partnerships are formed locally until it does); 0 = none", ge=0.0, le=1.0)
     screens_concern: bool = Field(False, description="Investment screening: firms whose home is a country of concern (params.concern_countries) may not build here [bool]")
     source: str = Field("", description="Where the numbers come from [text]")
 
