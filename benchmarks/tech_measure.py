@@ -1,5 +1,6 @@
 """Paired (on seed) jk_cocreation − status_quo, 32 quarters: JP–KR knowledge gap and tech gap.
-Run: PYTHONPATH=<tree> python /tmp/tech_measure.py [seeds]"""
+Run: python benchmarks/tech_measure.py [seeds] [dotted.path=value ...] (overrides apply to jk_cocreation, and to
+status_quo too when they are knowledge.* parameters)."""
 import sys
 import numpy as np
 from scipy import stats
