@@ -146,14 +146,18 @@ def test_the_raid_leaves_other_countries_firms_alone():
     assert d["mean"] == 0 and d["ci_low"] == 0 == d["ci_high"], d
 
 
-@pytest.mark.parametrize("outcome, sign", [("trade_JP_KR", +1), ("technology_gap_countries", -1)])
-def test_jk_cocreation_raises_trade_and_closes_the_technology_gap(outcome, sign):
+@pytest.mark.parametrize("outcome, sign, seeds", [
+    ("trade_JP_KR", +1, 10),
+    # measured −0.0124 (−0.0177 to −0.0071) over 20 seeds; seeds 0–9 alone do not separate it from noise
+    pytest.param("technology_gap_countries", -1, 20, marks=pytest.mark.slow),
+])
+def test_jk_cocreation_raises_trade_and_closes_the_technology_gap(outcome, sign, seeds):
     """All co-creation levers on (jk_cocreation) raise JP→KR trade and bring JP and KR technology closer: the gap
     between JP-home and KR-home firms' mean technology at the last quarter falls.
 
     Not ``knowledge_gap_jk``: it averages over the active JP–KR partnerships and projects, and co-creation about
     doubles their number, adding pairs whose gap is wider, so it can rise while Korean firms catch up."""
-    d = paired("jk_cocreation", "status_quo", outcome, seeds=10)
+    d = paired("jk_cocreation", "status_quo", outcome, seeds=seeds)
     assert sign * d["mean"] > 0, d
     assert (d["ci_low"] > 0) if sign > 0 else (d["ci_high"] < 0), d
 
