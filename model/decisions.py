@@ -260,7 +260,7 @@ def expected_market(exp_price: np.ndarray, exp_util: np.ndarray, tight_now: np.n
     """
     rel = np.divide(tight_then, tight_now, out=np.ones(np.broadcast(tight_then, tight_now).shape),
                     where=tight_now > 0)
-    price = np.clip(exp_price * np.power(rel, 1.0 / elasticity), floor * base, cap * base)
+    price = np.minimum(np.maximum(exp_price * np.power(rel, 1.0 / elasticity), floor * base), cap * base)  # clip
     return price, np.minimum(exp_util * rel, 1.0)
 
 

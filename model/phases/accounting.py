@@ -87,6 +87,8 @@ def input_payments(w: World) -> tuple[np.ndarray, np.ndarray]:
     exactly the upstream and packaging firms' revenue.
     """
     value = w.supply.received * w.markets.price * KWPM_QUARTER_TO_USD_BN          # buyer × origin × input
+    if not w.events.input_tariff.any():             # no tariff event on inputs: no duty (skip the big product)
+        return value.sum(axis=(1, 2)), np.zeros(value.shape[0])
     duty = w.events.input_tariff[w.firms.home]                                     # the same shape
     return value.sum(axis=(1, 2)), (value * duty).sum(axis=(1, 2))
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PHASE", "firms_invest", "value_projects", "project_values", "reference_index", "ProjectValues",
            "money_terms", "MoneyTerms", "LocationCache", "prepare_location_cache", "location_inputs",
-           "perceived_risk", "start_project", "term_weights"]
+           "perceived_risk", "start_project", "term_weights", "interp_tables", "bracket"]
 
 
 def term_weights(sc: Scenario) -> np.ndarray:
@@ -119,10 +119,12 @@ def value_projects(w: World, sc: Scenario, share: np.ndarray, seg_total: np.ndar
     tight_now = np.divide(mk.demand, mk.capacity, out=np.zeros_like(mk.demand), where=mk.capacity > 0)
     ep, eu = mk.expected_price[fi, si], mk.expected_utilisation[fi, si]
     base, k_s = seg.base_price[si], seg_total[si]
+    demand_then, tight_now = horizon_demand[si], tight_now[si]
 
     def pi_at(addition: np.ndarray) -> np.ndarray:
-        tight = np.divide(horizon_demand[si], k_s + addition, out=np.zeros_like(addition), where=k_s + addition > 0)
-        price, util = decisions.expected_market(ep, eu, tight_now[si], tight, p.price_elasticity, base,
+        k = k_s + addition
+        tight = np.divide(demand_then, k, out=np.zeros_like(addition), where=k > 0)
+        price, util = decisions.expected_market(ep, eu, tight_now, tight, p.price_elasticity, base,
                                                 p.price_floor, p.price_cap)
         return val.a * (price * util) + val.b * util + val.c
 
@@ -142,25 +144,108 @@ class ProjectValues:
     region: np.ndarray            # the best region at today's expectations
 
 
-def _discount_by_segment(rate: np.ndarray, si: np.ndarray, seg: Any, life_q: int, dep_q: int
-                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`decisions.discount_factors` for rows of segments ``si`` (decisions × regions), from a table over
-    257 rates between the lowest and highest needed, linearly interpolated (the factors are smooth in the rate,
-    so the relative error is a few 1e-6; far faster than evaluating every cell)."""
+#: Rows per block in :func:`project_values` (a block's rows × regions arrays stay in the CPU cache).
+_BLOCK_ROWS = 512
+
+
+def _discount_tables(rate: np.ndarray, si: np.ndarray, seg: Any, life_q: int, dep_q: int
+                     ) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The grid of 257 rates between the lowest and highest in ``rate``, and :func:`decisions.discount_factors`
+    (F_out, F_life, F_dep) on it for each segment in ``si`` (segments × grid; rows of other segments 0)."""
     lo, hi = float(rate.min()), float(rate.max())
     grid = np.linspace(lo, hi if hi > lo else lo + 1e-9, 257)
-    out = [np.empty_like(rate) for _ in range(3)]
+    tables = [np.zeros((len(seg.ids), len(grid))) for _ in range(3)]
+    present = np.unique(si)
+    # One call for all segments present (a shorter ramp's extra terms add exact zeros).
+    lag = np.asarray(seg.lag)[present].astype(np.int64)[:, None]
+    ramp = np.asarray(seg.ramp)[present].astype(np.int64)[:, None]
+    for t, table in zip(tables, decisions.discount_factors(grid[None, :], lag, life_q, ramp, dep_q)):
+        t[present] = table
+    return grid, tables
+
+
+def _slopes(grid: np.ndarray, tables: list[np.ndarray]) -> list[np.ndarray]:
+    """Each table's slope per grid interval, as ``np.interp`` computes it (last column 0, never used)."""
+    out = []
+    for t in tables:
+        slope = np.zeros_like(t)
+        slope[:, :-1] = np.diff(t, axis=1) / np.diff(grid)[None, :]
+        out.append(slope)
+    return out
+
+
+def _discount_by_segment(rate: np.ndarray, si: np.ndarray, grid: np.ndarray, tables: list[np.ndarray],
+                         slopes: list[np.ndarray] | None) -> list[np.ndarray]:
+    """:func:`decisions.discount_factors` for rows of segments ``si`` (decisions × regions), linearly
+    interpolated in the tables of :func:`_discount_tables` (the factors are smooth in the rate, so the relative
+    error is a few 1e-6; far faster than evaluating every cell); as ``np.interp`` per segment, bit for bit.
+    ``slopes`` from :func:`_slopes`, or None for a grid that is not strictly increasing."""
+    if slopes is not None:
+        return interp_tables(rate, grid, si, tables, slopes)
+    out = [np.empty_like(rate) for _ in range(3)]   # a degenerate grid: numpy's own interpolation
     for k in np.unique(si):
         rows = si == k
-        tables = decisions.discount_factors(grid, int(seg.lag[k]), life_q, int(seg.ramp[k]), dep_q)
-        for o, table in zip(out, tables):
-            o[rows] = np.interp(rate[rows], grid, table)
-    return out[0], out[1], out[2]
+        for o, t in zip(out, tables):
+            o[rows] = np.interp(rate[rows], grid, t[k])
+    return out
+
+
+def bracket(x: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Index j of the interval [grid[j], grid[j+1]) holding each x, at most len(grid) − 2 (``grid`` an evenly
+    spaced, strictly increasing linspace spanning x), as ``np.searchsorted(grid, x, "right") − 1`` would give:
+    the arithmetic guess is off by at most one interval (rounding), so one comparison each way corrects it."""
+    n = len(grid)
+    j = ((x - grid[0]) * ((n - 1) / (grid[-1] - grid[0]))).astype(np.int32).astype(np.intp)  # int32: fast cast
+    np.clip(j, 0, n - 2, out=j)
+    j -= grid[j] > x
+    np.clip(j, 0, n - 2, out=j)
+    j += grid[j + 1] <= x
+    np.clip(j, 0, n - 2, out=j)
+    return j
+
+
+def interp_tables(x: np.ndarray, grid: np.ndarray, rows: np.ndarray, tables: list[np.ndarray],
+                  slopes: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    """``np.interp(x[i], grid, t[rows[i]])`` for each table ``t`` (segments × grid), bit for bit, with one search
+    for all tables (``grid`` an evenly spaced, strictly increasing linspace spanning ``x``; numpy's formula: the
+    slope of the interval times the distance from its left end, plus the left value; the last grid point
+    exactly gives the last value).  ``slopes``: :func:`_slopes` of the tables, if already computed."""
+    n = len(grid)
+    j = bracket(x, grid)
+    dx = x - grid[j]
+    j += (rows * n)[:, None]
+    end = np.flatnonzero(x == grid[-1])
+    j_end = j.ravel()[end] + 1
+    out = []
+    for t, slope in zip(tables, slopes if slopes is not None else _slopes(grid, tables)):
+        flat = t.ravel()
+        r = slope.ravel()[j]
+        r *= dx
+        r += flat[j]
+        r.ravel()[end] = flat[j_end]
+        out.append(r)
+    return out
+
+
+_REFERENCE_CACHE: dict[tuple, np.ndarray] = {}
 
 
 def reference_index(sc: Scenario, seg: Any) -> np.ndarray:
     """Profitability index of the reference project per segment: unsubsidised, reference wage, no tariff,
-    no risk premium, at base price and target utilisation (the hurdle's unit, ODD 7.4)."""
+    no risk premium, at base price and target utilisation (the hurdle's unit, ODD 7.4); constant over a run,
+    so kept per set of inputs."""
+    p = sc.params
+    key = (p.project_life, p.depreciation_years, p.discount_rate, p.target_utilisation, p.maintenance_rate,
+           p.tax_rate) + tuple(np.asarray(a).tobytes() for a in (seg.lag, seg.ramp, seg.base_price, seg.cost_share,
+                                                                 seg.project_size, seg.capex_per_capacity))
+    if key not in _REFERENCE_CACHE:
+        if len(_REFERENCE_CACHE) > 64:
+            _REFERENCE_CACHE.clear()
+        _REFERENCE_CACHE[key] = _reference_index(sc, seg)
+    return _REFERENCE_CACHE[key].copy()
+
+
+def _reference_index(sc: Scenario, seg: Any) -> np.ndarray:
     p = sc.params
     life_q, dep_q = int(round(4 * p.project_life)), int(round(4 * p.depreciation_years))
     f_out, f_life, f_dep = decisions.discount_factors(np.full(len(seg.ids), p.discount_rate), seg.lag, life_q,
@@ -178,31 +263,65 @@ def project_values(w: World, sc: Scenario, fi: np.ndarray, si: np.ndarray) -> Pr
     does not revisit regions)."""
     p = sc.params
     geo, seg = w.geo, w.segments
-    money = money_terms(w, fi, si)
-    capex = money.capex
+    money = money_terms(w, fi, si, location=False)
     allowed = admissible_regions(w, fi)
     life_q, dep_q = int(round(4 * p.project_life)), int(round(4 * p.depreciation_years))
-    rate = p.discount_rate + p.risk_premium * w.firms.risk_aversion[fi][:, None] * money.risk
-    f_out, f_life, f_dep = _discount_by_segment(rate, si, seg, life_q, dep_q)
-    cost = markets_mod.unit_cost(seg.base_price[si][:, None], seg.cost_share[si][:, None],
-                                 seg.labour_intensity[si][:, None], geo.labour_cost[None, :], p.reference_wage)
-    cost = cost + (input_bill(w) - input_bill(w, seg.base_price))[si][:, None]     # inputs at today's prices
+    rate = (p.risk_premium * w.firms.risk_aversion[fi])[:, None] * money.risk
+    rate += p.discount_rate
+    grid, tables = _discount_tables(rate, si, seg, life_q, dep_q)
+    slopes = _slopes(grid, tables) if (np.diff(grid) > 0).all() else None
+    # Unit cost depends on the segment and region only: computed per (segment, region), then taken by row.
+    cost_sr = markets_mod.unit_cost(seg.base_price[:, None], seg.cost_share[:, None], seg.labour_intensity[:, None],
+                                    geo.labour_cost[None, :], p.reference_wage)
+    cost_sr = cost_sr + (input_bill(w) - input_bill(w, seg.base_price))[:, None]     # inputs at today's prices
     tax = w.policy.corporate_tax[w.firms.home[fi]][:, None]
     scale = seg.project_size[si][:, None] * KWPM_QUARTER_TO_USD_BN
-    net = capex * np.maximum(1.0 - money.net_subsidy, 0.05)
-    # PI = (1 − tax) [(p(1 − τ) u − c u) scale F_out − m X F_life / 4] / net + tax X F_dep / (dep_q net)
-    a = (1.0 - tax) * (1.0 - money.tariff) * scale * f_out / net
-    b = -(1.0 - tax) * cost * scale * f_out / net
-    c = (-(1.0 - tax) * p.maintenance_rate / 4.0 * capex * f_life + tax * capex / dep_q * f_dep) / net
     ref = reference_index(sc, seg)[si][:, None]
-    a, b, c = a / ref, b / ref, c / ref
     ep, eu = w.markets.expected_price[fi, si][:, None], w.markets.expected_utilisation[fi, si][:, None]
-    now = a * ep * eu + b * eu + c
-    if allowed is not None:
-        now = np.where(allowed, now, -np.inf)
-    best = now.argmax(axis=1)
-    rows = np.arange(len(fi))
-    return ProjectValues(a=a[rows, best], b=b[rows, best], c=c[rows, best], region=best)
+    m = len(fi)
+    best = np.empty(m, dtype=np.int64)
+    out_a, out_b, out_c = np.empty(m), np.empty(m), np.empty(m)
+    # Blocks of rows, so that a block's (rows × regions) arrays stay in cache; each cell is computed with the
+    # same operations in the same order as the formula in the comment (results unchanged to the last bit).
+    for lo in range(0, m, _BLOCK_ROWS):
+        k = slice(lo, min(lo + _BLOCK_ROWS, m))
+        f_out, f_life, f_dep = _discount_by_segment(rate[k], si[k], grid, tables, slopes)
+        net = 1.0 - money.net_subsidy[k]
+        np.maximum(net, 0.05, out=net)
+        net *= money.capex[k]
+        # PI = (1 − tax) [(p(1 − τ) u − c u) scale F_out − m X F_life / 4] / net + tax X F_dep / (dep_q net),
+        # over the reference project's PI: a (p u) + b u + c.
+        one_tax = 1.0 - tax[k]
+        a = 1.0 - money.tariff[k]           # a = (1 − tax)(1 − τ) scale F_out / net / ref
+        a *= one_tax
+        a *= scale[k]
+        a *= f_out
+        a /= net
+        a /= ref[k]
+        b = cost_sr[si[k]]                  # b = −(1 − tax) c scale F_out / net / ref
+        b *= -one_tax
+        b *= scale[k]
+        b *= f_out
+        b /= net
+        b /= ref[k]
+        c = f_life                          # c = (−(1 − tax) m / 4 X F_life + tax X / dep_q F_dep) / net / ref
+        c *= -one_tax * p.maintenance_rate / 4.0 * money.capex[k]
+        f_dep *= tax[k] * money.capex[k] / dep_q
+        c += f_dep
+        c /= net
+        c /= ref[k]
+        now = f_out                         # a ep eu + b eu + c at today's expectations
+        np.multiply(a, ep[k], out=now)
+        now *= eu[k]
+        np.multiply(b, eu[k], out=f_dep)
+        now += f_dep
+        now += c
+        if allowed is not None:
+            now[~allowed[k]] = -np.inf
+        bk = now.argmax(axis=1)
+        rows = np.arange(len(bk))
+        best[k], out_a[k], out_b[k], out_c[k] = bk, a[rows, bk], b[rows, bk], c[rows, bk]
+    return ProjectValues(a=out_a, b=out_b, c=out_c, region=best)
 
 
 @dataclass
@@ -323,8 +442,10 @@ def prepare_location_cache(w: World, sc: Scenario) -> LocationCache:
     )
 
 
-def _firm_presence(w: World, firms: np.ndarray, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Live capacity of each deciding firm by region, and whether it has a same-segment site there."""
+def _firm_presence(w: World, firms: np.ndarray, segments: np.ndarray, with_sites: bool = True
+                   ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Live capacity of each deciding firm by region, and (``with_sites``) whether it has a same-segment
+    site there."""
     s = w.sites
     n_r, n_s, n_f = w.geo.n, len(w.segments.ids), w.firms.n
     live = s.select(LIVE)
@@ -332,6 +453,8 @@ def _firm_presence(w: World, firms: np.ndarray, segments: np.ndarray) -> tuple[n
     row_of[firms] = np.arange(len(firms))      # a firm deciding twice: both rows see the same sites
     mine = live & (row_of[s.col("firm")] >= 0)
     present_fr = s.sum_by(("firm", "region"), (n_f, n_r), weight=mine.astype(float), status=LIVE)
+    if not with_sites:
+        return present_fr[firms], None
     seg_fr = np.zeros((n_f, n_s, n_r), dtype=bool)
     seg_fr[s.col("firm")[mine], s.col("segment")[mine], s.col("region")[mine]] = True
     return present_fr[firms], seg_fr[firms, segments]
@@ -383,22 +506,23 @@ class MoneyTerms:
     segments: np.ndarray
     capex: np.ndarray             # USD bn, decisions × 1
     net_subsidy: np.ndarray       # share of capex: grant + credit − conditions (incl. the concern ban)
-    grant: np.ndarray             # USD bn the region's government would commit now
+    grant: np.ndarray | None      # USD bn the region's government would commit now
     tariff: np.ndarray            # market-weighted tariff on exports from the region
     risk: np.ndarray              # risk the firm's home prices in the region
     present_in: np.ndarray        # bool: the firm has live capacity in the region
-    has_site: np.ndarray          # bool: it has a same-segment site there
+    has_site: np.ndarray | None   # bool: it has a same-segment site there
 
 
-def money_terms(w: World, firms: np.ndarray, segments: np.ndarray) -> MoneyTerms:
+def money_terms(w: World, firms: np.ndarray, segments: np.ndarray, location: bool = True) -> MoneyTerms:
     """Subsidy offers, tariffs and priced risk for projects of ``firms[k]`` in ``segments[k]``; shared by the
-    location logit and the valuation of 3.4."""
+    location logit and the valuation of 3.4 (which needs neither the grant nor the same-segment sites:
+    ``location=False`` leaves them None)."""
     geo, seg, pol = w.geo, w.segments, w.policy
     firms = np.asarray(firms, dtype=np.int64)
     segments = np.asarray(segments, dtype=np.int64)
     m = len(firms)
     capex = (seg.project_size[segments] * seg.capex_per_capacity[segments])[:, None]
-    cap_f, has_site = _firm_presence(w, firms, segments)
+    cap_f, has_site = _firm_presence(w, firms, segments, with_sites=location)
     present_in = cap_f > 0
     # Subsidy: conditions, plus the concern-country ban weighted by the firm's exposure there.
     total = cap_f.sum(axis=1, keepdims=True)
@@ -407,7 +531,7 @@ def money_terms(w: World, firms: np.ndarray, segments: np.ndarray) -> MoneyTerms
     cond = pol.condition + pol.concern_cost * concern_share
     net_c, grant_c = decisions.subsidy_offer(pol.rate, pol.available, capex, pol.tax_credit, cond)
     return MoneyTerms(firms=firms, segments=segments, capex=capex, net_subsidy=net_c[:, geo.country],
-                      grant=grant_c[:, geo.country], tariff=_tariff_faced(w, present_in),
+                      grant=grant_c[:, geo.country] if location else None, tariff=_tariff_faced(w, present_in),
                       risk=perceived_risk(w, w.firms.home[firms]), present_in=present_in, has_site=has_site)
 
 
