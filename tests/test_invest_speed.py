@@ -79,3 +79,29 @@ def test_reference_index_is_cached_per_inputs_and_returned_as_a_copy():
     assert np.array_equal(invest.reference_index(sc, seg), invest._reference_index(sc, seg))
     other = types.SimpleNamespace(params=sc.params.model_copy(update={"discount_rate": 0.2}))
     assert not np.array_equal(invest.reference_index(other, seg), invest.reference_index(sc, seg))
+
+
+def test_market_at_completion_is_expected_market_with_and_without_zero_tightness():
+    ep, eu, base = np.array([1100.0, 900.0, 1000.0]), np.array([0.8, 0.95, 0.7]), np.array([1000.0, 1000.0, 800.0])
+    then = np.array([1.3, 0.4, 0.9])
+    for now in (np.array([1.0, 0.5, 1.2]), np.array([1.0, 0.0, 1.2])):
+        at = decisions.market_at_completion(ep, eu, now, 1.5, base, 0.5, 2.0)
+        for got, want in zip(at(then), decisions.expected_market(ep, eu, now, then, 1.5, base, 0.5, 2.0)):
+            assert np.array_equal(got, want)
+    p_zero, u_zero = decisions.market_at_completion(ep, eu, np.array([1.0, 0.0, 1.2]), 1.5, base, 0.5, 2.0)(then)
+    assert p_zero[1] == 900.0 and u_zero[1] == 0.95        # no tightness today: expectations unchanged
+
+
+def test_discount_tables_are_reused_only_for_the_same_range():
+    seg = ChipModel("baseline", rng=0).world.segments
+    si = np.array([0, 2])
+    rate = np.array([[0.05, 0.12], [0.3, 0.08]])
+    g1, t1, s1 = invest._tables_and_slopes(rate, si, seg, 60, 20)
+    g2, t2, _ = invest._tables_and_slopes(rate.copy(), si, seg, 60, 20)
+    assert g2 is g1 and t2 is t1                            # the same inputs: kept
+    g3, t3, _ = invest._tables_and_slopes(rate * 1.5, si, seg, 60, 20)
+    assert g3[-1] == float((rate * 1.5).max()) and not np.array_equal(t3[0], t1[0])
+    fresh = invest._compute_tables(float(rate.min()), float(rate.max()), np.unique(si), seg, 60, 20)
+    g4, t4, s4 = invest._tables_and_slopes(rate, si, seg, 60, 20)
+    assert np.array_equal(g4, fresh[0]) and all(np.array_equal(a, b) for a, b in zip(t4, fresh[1]))
+    assert all(np.array_equal(a, b) for a, b in zip(s4, invest._slopes(*fresh)))

@@ -121,11 +121,14 @@ def value_projects(w: World, sc: Scenario, share: np.ndarray, seg_total: np.ndar
     base, k_s = seg.base_price[si], seg_total[si]
     demand_then, tight_now = horizon_demand[si], tight_now[si]
 
+    market = decisions.market_at_completion(ep, eu, tight_now, p.price_elasticity, base, p.price_floor, p.price_cap)
+
+    k_pos = bool((k_s > 0).all())           # then k > 0 for every addition searched (≥ 0)
+
     def pi_at(addition: np.ndarray) -> np.ndarray:
         k = k_s + addition
-        tight = np.divide(demand_then, k, out=np.zeros_like(addition), where=k > 0)
-        price, util = decisions.expected_market(ep, eu, tight_now, tight, p.price_elasticity, base,
-                                                p.price_floor, p.price_cap)
+        tight = demand_then / k if k_pos else np.divide(demand_then, k, out=np.zeros_like(addition), where=k > 0)
+        price, util = market(tight)
         return val.a * (price * util) + val.b * util + val.c
 
     addition = decisions.profitable_expansion(pi_at, k_s, p.hurdle)
@@ -152,10 +155,33 @@ def _discount_tables(rate: np.ndarray, si: np.ndarray, seg: Any, life_q: int, de
                      ) -> tuple[np.ndarray, list[np.ndarray]]:
     """The grid of 257 rates between the lowest and highest in ``rate``, and :func:`decisions.discount_factors`
     (F_out, F_life, F_dep) on it for each segment in ``si`` (segments × grid; rows of other segments 0)."""
+    grid, tables, _ = _tables_and_slopes(rate, si, seg, life_q, dep_q)
+    return grid, tables
+
+
+def _tables_and_slopes(rate: np.ndarray, si: np.ndarray, seg: Any, life_q: int, dep_q: int
+                       ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray] | None]:
+    """:func:`_discount_tables` and their :func:`_slopes` (None on a grid that is not strictly increasing),
+    kept while the inputs are the same (the rates' range often is, quarter after quarter)."""
     lo, hi = float(rate.min()), float(rate.max())
+    present = np.unique(si)
+    key = (lo.hex(), hi.hex(), life_q, dep_q, present.tobytes(), np.asarray(seg.lag).tobytes(),
+           np.asarray(seg.ramp).tobytes())
+    if _TABLE_CACHE.get("key") != key:
+        grid, tables = _compute_tables(lo, hi, present, seg, life_q, dep_q)
+        slopes = _slopes(grid, tables) if (np.diff(grid) > 0).all() else None
+        _TABLE_CACHE["key"], _TABLE_CACHE["value"] = key, (grid, tables, slopes)
+    return _TABLE_CACHE["value"]
+
+
+#: The last grid, tables and slopes of :func:`_tables_and_slopes` with their inputs (read only).
+_TABLE_CACHE: dict[str, Any] = {}
+
+
+def _compute_tables(lo: float, hi: float, present: np.ndarray, seg: Any, life_q: int, dep_q: int
+                    ) -> tuple[np.ndarray, list[np.ndarray]]:
     grid = np.linspace(lo, hi if hi > lo else lo + 1e-9, 257)
     tables = [np.zeros((len(seg.ids), len(grid))) for _ in range(3)]
-    present = np.unique(si)
     # One call for all segments present (a shorter ramp's extra terms add exact zeros).
     lag = np.asarray(seg.lag)[present].astype(np.int64)[:, None]
     ramp = np.asarray(seg.ramp)[present].astype(np.int64)[:, None]
@@ -197,10 +223,9 @@ def bracket(x: np.ndarray, grid: np.ndarray) -> np.ndarray:
     n = len(grid)
     j = ((x - grid[0]) * ((n - 1) / (grid[-1] - grid[0]))).astype(np.int32).astype(np.intp)  # int32: fast cast
     np.clip(j, 0, n - 2, out=j)
-    j -= grid[j] > x
-    np.clip(j, 0, n - 2, out=j)
-    j += grid[j + 1] <= x
-    np.clip(j, 0, n - 2, out=j)
+    j -= grid[j] > x                                # never below 0: grid[0] is the lowest x
+    right = np.append(grid[1:-1], np.inf)           # right end of each interval; the last one never moves on
+    j += right[j] <= x
     return j
 
 
@@ -268,8 +293,7 @@ def project_values(w: World, sc: Scenario, fi: np.ndarray, si: np.ndarray) -> Pr
     life_q, dep_q = int(round(4 * p.project_life)), int(round(4 * p.depreciation_years))
     rate = (p.risk_premium * w.firms.risk_aversion[fi])[:, None] * money.risk
     rate += p.discount_rate
-    grid, tables = _discount_tables(rate, si, seg, life_q, dep_q)
-    slopes = _slopes(grid, tables) if (np.diff(grid) > 0).all() else None
+    grid, tables, slopes = _tables_and_slopes(rate, si, seg, life_q, dep_q)
     # Unit cost depends on the segment and region only: computed per (segment, region), then taken by row.
     cost_sr = markets_mod.unit_cost(seg.base_price[:, None], seg.cost_share[:, None], seg.labour_intensity[:, None],
                                     geo.labour_cost[None, :], p.reference_wage)
