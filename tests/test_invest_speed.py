@@ -105,3 +105,27 @@ def test_discount_tables_are_reused_only_for_the_same_range():
     g4, t4, s4 = invest._tables_and_slopes(rate, si, seg, 60, 20)
     assert np.array_equal(g4, fresh[0]) and all(np.array_equal(a, b) for a, b in zip(t4, fresh[1]))
     assert all(np.array_equal(a, b) for a, b in zip(s4, invest._slopes(*fresh)))
+
+
+def test_project_values_by_host_country_equal_those_by_region(monkeypatch):
+    m = ChipModel("baseline", rng=1, n_generated_firms=300)
+    m.run(3)
+    w, sc = m.world, m.spec
+    assert invest._risk_by_country(w) is not None          # the baseline prices risk by host country
+    cap = w.sites.sum_by(("firm", "segment"), (w.firms.n, len(w.segments.ids)), status=invest.LIVE)
+    fi, si = np.nonzero(cap > 0)
+    by_country = invest.project_values(w, sc, fi, si)
+    monkeypatch.setattr(invest, "_risk_by_country", lambda w: None)
+    by_region = invest.project_values(w, sc, fi, si)
+    for k in ("a", "b", "c", "region"):
+        assert np.array_equal(getattr(by_country, k), getattr(by_region, k))
+
+
+def test_risk_by_country_is_none_when_regions_of_a_country_differ():
+    m = ChipModel("baseline", rng=0)
+    w = m.world
+    c = np.bincount(w.geo.country).argmax()                # a country with several regions
+    regions = np.flatnonzero(w.geo.country == c)
+    assert len(regions) > 1
+    w.risk.perceived[:, regions[1]] += 0.01
+    assert invest._risk_by_country(w) is None

@@ -288,10 +288,23 @@ def project_values(w: World, sc: Scenario, fi: np.ndarray, si: np.ndarray) -> Pr
     does not revisit regions)."""
     p = sc.params
     geo, seg = w.geo, w.segments
-    money = money_terms(w, fi, si, location=False)
+    fi, si = np.asarray(fi, dtype=np.int64), np.asarray(si, dtype=np.int64)
+    capex, net_c, _, tariff_c, _, _ = _money_by_country(w, fi, si, location=False)
+    # Columns: host countries when the priced risk is the same in all regions of a country (then every term
+    # but unit cost is a country's, computed once per country), else regions.
+    country = geo.country
+    risk_c = _risk_by_country(w)
+    if risk_c is not None:
+        col, net_s, tariff, risk = country, net_c, tariff_c, risk_c[w.firms.home[fi]]
+    else:
+        col, net_s, tariff, risk = None, net_c[:, country], tariff_c[:, country], perceived_risk(w, w.firms.home[fi])
+
+    def by_region(x: np.ndarray) -> np.ndarray:
+        return x if col is None else x[:, col]
+
     allowed = admissible_regions(w, fi)
     life_q, dep_q = int(round(4 * p.project_life)), int(round(4 * p.depreciation_years))
-    rate = (p.risk_premium * w.firms.risk_aversion[fi])[:, None] * money.risk
+    rate = (p.risk_premium * w.firms.risk_aversion[fi])[:, None] * risk
     rate += p.discount_rate
     grid, tables, slopes = _tables_and_slopes(rate, si, seg, life_q, dep_q)
     # Unit cost depends on the segment and region only: computed per (segment, region), then taken by row.
@@ -305,46 +318,47 @@ def project_values(w: World, sc: Scenario, fi: np.ndarray, si: np.ndarray) -> Pr
     m = len(fi)
     best = np.empty(m, dtype=np.int64)
     out_a, out_b, out_c = np.empty(m), np.empty(m), np.empty(m)
-    # Blocks of rows, so that a block's (rows × regions) arrays stay in cache; each cell is computed with the
-    # same operations in the same order as the formula in the comment (results unchanged to the last bit).
+    # Blocks of rows, so that a block's arrays stay in cache; each cell is computed with the same operations
+    # in the same order as the formula in the comment (results unchanged to the last bit).
     for lo in range(0, m, _BLOCK_ROWS):
         k = slice(lo, min(lo + _BLOCK_ROWS, m))
         f_out, f_life, f_dep = _discount_by_segment(rate[k], si[k], grid, tables, slopes)
-        net = 1.0 - money.net_subsidy[k]
+        net = 1.0 - net_s[k]
         np.maximum(net, 0.05, out=net)
-        net *= money.capex[k]
+        net *= capex[k]
         # PI = (1 − tax) [(p(1 − τ) u − c u) scale F_out − m X F_life / 4] / net + tax X F_dep / (dep_q net),
         # over the reference project's PI: a (p u) + b u + c.
         one_tax = 1.0 - tax[k]
-        a = 1.0 - money.tariff[k]           # a = (1 − tax)(1 − τ) scale F_out / net / ref
+        a = 1.0 - tariff[k]                 # a = (1 − tax)(1 − τ) scale F_out / net / ref
         a *= one_tax
         a *= scale[k]
         a *= f_out
         a /= net
         a /= ref[k]
-        b = cost_sr[si[k]]                  # b = −(1 − tax) c scale F_out / net / ref
+        b = cost_sr[si[k]]                  # b = −(1 − tax) c scale F_out / net / ref (by region)
         b *= -one_tax
         b *= scale[k]
-        b *= f_out
-        b /= net
+        b *= by_region(f_out)
+        b /= by_region(net)
         b /= ref[k]
         c = f_life                          # c = (−(1 − tax) m / 4 X F_life + tax X / dep_q F_dep) / net / ref
-        c *= -one_tax * p.maintenance_rate / 4.0 * money.capex[k]
-        f_dep *= tax[k] * money.capex[k] / dep_q
+        c *= -one_tax * p.maintenance_rate / 4.0 * capex[k]
+        f_dep *= tax[k] * capex[k] / dep_q
         c += f_dep
         c /= net
         c /= ref[k]
-        now = f_out                         # a ep eu + b eu + c at today's expectations
-        np.multiply(a, ep[k], out=now)
-        now *= eu[k]
-        np.multiply(b, eu[k], out=f_dep)
-        now += f_dep
-        now += c
+        ae = f_out                          # a ep eu + b eu + c at today's expectations
+        np.multiply(a, ep[k], out=ae)
+        ae *= eu[k]
+        now = by_region(ae)
+        now += b * eu[k]
+        now += by_region(c)
         if allowed is not None:
             now[~allowed[k]] = -np.inf
         bk = now.argmax(axis=1)
         rows = np.arange(len(bk))
-        best[k], out_a[k], out_b[k], out_c[k] = bk, a[rows, bk], b[rows, bk], c[rows, bk]
+        at = bk if col is None else col[bk]
+        best[k], out_a[k], out_b[k], out_c[k] = bk, a[rows, at], b[rows, bk], c[rows, at]
     return ProjectValues(a=out_a, b=out_b, c=out_c, region=best)
 
 
@@ -541,9 +555,21 @@ def money_terms(w: World, firms: np.ndarray, segments: np.ndarray, location: boo
     """Subsidy offers, tariffs and priced risk for projects of ``firms[k]`` in ``segments[k]``; shared by the
     location logit and the valuation of 3.4 (which needs neither the grant nor the same-segment sites:
     ``location=False`` leaves them None)."""
-    geo, seg, pol = w.geo, w.segments, w.policy
     firms = np.asarray(firms, dtype=np.int64)
     segments = np.asarray(segments, dtype=np.int64)
+    capex, net_c, grant_c, tariff_c, present_in, has_site = _money_by_country(w, firms, segments, location)
+    col = w.geo.country                             # each region's country
+    return MoneyTerms(firms=firms, segments=segments, capex=capex, net_subsidy=net_c[:, col],
+                      grant=grant_c[:, col] if location else None, tariff=tariff_c[:, col],
+                      risk=perceived_risk(w, w.firms.home[firms]), present_in=present_in, has_site=has_site)
+
+
+def _money_by_country(w: World, firms: np.ndarray, segments: np.ndarray, location: bool
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Capex (decisions × 1), net subsidy, grant and tariff by host country (decisions × countries), presence
+    by region and (``location``) same-segment sites: the parts of :func:`money_terms` that depend on the host
+    country alone."""
+    geo, seg, pol = w.geo, w.segments, w.policy
     m = len(firms)
     capex = (seg.project_size[segments] * seg.capex_per_capacity[segments])[:, None]
     cap_f, has_site = _firm_presence(w, firms, segments, with_sites=location)
@@ -554,9 +580,7 @@ def money_terms(w: World, firms: np.ndarray, segments: np.ndarray, location: boo
                               out=np.zeros((m, 1)), where=total > 0)
     cond = pol.condition + pol.concern_cost * concern_share
     net_c, grant_c = decisions.subsidy_offer(pol.rate, pol.available, capex, pol.tax_credit, cond)
-    return MoneyTerms(firms=firms, segments=segments, capex=capex, net_subsidy=net_c[:, geo.country],
-                      grant=grant_c[:, geo.country] if location else None, tariff=_tariff_faced(w, present_in),
-                      risk=perceived_risk(w, w.firms.home[firms]), present_in=present_in, has_site=has_site)
+    return capex, net_c, grant_c, _tariff_by_country(w, present_in), present_in, has_site
 
 
 def admissible_regions(w: World, firms: np.ndarray) -> np.ndarray | None:
@@ -576,19 +600,35 @@ def admissible_regions(w: World, firms: np.ndarray) -> np.ndarray | None:
     return ~((concern_home[:, None] & host_screens) | (barred[:, None] & host_concern))
 
 
+def _risk_by_country(w: World) -> np.ndarray | None:
+    """Priced risk by home × host country when it is the same in every region of a host country, else None."""
+    perceived, country = w.risk.perceived, w.geo.country
+    first = np.zeros(len(w.geo.countries), dtype=np.int64)
+    first[country[::-1]] = np.arange(w.geo.n)[::-1]     # the first region of each country (0: none)
+    by_country = perceived[:, first]
+    return by_country if np.array_equal(perceived, by_country[:, country]) else None
+
+
 def _tariff_faced(w: World, present_in: np.ndarray) -> np.ndarray:
     """Tariff on exports from each region, weighted by the importers' market shares (decisions × regions).
 
     An importer that spares local producers (exempt_local) waives its tariff
     for a firm already there or choosing a region there.
     """
+    return _tariff_by_country(w, present_in)[:, w.geo.country]
+
+
+def _tariff_by_country(w: World, present_in: np.ndarray) -> np.ndarray:
+    """:func:`_tariff_faced` by exporting country (decisions × countries); ``present_in`` is by region."""
     geo, pol = w.geo, w.policy
     m = present_in.shape[0]
-    duty = pol.market[:, None] * pol.tariff[:, geo.country]                        # importer × region
+    duty = pol.market[:, None] * pol.tariff                                         # importer × exporter
     out = np.repeat(duty.sum(axis=0)[None, :], m, axis=0)
-    for i in np.flatnonzero(pol.tariff_exempt_local & duty.any(axis=1)):
+    hosts = np.zeros(duty.shape[1], dtype=bool)
+    hosts[geo.country] = True                       # countries with regions
+    for i in np.flatnonzero(pol.tariff_exempt_local & duty[:, hosts].any(axis=1)):
         there = geo.country == i
-        waived = present_in[:, there].any(axis=1)[:, None] | there[None, :]
+        waived = present_in[:, there].any(axis=1)[:, None] | (np.arange(duty.shape[1]) == i)[None, :]
         out -= duty[i][None, :] * waived
     return out
 
