@@ -12,6 +12,7 @@ adding i.i.d. Gumbel(0, μ) noise to V and taking the best region.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,7 @@ __all__ = [
     "can_finance",
     "adaptive",
     "expected_market",
+    "market_at_completion",
     "discount_factors",
     "profitability_index",
     "profitable_expansion",
@@ -258,10 +260,30 @@ def expected_market(exp_price: np.ndarray, exp_util: np.ndarray, tight_now: np.n
     3.3 would: p = E_p (ρ_then/ρ_now)^(1/η) within [floor, cap] × base price,
     u = min(1, E_u ρ_then/ρ_now).  All arrays broadcast.
     """
-    rel = np.divide(tight_then, tight_now, out=np.ones(np.broadcast(tight_then, tight_now).shape),
-                    where=tight_now > 0)
-    price = np.clip(exp_price * np.power(rel, 1.0 / elasticity), floor * base, cap * base)
-    return price, np.minimum(exp_util * rel, 1.0)
+    return market_at_completion(exp_price, exp_util, tight_now, elasticity, base, floor, cap)(tight_then)
+
+
+def market_at_completion(exp_price: np.ndarray, exp_util: np.ndarray, tight_now: np.ndarray, elasticity: float,
+                         base: np.ndarray, floor: float, cap: float
+                         ) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """:func:`expected_market` as a function of the tightness at completion alone, the rest fixed (what
+    does not depend on it is computed once, for a search over capacity additions)."""
+    now_pos = np.asarray(tight_now) > 0
+    power = 1.0 / elasticity
+    lo, hi = floor * base, cap * base
+
+    all_pos = bool(now_pos.all())
+
+    def at(tight_then: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if all_pos:                                 # the same quotients without the mask
+            rel = np.divide(tight_then, tight_now)
+        else:
+            rel = np.divide(tight_then, tight_now, out=np.ones(np.broadcast_shapes(np.shape(tight_then),
+                                                                                   np.shape(tight_now))), where=now_pos)
+        price = np.minimum(np.maximum(exp_price * np.power(rel, power), lo), hi)         # clip to the band
+        return price, np.minimum(exp_util * rel, 1.0)
+
+    return at
 
 
 def discount_factors(rate_per_year: np.ndarray, lag: np.ndarray | int, life_quarters: int,

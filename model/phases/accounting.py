@@ -86,9 +86,17 @@ def input_payments(w: World) -> tuple[np.ndarray, np.ndarray]:
     Suppliers' revenue is price × what they delivered, so the payments are
     exactly the upstream and packaging firms' revenue.
     """
-    value = w.supply.received * w.markets.price * KWPM_QUARTER_TO_USD_BN          # buyer × origin × input
-    duty = w.events.input_tariff[w.firms.home]                                     # the same shape
-    return value.sum(axis=(1, 2)), (value * duty).sum(axis=(1, 2))
+    received = w.supply.received
+    n_f = received.shape[0]
+    # Only firms that received something pay (the others' sums are exact zeros): the same sums on fewer rows.
+    buyers = np.flatnonzero(received.reshape(n_f, -1).any(axis=1))
+    value = received[buyers] * w.markets.price * KWPM_QUARTER_TO_USD_BN          # buyer × origin × input
+    paid, duty_paid = np.zeros(n_f), np.zeros(n_f)
+    paid[buyers] = value.sum(axis=(1, 2))
+    if w.events.input_tariff.any():                 # no tariff event on inputs: no duty
+        duty = w.events.input_tariff[w.firms.home[buyers]]                         # the same shape
+        duty_paid[buyers] = (value * duty).sum(axis=(1, 2))
+    return paid, duty_paid
 
 
 PHASE = produce_and_account

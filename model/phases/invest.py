@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PHASE", "firms_invest", "value_projects", "project_values", "reference_index", "ProjectValues",
            "money_terms", "MoneyTerms", "LocationCache", "prepare_location_cache", "location_inputs",
-           "perceived_risk", "start_project", "term_weights"]
+           "perceived_risk", "start_project", "term_weights", "interp_tables", "bracket"]
 
 
 def term_weights(sc: Scenario) -> np.ndarray:
@@ -119,11 +119,16 @@ def value_projects(w: World, sc: Scenario, share: np.ndarray, seg_total: np.ndar
     tight_now = np.divide(mk.demand, mk.capacity, out=np.zeros_like(mk.demand), where=mk.capacity > 0)
     ep, eu = mk.expected_price[fi, si], mk.expected_utilisation[fi, si]
     base, k_s = seg.base_price[si], seg_total[si]
+    demand_then, tight_now = horizon_demand[si], tight_now[si]
+
+    market = decisions.market_at_completion(ep, eu, tight_now, p.price_elasticity, base, p.price_floor, p.price_cap)
+
+    k_pos = bool((k_s > 0).all())           # then k > 0 for every addition searched (≥ 0)
 
     def pi_at(addition: np.ndarray) -> np.ndarray:
-        tight = np.divide(horizon_demand[si], k_s + addition, out=np.zeros_like(addition), where=k_s + addition > 0)
-        price, util = decisions.expected_market(ep, eu, tight_now[si], tight, p.price_elasticity, base,
-                                                p.price_floor, p.price_cap)
+        k = k_s + addition
+        tight = demand_then / k if k_pos else np.divide(demand_then, k, out=np.zeros_like(addition), where=k > 0)
+        price, util = market(tight)
         return val.a * (price * util) + val.b * util + val.c
 
     addition = decisions.profitable_expansion(pi_at, k_s, p.hurdle)
@@ -142,25 +147,130 @@ class ProjectValues:
     region: np.ndarray            # the best region at today's expectations
 
 
-def _discount_by_segment(rate: np.ndarray, si: np.ndarray, seg: Any, life_q: int, dep_q: int
-                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`decisions.discount_factors` for rows of segments ``si`` (decisions × regions), from a table over
-    257 rates between the lowest and highest needed, linearly interpolated (the factors are smooth in the rate,
-    so the relative error is a few 1e-6; far faster than evaluating every cell)."""
+#: Rows per block in :func:`project_values` (a block's rows × regions arrays stay in the CPU cache).
+_BLOCK_ROWS = 512
+
+
+def _discount_tables(rate: np.ndarray, si: np.ndarray, seg: Any, life_q: int, dep_q: int
+                     ) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The grid of 257 rates between the lowest and highest in ``rate``, and :func:`decisions.discount_factors`
+    (F_out, F_life, F_dep) on it for each segment in ``si`` (segments × grid; rows of other segments 0)."""
+    grid, tables, _ = _tables_and_slopes(rate, si, seg, life_q, dep_q)
+    return grid, tables
+
+
+def _tables_and_slopes(rate: np.ndarray, si: np.ndarray, seg: Any, life_q: int, dep_q: int
+                       ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray] | None]:
+    """:func:`_discount_tables` and their :func:`_slopes` (None on a grid that is not strictly increasing),
+    kept while the inputs are the same (the rates' range often is, quarter after quarter)."""
     lo, hi = float(rate.min()), float(rate.max())
+    present = np.unique(si)
+    key = (lo.hex(), hi.hex(), life_q, dep_q, present.tobytes(), np.asarray(seg.lag).tobytes(),
+           np.asarray(seg.ramp).tobytes())
+    if _TABLE_CACHE.get("key") != key:
+        grid, tables = _compute_tables(lo, hi, present, seg, life_q, dep_q)
+        slopes = _slopes(grid, tables) if (np.diff(grid) > 0).all() else None
+        _TABLE_CACHE["key"], _TABLE_CACHE["value"] = key, (grid, tables, slopes)
+    return _TABLE_CACHE["value"]
+
+
+#: The last grid, tables and slopes of :func:`_tables_and_slopes` with their inputs (read only).
+_TABLE_CACHE: dict[str, Any] = {}
+
+
+def _compute_tables(lo: float, hi: float, present: np.ndarray, seg: Any, life_q: int, dep_q: int
+                    ) -> tuple[np.ndarray, list[np.ndarray]]:
     grid = np.linspace(lo, hi if hi > lo else lo + 1e-9, 257)
-    out = [np.empty_like(rate) for _ in range(3)]
+    tables = [np.zeros((len(seg.ids), len(grid))) for _ in range(3)]
+    # One call for all segments present (a shorter ramp's extra terms add exact zeros).
+    lag = np.asarray(seg.lag)[present].astype(np.int64)[:, None]
+    ramp = np.asarray(seg.ramp)[present].astype(np.int64)[:, None]
+    for t, table in zip(tables, decisions.discount_factors(grid[None, :], lag, life_q, ramp, dep_q)):
+        t[present] = table
+    return grid, tables
+
+
+def _slopes(grid: np.ndarray, tables: list[np.ndarray]) -> list[np.ndarray]:
+    """Each table's slope per grid interval, as ``np.interp`` computes it (last column 0, never used)."""
+    out = []
+    for t in tables:
+        slope = np.zeros_like(t)
+        slope[:, :-1] = np.diff(t, axis=1) / np.diff(grid)[None, :]
+        out.append(slope)
+    return out
+
+
+def _discount_by_segment(rate: np.ndarray, si: np.ndarray, grid: np.ndarray, tables: list[np.ndarray],
+                         slopes: list[np.ndarray] | None) -> list[np.ndarray]:
+    """:func:`decisions.discount_factors` for rows of segments ``si`` (decisions × regions), linearly
+    interpolated in the tables of :func:`_discount_tables` (the factors are smooth in the rate, so the relative
+    error is a few 1e-6; far faster than evaluating every cell); as ``np.interp`` per segment, bit for bit.
+    ``slopes`` from :func:`_slopes`, or None for a grid that is not strictly increasing."""
+    if slopes is not None:
+        return interp_tables(rate, grid, si, tables, slopes)
+    out = [np.empty_like(rate) for _ in range(3)]   # a degenerate grid: numpy's own interpolation
     for k in np.unique(si):
         rows = si == k
-        tables = decisions.discount_factors(grid, int(seg.lag[k]), life_q, int(seg.ramp[k]), dep_q)
-        for o, table in zip(out, tables):
-            o[rows] = np.interp(rate[rows], grid, table)
-    return out[0], out[1], out[2]
+        for o, t in zip(out, tables):
+            o[rows] = np.interp(rate[rows], grid, t[k])
+    return out
+
+
+def bracket(x: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Index j of the interval [grid[j], grid[j+1]) holding each x, at most len(grid) − 2 (``grid`` an evenly
+    spaced, strictly increasing linspace spanning x), as ``np.searchsorted(grid, x, "right") − 1`` would give:
+    the arithmetic guess is off by at most one interval (rounding), so one comparison each way corrects it."""
+    n = len(grid)
+    j = ((x - grid[0]) * ((n - 1) / (grid[-1] - grid[0]))).astype(np.int32).astype(np.intp)  # int32: fast cast
+    np.clip(j, 0, n - 2, out=j)
+    j -= grid[j] > x                                # never below 0: grid[0] is the lowest x
+    right = np.append(grid[1:-1], np.inf)           # right end of each interval; the last one never moves on
+    j += right[j] <= x
+    return j
+
+
+def interp_tables(x: np.ndarray, grid: np.ndarray, rows: np.ndarray, tables: list[np.ndarray],
+                  slopes: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    """``np.interp(x[i], grid, t[rows[i]])`` for each table ``t`` (segments × grid), bit for bit, with one search
+    for all tables (``grid`` an evenly spaced, strictly increasing linspace spanning ``x``; numpy's formula: the
+    slope of the interval times the distance from its left end, plus the left value; the last grid point
+    exactly gives the last value).  ``slopes``: :func:`_slopes` of the tables, if already computed."""
+    n = len(grid)
+    j = bracket(x, grid)
+    dx = x - grid[j]
+    j += (rows * n)[:, None]
+    end = np.flatnonzero(x == grid[-1])
+    j_end = j.ravel()[end] + 1
+    out = []
+    for t, slope in zip(tables, slopes if slopes is not None else _slopes(grid, tables)):
+        flat = t.ravel()
+        r = slope.ravel()[j]
+        r *= dx
+        r += flat[j]
+        r.ravel()[end] = flat[j_end]
+        out.append(r)
+    return out
+
+
+_REFERENCE_CACHE: dict[tuple, np.ndarray] = {}
 
 
 def reference_index(sc: Scenario, seg: Any) -> np.ndarray:
     """Profitability index of the reference project per segment: unsubsidised, reference wage, no tariff,
-    no risk premium, at base price and target utilisation (the hurdle's unit, ODD 7.4)."""
+    no risk premium, at base price and target utilisation (the hurdle's unit, ODD 7.4); constant over a run,
+    so kept per set of inputs."""
+    p = sc.params
+    key = (p.project_life, p.depreciation_years, p.discount_rate, p.target_utilisation, p.maintenance_rate,
+           p.tax_rate) + tuple(np.asarray(a).tobytes() for a in (seg.lag, seg.ramp, seg.base_price, seg.cost_share,
+                                                                 seg.project_size, seg.capex_per_capacity))
+    if key not in _REFERENCE_CACHE:
+        if len(_REFERENCE_CACHE) > 64:
+            _REFERENCE_CACHE.clear()
+        _REFERENCE_CACHE[key] = _reference_index(sc, seg)
+    return _REFERENCE_CACHE[key].copy()
+
+
+def _reference_index(sc: Scenario, seg: Any) -> np.ndarray:
     p = sc.params
     life_q, dep_q = int(round(4 * p.project_life)), int(round(4 * p.depreciation_years))
     f_out, f_life, f_dep = decisions.discount_factors(np.full(len(seg.ids), p.discount_rate), seg.lag, life_q,
@@ -178,31 +288,78 @@ def project_values(w: World, sc: Scenario, fi: np.ndarray, si: np.ndarray) -> Pr
     does not revisit regions)."""
     p = sc.params
     geo, seg = w.geo, w.segments
-    money = money_terms(w, fi, si)
-    capex = money.capex
+    fi, si = np.asarray(fi, dtype=np.int64), np.asarray(si, dtype=np.int64)
+    capex, net_c, _, tariff_c, _, _ = _money_by_country(w, fi, si, location=False)
+    # Columns: host countries when the priced risk is the same in all regions of a country (then every term
+    # but unit cost is a country's, computed once per country), else regions.
+    country = geo.country
+    risk_c = _risk_by_country(w)
+    if risk_c is not None:
+        col, net_s, tariff, risk = country, net_c, tariff_c, risk_c[w.firms.home[fi]]
+    else:
+        col, net_s, tariff, risk = None, net_c[:, country], tariff_c[:, country], perceived_risk(w, w.firms.home[fi])
+
+    def by_region(x: np.ndarray) -> np.ndarray:
+        return x if col is None else x[:, col]
+
     allowed = admissible_regions(w, fi)
     life_q, dep_q = int(round(4 * p.project_life)), int(round(4 * p.depreciation_years))
-    rate = p.discount_rate + p.risk_premium * w.firms.risk_aversion[fi][:, None] * money.risk
-    f_out, f_life, f_dep = _discount_by_segment(rate, si, seg, life_q, dep_q)
-    cost = markets_mod.unit_cost(seg.base_price[si][:, None], seg.cost_share[si][:, None],
-                                 seg.labour_intensity[si][:, None], geo.labour_cost[None, :], p.reference_wage)
-    cost = cost + (input_bill(w) - input_bill(w, seg.base_price))[si][:, None]     # inputs at today's prices
+    rate = (p.risk_premium * w.firms.risk_aversion[fi])[:, None] * risk
+    rate += p.discount_rate
+    grid, tables, slopes = _tables_and_slopes(rate, si, seg, life_q, dep_q)
+    # Unit cost depends on the segment and region only: computed per (segment, region), then taken by row.
+    cost_sr = markets_mod.unit_cost(seg.base_price[:, None], seg.cost_share[:, None], seg.labour_intensity[:, None],
+                                    geo.labour_cost[None, :], p.reference_wage)
+    cost_sr = cost_sr + (input_bill(w) - input_bill(w, seg.base_price))[:, None]     # inputs at today's prices
     tax = w.policy.corporate_tax[w.firms.home[fi]][:, None]
     scale = seg.project_size[si][:, None] * KWPM_QUARTER_TO_USD_BN
-    net = capex * np.maximum(1.0 - money.net_subsidy, 0.05)
-    # PI = (1 − tax) [(p(1 − τ) u − c u) scale F_out − m X F_life / 4] / net + tax X F_dep / (dep_q net)
-    a = (1.0 - tax) * (1.0 - money.tariff) * scale * f_out / net
-    b = -(1.0 - tax) * cost * scale * f_out / net
-    c = (-(1.0 - tax) * p.maintenance_rate / 4.0 * capex * f_life + tax * capex / dep_q * f_dep) / net
     ref = reference_index(sc, seg)[si][:, None]
-    a, b, c = a / ref, b / ref, c / ref
     ep, eu = w.markets.expected_price[fi, si][:, None], w.markets.expected_utilisation[fi, si][:, None]
-    now = a * ep * eu + b * eu + c
-    if allowed is not None:
-        now = np.where(allowed, now, -np.inf)
-    best = now.argmax(axis=1)
-    rows = np.arange(len(fi))
-    return ProjectValues(a=a[rows, best], b=b[rows, best], c=c[rows, best], region=best)
+    m = len(fi)
+    best = np.empty(m, dtype=np.int64)
+    out_a, out_b, out_c = np.empty(m), np.empty(m), np.empty(m)
+    # Blocks of rows, so that a block's arrays stay in cache; each cell is computed with the same operations
+    # in the same order as the formula in the comment (results unchanged to the last bit).
+    for lo in range(0, m, _BLOCK_ROWS):
+        k = slice(lo, min(lo + _BLOCK_ROWS, m))
+        f_out, f_life, f_dep = _discount_by_segment(rate[k], si[k], grid, tables, slopes)
+        net = 1.0 - net_s[k]
+        np.maximum(net, 0.05, out=net)
+        net *= capex[k]
+        # PI = (1 − tax) [(p(1 − τ) u − c u) scale F_out − m X F_life / 4] / net + tax X F_dep / (dep_q net),
+        # over the reference project's PI: a (p u) + b u + c.
+        one_tax = 1.0 - tax[k]
+        a = 1.0 - tariff[k]                 # a = (1 − tax)(1 − τ) scale F_out / net / ref
+        a *= one_tax
+        a *= scale[k]
+        a *= f_out
+        a /= net
+        a /= ref[k]
+        b = cost_sr[si[k]]                  # b = −(1 − tax) c scale F_out / net / ref (by region)
+        b *= -one_tax
+        b *= scale[k]
+        b *= by_region(f_out)
+        b /= by_region(net)
+        b /= ref[k]
+        c = f_life                          # c = (−(1 − tax) m / 4 X F_life + tax X / dep_q F_dep) / net / ref
+        c *= -one_tax * p.maintenance_rate / 4.0 * capex[k]
+        f_dep *= tax[k] * capex[k] / dep_q
+        c += f_dep
+        c /= net
+        c /= ref[k]
+        ae = f_out                          # a ep eu + b eu + c at today's expectations
+        np.multiply(a, ep[k], out=ae)
+        ae *= eu[k]
+        now = by_region(ae)
+        now += b * eu[k]
+        now += by_region(c)
+        if allowed is not None:
+            now[~allowed[k]] = -np.inf
+        bk = now.argmax(axis=1)
+        rows = np.arange(len(bk))
+        at = bk if col is None else col[bk]
+        best[k], out_a[k], out_b[k], out_c[k] = bk, a[rows, at], b[rows, bk], c[rows, at]
+    return ProjectValues(a=out_a, b=out_b, c=out_c, region=best)
 
 
 @dataclass
@@ -323,8 +480,10 @@ def prepare_location_cache(w: World, sc: Scenario) -> LocationCache:
     )
 
 
-def _firm_presence(w: World, firms: np.ndarray, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Live capacity of each deciding firm by region, and whether it has a same-segment site there."""
+def _firm_presence(w: World, firms: np.ndarray, segments: np.ndarray, with_sites: bool = True
+                   ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Live capacity of each deciding firm by region, and (``with_sites``) whether it has a same-segment
+    site there."""
     s = w.sites
     n_r, n_s, n_f = w.geo.n, len(w.segments.ids), w.firms.n
     live = s.select(LIVE)
@@ -332,6 +491,8 @@ def _firm_presence(w: World, firms: np.ndarray, segments: np.ndarray) -> tuple[n
     row_of[firms] = np.arange(len(firms))      # a firm deciding twice: both rows see the same sites
     mine = live & (row_of[s.col("firm")] >= 0)
     present_fr = s.sum_by(("firm", "region"), (n_f, n_r), weight=mine.astype(float), status=LIVE)
+    if not with_sites:
+        return present_fr[firms], None
     seg_fr = np.zeros((n_f, n_s, n_r), dtype=bool)
     seg_fr[s.col("firm")[mine], s.col("segment")[mine], s.col("region")[mine]] = True
     return present_fr[firms], seg_fr[firms, segments]
@@ -383,22 +544,35 @@ class MoneyTerms:
     segments: np.ndarray
     capex: np.ndarray             # USD bn, decisions × 1
     net_subsidy: np.ndarray       # share of capex: grant + credit − conditions (incl. the concern ban)
-    grant: np.ndarray             # USD bn the region's government would commit now
+    grant: np.ndarray | None      # USD bn the region's government would commit now
     tariff: np.ndarray            # market-weighted tariff on exports from the region
     risk: np.ndarray              # risk the firm's home prices in the region
     present_in: np.ndarray        # bool: the firm has live capacity in the region
-    has_site: np.ndarray          # bool: it has a same-segment site there
+    has_site: np.ndarray | None   # bool: it has a same-segment site there
 
 
-def money_terms(w: World, firms: np.ndarray, segments: np.ndarray) -> MoneyTerms:
+def money_terms(w: World, firms: np.ndarray, segments: np.ndarray, location: bool = True) -> MoneyTerms:
     """Subsidy offers, tariffs and priced risk for projects of ``firms[k]`` in ``segments[k]``; shared by the
-    location logit and the valuation of 3.4."""
-    geo, seg, pol = w.geo, w.segments, w.policy
+    location logit and the valuation of 3.4 (which needs neither the grant nor the same-segment sites:
+    ``location=False`` leaves them None)."""
     firms = np.asarray(firms, dtype=np.int64)
     segments = np.asarray(segments, dtype=np.int64)
+    capex, net_c, grant_c, tariff_c, present_in, has_site = _money_by_country(w, firms, segments, location)
+    col = w.geo.country                             # each region's country
+    return MoneyTerms(firms=firms, segments=segments, capex=capex, net_subsidy=net_c[:, col],
+                      grant=grant_c[:, col] if location else None, tariff=tariff_c[:, col],
+                      risk=perceived_risk(w, w.firms.home[firms]), present_in=present_in, has_site=has_site)
+
+
+def _money_by_country(w: World, firms: np.ndarray, segments: np.ndarray, location: bool
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Capex (decisions × 1), net subsidy, grant and tariff by host country (decisions × countries), presence
+    by region and (``location``) same-segment sites: the parts of :func:`money_terms` that depend on the host
+    country alone."""
+    geo, seg, pol = w.geo, w.segments, w.policy
     m = len(firms)
     capex = (seg.project_size[segments] * seg.capex_per_capacity[segments])[:, None]
-    cap_f, has_site = _firm_presence(w, firms, segments)
+    cap_f, has_site = _firm_presence(w, firms, segments, with_sites=location)
     present_in = cap_f > 0
     # Subsidy: conditions, plus the concern-country ban weighted by the firm's exposure there.
     total = cap_f.sum(axis=1, keepdims=True)
@@ -406,9 +580,7 @@ def money_terms(w: World, firms: np.ndarray, segments: np.ndarray) -> MoneyTerms
                               out=np.zeros((m, 1)), where=total > 0)
     cond = pol.condition + pol.concern_cost * concern_share
     net_c, grant_c = decisions.subsidy_offer(pol.rate, pol.available, capex, pol.tax_credit, cond)
-    return MoneyTerms(firms=firms, segments=segments, capex=capex, net_subsidy=net_c[:, geo.country],
-                      grant=grant_c[:, geo.country], tariff=_tariff_faced(w, present_in),
-                      risk=perceived_risk(w, w.firms.home[firms]), present_in=present_in, has_site=has_site)
+    return capex, net_c, grant_c, _tariff_by_country(w, present_in), present_in, has_site
 
 
 def admissible_regions(w: World, firms: np.ndarray) -> np.ndarray | None:
@@ -428,19 +600,35 @@ def admissible_regions(w: World, firms: np.ndarray) -> np.ndarray | None:
     return ~((concern_home[:, None] & host_screens) | (barred[:, None] & host_concern))
 
 
+def _risk_by_country(w: World) -> np.ndarray | None:
+    """Priced risk by home × host country when it is the same in every region of a host country, else None."""
+    perceived, country = w.risk.perceived, w.geo.country
+    first = np.zeros(len(w.geo.countries), dtype=np.int64)
+    first[country[::-1]] = np.arange(w.geo.n)[::-1]     # the first region of each country (0: none)
+    by_country = perceived[:, first]
+    return by_country if np.array_equal(perceived, by_country[:, country]) else None
+
+
 def _tariff_faced(w: World, present_in: np.ndarray) -> np.ndarray:
     """Tariff on exports from each region, weighted by the importers' market shares (decisions × regions).
 
     An importer that spares local producers (exempt_local) waives its tariff
     for a firm already there or choosing a region there.
     """
+    return _tariff_by_country(w, present_in)[:, w.geo.country]
+
+
+def _tariff_by_country(w: World, present_in: np.ndarray) -> np.ndarray:
+    """:func:`_tariff_faced` by exporting country (decisions × countries); ``present_in`` is by region."""
     geo, pol = w.geo, w.policy
     m = present_in.shape[0]
-    duty = pol.market[:, None] * pol.tariff[:, geo.country]                        # importer × region
+    duty = pol.market[:, None] * pol.tariff                                         # importer × exporter
     out = np.repeat(duty.sum(axis=0)[None, :], m, axis=0)
-    for i in np.flatnonzero(pol.tariff_exempt_local & duty.any(axis=1)):
+    hosts = np.zeros(duty.shape[1], dtype=bool)
+    hosts[geo.country] = True                       # countries with regions
+    for i in np.flatnonzero(pol.tariff_exempt_local & duty[:, hosts].any(axis=1)):
         there = geo.country == i
-        waived = present_in[:, there].any(axis=1)[:, None] | there[None, :]
+        waived = present_in[:, there].any(axis=1)[:, None] | (np.arange(duty.shape[1]) == i)[None, :]
         out -= duty[i][None, :] * waived
     return out
 

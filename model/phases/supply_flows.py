@@ -127,6 +127,7 @@ class _Deliveries:
         if not len(idx):
             return
         n_f, n_s, book, remaining = self.n_f, self.n_s, self.book, self.remaining
+        n_c = self.trade.shape[0]
         k = self.key[idx]
         sup, useg = self.sup[idx], self.useg[idx]
         skey = sup * n_s + useg
@@ -140,8 +141,9 @@ class _Deliveries:
             np.subtract.at(remaining.ravel(), skey, shipped)
             np.maximum(remaining, 0.0, out=remaining)          # float dust
             np.add.at(self.output.ravel(), skey, received)
-            np.add.at(self.trade, (self.home[sup], self.home[self.buyer[idx]], useg), received)
-            np.add.at(self.received, (self.buyer[idx], self.home[sup], useg), received)
+            # Flat indices into the C-ordered arrays: the same additions in the same order, far faster.
+            np.add.at(self.trade.ravel(), (self.home[sup] * n_c + self.home[self.buyer[idx]]) * n_s + useg, received)
+            np.add.at(self.received.ravel(), (self.buyer[idx] * n_c + self.home[sup]) * n_s + useg, received)
             np.add.at(got.ravel(), k, received)
             book.ordered[self.act[idx]] += orders
             book.delivered[self.act[idx]] += received
