@@ -155,6 +155,11 @@ LEVERS: tuple[Lever, ...] = (
           "baseline", {"governments.KR.corporate_tax": 0.10},
           "The tax on the profits of firms headquartered in Korea (ODD §7.15): more retained cash for KR-home firms, "
           "which relaxes the equity and leverage checks of their projects (§7.4) wherever they build."),
+    Lever("jp_local_content_off", "Japan's local-content rule 0.5 → 0 (no local sourcing forced on grant holders)",
+          "policy", "baseline", {"governments.JP.local_sourcing_share": 0.0},
+          "Japan's JASM-style rule (ODD §7.9) makes a firm holding a Japanese grant form half of its supply "
+          "partnerships per input with Japanese suppliers; switching it off lets such firms source by the partner "
+          "logit alone, which moves trade and, through partnerships, where inputs come from."),
     Lever("kr_subsidy_rate", "Korean capex grant 0 → 0.20 of capex (from its USD 5.7 bn budget)", "policy",
           "baseline", {"governments.KR.subsidy_rate": 0.20},
           "Korea pays no grants in the baseline (its support is loans and a tax credit); a 20% grant enters the "

@@ -179,10 +179,14 @@ def form_partnerships(w: World, sc: Scenario, rng: np.random.Generator, cap: np.
             need[buyers, d, u] = np.maximum(sources.astype(np.int64) - have[buyers, d, u], 0)
     rule, strict = local_rules(w)
     if (rule >= 0).any():
-        _add_local_needs(w, sc, book, act, cap, have, need, rule, strict)
+        local_have = _local_have(w, book, act, rule, have.shape)
+        _add_local_needs(w, sc, need, have, local_have, cap, rule, strict)
+    else:
+        local_have = None
     f_idx, d_idx, u_idx = np.nonzero(need)
     reps = need[f_idx, d_idx, u_idx]
-    local = local_requests(w, book, act, f_idx, d_idx, u_idx, have[f_idx, d_idx, u_idx], reps, rule, strict)
+    local = (np.full(int(reps.sum()), -1, dtype=np.int64) if local_have is None else
+             local_requests(f_idx, d_idx, u_idx, have[f_idx, d_idx, u_idx], reps, local_have, rule, strict))
     f_idx, d_idx, u_idx = np.repeat(f_idx, reps), np.repeat(d_idx, reps), np.repeat(u_idx, reps)
     if len(f_idx) == 0:
         return 0
@@ -234,46 +238,56 @@ def local_rules(w: World) -> tuple[np.ndarray, np.ndarray]:
         return rule, best
     s = w.sites
     granted = s.select(LIVE) & (s.col("gov") >= 0) & (s.col("subsidy_committed") > 0)
-    for firm, c in zip(s.col("firm")[granted].tolist(), s.col("gov")[granted].tolist()):
-        if share[c] > best[firm]:
-            best[firm], rule[firm] = share[c], c
+    firm, gov = s.col("firm")[granted], s.col("gov")[granted]
+    gov = gov[share[gov] > 0]
+    firm = firm[share[s.col("gov")[granted]] > 0]
+    if len(firm) == 0:
+        return rule, best
+    order = np.lexsort((-gov, share[gov], firm))       # per firm, the strictest rule last (ties: lowest country)
+    last = np.r_[firm[order][1:] != firm[order][:-1], True]
+    rule[firm[order][last]] = gov[order][last]
+    best[firm[order][last]] = share[gov[order][last]]
     return rule, best
 
 
-def _local_count(w: World, book: Any, act: np.ndarray, buyer: int, d: int, u: int, country: int) -> int:
-    """Active partnerships of ``buyer`` for input ``u`` of segment ``d`` with suppliers from ``country``."""
-    b, bd, bu = book.col("buyer")[act], book.col("buyer_segment")[act], book.col("input")[act]
-    mine = (b == buyer) & (bd == d) & (bu == u)
-    return int((w.firms.home[book.col("supplier")[act][mine]] == country).sum())
+def _local_have(w: World, book: Any, act: np.ndarray, rule: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    """Active partnerships per (buyer, fab segment, input) whose supplier's home is the buyer's rule country."""
+    b, sup = book.col("buyer")[act], book.col("supplier")[act]
+    local = (rule[b] >= 0) & (w.firms.home[sup] == rule[b])
+    key = (b[local] * shape[1] + book.col("buyer_segment")[act][local]) * shape[2] + book.col("input")[act][local]
+    return np.bincount(key, minlength=int(np.prod(shape))).reshape(shape)
 
 
-def _add_local_needs(w: World, sc: Scenario, book: Any, act: np.ndarray, cap: np.ndarray, have: np.ndarray,
-                     need: np.ndarray, rule: np.ndarray, strict: np.ndarray) -> None:
+def _add_local_needs(w: World, sc: Scenario, need: np.ndarray, have: np.ndarray, local_have: np.ndarray,
+                     cap: np.ndarray, rule: np.ndarray, strict: np.ndarray) -> None:
     """A bound buyer short of local partnerships asks for as many more (local) ones as it takes to reach its share
     of all its partnerships for the input, within ``network.max_sources`` (foreign ones are not ended)."""
-    for b in np.flatnonzero(rule >= 0).tolist():
-        for d in np.flatnonzero(w.segments.fab_mask & (cap[b] > 0)).tolist():
-            for u in np.flatnonzero(w.segments.coef[d] > 0).tolist():
-                h = int(have[b, d, u] + need[b, d, u])
-                lh = _local_count(w, book, act, b, d, u, int(rule[b]))
-                ell = float(strict[b])
-                extra = h - lh if ell >= 1.0 else int(np.ceil((ell * h - lh) / (1.0 - ell) - 1e-9))
-                extra = min(max(extra - int(need[b, d, u]), 0), max(sc.network.max_sources - h, 0))
-                need[b, d, u] += extra
+    bound = rule >= 0
+    uses = (cap[:, :, None] > 0) & w.segments.fab_mask[None, :, None] & (w.segments.coef[None, :, :] > 0)
+    uses &= bound[:, None, None]
+    h = have + need
+    ell = strict[:, None, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        extra = np.where(ell >= 1.0, h - local_have,
+                         np.ceil((ell * h - local_have) / np.where(ell >= 1.0, 1.0, 1.0 - ell) - 1e-9))
+    extra = np.minimum(np.maximum(extra - need, 0), np.maximum(sc.network.max_sources - h, 0))
+    need += np.where(uses, extra, 0).astype(need.dtype)
 
 
-def local_requests(w: World, book: Any, act: np.ndarray, f: np.ndarray, d: np.ndarray, u: np.ndarray,
-                   have: np.ndarray, need: np.ndarray, rule: np.ndarray, strict: np.ndarray) -> np.ndarray:
+def local_requests(f: np.ndarray, d: np.ndarray, u: np.ndarray, have: np.ndarray, need: np.ndarray,
+                   local_have: np.ndarray, rule: np.ndarray, strict: np.ndarray) -> np.ndarray:
     """The home country each new partnership request must be served from (−1: any), one entry per request
     after ``np.repeat(…, need)``: a bound buyer's first new requests for an input are local until its local
     partnerships reach ceil(share × all its partnerships for the input) (ODD 7.9)."""
     out = np.full(int(need.sum()), -1, dtype=np.int64)
+    bound = np.flatnonzero(rule[f] >= 0)
+    if len(bound) == 0:
+        return out
     offset = np.cumsum(need) - need
-    for k in np.flatnonzero(rule[f] >= 0).tolist():
-        c = int(rule[f[k]])
-        required = int(np.ceil(strict[f[k]] * (have[k] + need[k]) - 1e-9))
-        n_local = min(int(need[k]), max(0, required - _local_count(w, book, act, int(f[k]), int(d[k]), int(u[k]), c)))
-        out[offset[k]: offset[k] + n_local] = c
+    required = np.ceil(strict[f] * (have + need) - 1e-9).astype(np.int64)
+    n_local = np.minimum(need, np.maximum(0, required - local_have[f, d, u]))
+    for k in bound[n_local[bound] > 0].tolist():
+        out[offset[k]: offset[k] + n_local[k]] = rule[f[k]]
     return out
 
 
