@@ -262,16 +262,15 @@ def _add_local_needs(w: World, sc: Scenario, need: np.ndarray, have: np.ndarray,
                      cap: np.ndarray, rule: np.ndarray, strict: np.ndarray) -> None:
     """A bound buyer short of local partnerships asks for as many more (local) ones as it takes to reach its share
     of all its partnerships for the input, within ``network.max_sources`` (foreign ones are not ended)."""
-    bound = rule >= 0
-    uses = (cap[:, :, None] > 0) & w.segments.fab_mask[None, :, None] & (w.segments.coef[None, :, :] > 0)
-    uses &= bound[:, None, None]
-    h = have + need
-    ell = strict[:, None, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        extra = np.where(ell >= 1.0, h - local_have,
-                         np.ceil((ell * h - local_have) / np.where(ell >= 1.0, 1.0, 1.0 - ell) - 1e-9))
-    extra = np.minimum(np.maximum(extra - need, 0), np.maximum(sc.network.max_sources - h, 0))
-    need += np.where(uses, extra, 0).astype(need.dtype)
+    rows = np.flatnonzero(rule >= 0)
+    uses = (cap[rows][:, :, None] > 0) & w.segments.fab_mask[None, :, None] & (w.segments.coef[None, :, :] > 0)
+    n_have, n_need, n_local = have[rows], need[rows], local_have[rows]
+    h = n_have + n_need
+    ell = strict[rows][:, None, None]
+    full = ell >= 1.0
+    extra = np.where(full, h - n_local, np.ceil((ell * h - n_local) / np.where(full, 1.0, 1.0 - ell) - 1e-9))
+    extra = np.minimum(np.maximum(extra - n_need, 0), np.maximum(sc.network.max_sources - h, 0))
+    need[rows] += np.where(uses, extra, 0).astype(need.dtype)
 
 
 def local_requests(f: np.ndarray, d: np.ndarray, u: np.ndarray, have: np.ndarray, need: np.ndarray,
