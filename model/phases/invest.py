@@ -651,7 +651,7 @@ def start_project(w: World, sc: Scenario, firm: int, segment: int, region: int, 
     c = int(w.geo.country[region])
     gov = w.policy.governments[c]
     years = gov.rules.guardrail_years if gov.rules is not None else 0.0
-    if years > 0 and _started_in_concern(w, firm):
+    if years > 0 and grant > 0 and _started_in_concern(w, firm):
         grant = 0.0                     # a guardrailed grant is not offered to a firm expanding there now
     committed = gov.commit(grant)
     w.policy.available[c] = gov.available
