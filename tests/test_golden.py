@@ -13,16 +13,16 @@ def test_baseline_golden_values():
     m = ChipModel("baseline", rng=2024).run(16)
     t = m.tables()
     last = t["metrics"].iloc[-1]
-    # Updated when the one-project-per-quarter cap was removed, wages began to respond to
-    # skilled-labour shortages, the baseline got investment screening and the CHIPS guardrail, and
-    # prices began to count missing inputs (issue 10).
-    assert len(t["investments"]) == 400
-    assert last["capacity_fab"] == pytest.approx(42098.0, abs=1e-6)
-    assert last["share_US"] == pytest.approx(0.11710770107843603, rel=1e-9)
-    assert last["subsidy_paid_cumulative"] == pytest.approx(121.138, rel=1e-9)
-    assert last["clustering_index"] == pytest.approx(0.09664491461659556, rel=1e-9)
-    assert last["supply_shortfall"] == pytest.approx(0.0039428209831416, rel=1e-9)
-    assert last["partnerships_jk"] == 16
+    # Updated for the economic core of issue 10: the project cap removed, wages that respond to shortages,
+    # screening and the CHIPS guardrail, prices on available capacity, investment on value, finance, buyers
+    # paying suppliers, technology, investor risk, demand response and local content.
+    assert len(t["investments"]) == 520
+    assert last["capacity_fab"] == pytest.approx(43758.0, abs=1e-6)
+    assert last["share_US"] == pytest.approx(0.14237396590337767, rel=1e-9)
+    assert last["subsidy_paid_cumulative"] == pytest.approx(120.68675, rel=1e-9)
+    assert last["clustering_index"] == pytest.approx(0.09801329839567126, rel=1e-9)
+    assert last["supply_shortfall"] == pytest.approx(0.006039183170610157, rel=1e-9)
+    assert last["partnerships_jk"] == 28
 
 
 # Every output table of every built-in scenario, seeds 0-2, full horizon, against the

@@ -179,11 +179,12 @@ def test_golden_values_tiny():
     m = ChipModel(TINY, rng=7).run(12)
     mt = m.tables()["metrics"]
     last = mt.iloc[-1]
-    # Updated when prices began to count missing inputs (issue 10, ODD §7.2).
-    assert len(m.tables()["investments"]) == 15
-    assert last["capacity_fab"] == pytest.approx(390.0, abs=1e-9)
-    assert last["subsidy_paid_cumulative"] == pytest.approx(6.075, abs=1e-9)
-    assert last["firm_cash"] == pytest.approx(83.28811395192864, rel=1e-9)
+    # Updated for the economic core of issue 10 (investment on value, finance, buyers paying suppliers,
+    # technology, investor risk, demand response, local content; ODD §7.2-7.18).
+    assert len(m.tables()["investments"]) == 27
+    assert last["capacity_fab"] == pytest.approx(410.0, abs=1e-9)
+    assert last["subsidy_paid_cumulative"] == pytest.approx(10.1, abs=1e-9)
+    assert last["firm_cash"] == pytest.approx(45.35123573680931, rel=1e-9)
 
 
 def test_a_model_pickles_and_continues_identically():
