@@ -33,7 +33,7 @@ def test_a_blockade_raises_the_logic_price_and_it_falls_back(seed):
 def test_missing_inputs_raise_chip_prices_under_decoupling(seed):
     cut = ChipModel("decoupling", rng=seed).run(24).metrics()["price_logic"].iloc[4:].mean()
     calm = ChipModel("status_quo", rng=seed).run(24).metrics()["price_logic"].iloc[4:].mean()
-    assert cut > 1.04 * calm                                  # measured +6.8 % over 20 seeds, at least 5.5 % on each
+    assert cut > 1.04 * calm                                  # measured +6.9 % over 20 seeds, at least 5.5 % on each
     blind = ChipModel("decoupling", rng=seed, params__price_input_shortage=False).run(24)
     assert blind.metrics()["price_logic"].iloc[4:].mean() < 1.02 * calm
 
