@@ -6,36 +6,34 @@ excludes 0.  Claims the model does not support at affordable seed counts are not
 proves nothing); they are listed below with their measured intervals.  ``python tests/test_claims.py 20`` prints
 every effect below (tested or not) on seeds 0–19.
 
-Measured at commit 2984a2d (seeds 0–19 unless stated; differences scenario − reference):
+Measured at the model of this docstring's commit, seeds 0–19 (``python tests/test_claims.py 20``; differences
+scenario − reference):
 
 Tested here
 
-* decoupling vs status_quo: logic price, mean over quarters 1–32, +165 USD/wafer (157 to 173); memory price +19.8
-  (18.0 to 21.6);
+* decoupling vs status_quo: logic price, mean over quarters 1–32, +168 USD/wafer (157 to 179); memory price +22.8
+  (19.4 to 26.3); ``cost_per_output`` (operating costs per unit of output at base prices) rises (the test asserts
+  it on 5 seeds);
 * a US subsidy-tightening event (technology transfer +0.10 of capex from 2025Q2) vs baseline: KR-home operating
-  capacity in the US summed over steps 0–32, −3,686 kwpm-quarters (−7,280 to −93); seeds 20–39: −6,727 (−10,380 to
-  −3,077); seeds 0–39, as the test runs it: −5,207 (−7,699 to −2,715). Projects KR-home firms start in the US,
-  seeds 0–39: −2.2 (−4.2 to −0.2);
+  capacity in the US summed over steps 0–32, −6,162 kwpm-quarters (−9,466 to −2,857); projects −2.3 (−4.8 to +0.2);
 * the 2025 Georgia raid (events library ``georgia_raid_2025``) vs baseline: the KR-home US sites under
-  construction at the start come online +0.75 quarters later on average (0.48 to 1.02); seeds 20–39: +0.85 (0.56
-  to 1.14);
-* jk_cocreation vs status_quo: JP→KR trade, mean over quarters 1–32, +2.56 USD bn per quarter (2.14 to 2.99); the
-  gap between JP-home and KR-home firms' mean technology at quarter 32, −0.0142 (−0.0182 to −0.0102).
+  construction at the start come online +0.85 quarters later on average (0.56 to 1.14);
+* jk_cocreation vs status_quo: JP→KR trade, mean over quarters 1–32, +1.06 USD bn per quarter (0.52 to 1.61); the
+  gap between JP-home and KR-home firms' mean technology at quarter 32, −0.0124 (−0.0178 to −0.0071).
 
-Not supported (no test)
+Measured, not tested
 
-* decoupling raises unit costs: ``unit_cost_index`` at quarter 32 +0.0012 (−0.0014 to 0.0038), mean over the run
-  +0.0005 (−0.0005 to 0.0015);
-* the raid lowers Korean investment in the US beyond the delay: KR-home operating capacity-quarters in the US
-  −1,443 (−5,645 to 2,759), projects started there +0.4 (−2.9 to 3.7); seeds 0–39: −1,637 (−4,241 to 967) and
-  −0.03 (−2.1 to 2.0);
+* decoupling and the site-level ``unit_cost_index``: at quarter 32 +0.0002 (−0.0016 to 0.0020): sites' own costs
+  barely move; what rises is the cost per unit of output (inputs paid for but stranded, rerouting, input prices);
+* the raid also lowers Korean investment in the US beyond the delay: KR-home operating capacity-quarters in the US
+  −3,641 (−7,036 to −246), projects −2.2 (−4.4 to −0.04) — just significant at 20 seeds, so not asserted;
 * jk_cocreation makes supply more resilient: after a shock applied to both sides (:data:`SHOCKS`, chosen before
-  measuring), the mean supply shortfall from the shock on does not fall: CN materials restriction +0.099 pp (0.015
-  to 0.182), KR firms' shortfall +0.066 pp (0.005 to 0.127); Taiwan blockade −0.034 pp (−0.179 to 0.112); JP→KR
-  materials restriction +0.059 pp (−0.039 to 0.156), KR firms' +0.082 pp (0.003 to 0.161);
+  measuring), the mean supply shortfall from the shock on does not fall: CN materials restriction −0.10 pp (−0.27
+  to +0.07), KR firms' +0.16 pp (−0.02 to +0.34); Taiwan blockade −0.08 pp (−0.36 to +0.20); JP→KR materials
+  restriction −0.04 pp (−0.24 to +0.15), KR firms' +0.34 pp (0.09 to 0.59);
 * ``knowledge_gap_jk`` (the mean gap over active JP–KR partnerships and projects) rises under jk_cocreation,
-  +0.0122 (0.0044 to 0.0201): co-creation about doubles the JP–KR partnerships, and the new pairs have wider gaps,
-  while Korean firms catch up on average (the tested country gap above).
+  +0.0157 (0.0104 to 0.0211): co-creation adds JP–KR pairs with wider gaps, while Korean firms catch up on
+  average (the tested country gap above).
 """
 
 from __future__ import annotations
