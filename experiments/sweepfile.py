@@ -12,7 +12,7 @@ A sweep file is TOML data (DESIGN.md, "Sweep file")::
 
     [parameters]                   # dotted path → list (grid) or {low, high[, log]}
     "governments.MY.subsidy_rate" = [0.0, 0.1, 0.2]
-    "regions.MY-Penang.political_risk" = [0.2, 0.4]
+    "regions.MY-Penang.investor_risk" = [0.2, 0.4]
 
     [fixed]                        # optional: the same override in every run
     "cocreation.talent.enabled" = true

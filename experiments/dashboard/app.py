@@ -63,7 +63,7 @@ LEVERS: list[tuple[str, float | None]] = [
     ("governments.JP.subsidy_rate", None),
     ("params.w_agglomeration", 5.0),
     ("params.w_risk", 20.0),
-    ("regions.TW-Hsinchu.political_risk", None),
+    ("regions.TW-Hsinchu.investor_risk", None),
     ("network.sources_per_input", None),
     ("cocreation.investment_protection.enabled", None),
     ("cocreation.talent.enabled", None),
