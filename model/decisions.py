@@ -345,8 +345,11 @@ def profitable_expansion(pi_at, upper: np.ndarray, hurdle: float, iterations: in
     lo, hi = np.zeros_like(upper), upper.copy()
     ok0 = pi_at(lo) >= hurdle
     ok_hi = pi_at(hi) >= hurdle
+    mid = np.empty_like(upper)
     for _ in range(iterations):
-        mid = 0.5 * (lo + hi)
+        np.add(lo, hi, out=mid)
+        mid *= 0.5
         ok = pi_at(mid) >= hurdle
-        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
+        np.copyto(lo, mid, where=ok)                # lo, hi = where(ok, mid, lo), where(ok, hi, mid)
+        np.copyto(hi, mid, where=~ok)
     return np.where(ok_hi, upper, np.where(ok0, lo, 0.0))

@@ -9,6 +9,8 @@ amortised and every per-quarter operation is one vectorised pass.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .columns import ColumnStore
@@ -121,17 +123,17 @@ class SiteRegistry(ColumnStore):
         counts sites instead.  Sums run in site order, so the result does not
         depend on how the keys are combined.
         """
-        sel = self.select(status)
+        sel = None if status == ANY else self.select(status)
         keys = [self.col(k) if isinstance(k, str) else np.asarray(k)[: self.n] for k in by]
-        flat = keys[0][sel]
+        flat = keys[0] if sel is None else keys[0][sel]
         for k, size in zip(keys[1:], shape[1:]):      # row-major flat index of the key combination
-            flat = flat * size + k[sel]
+            flat = flat * size + (k if sel is None else k[sel])
         if count:
             values = None
         else:
             values = self.col("capacity") if weight is None else self.col("capacity") * weight
-            values = values[sel]
-        out = np.bincount(flat, weights=values, minlength=int(np.prod(shape))).reshape(shape)
+            values = values if sel is None else values[sel]
+        out = np.bincount(flat, weights=values, minlength=math.prod(shape)).reshape(shape)
         return out.astype(float) if count else out
 
     def capacity_by(self, status: int, n_regions: int, n_segments: int) -> np.ndarray:

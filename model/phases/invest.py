@@ -129,7 +129,12 @@ def value_projects(w: World, sc: Scenario, share: np.ndarray, seg_total: np.ndar
         k = k_s + addition
         tight = demand_then / k if k_pos else np.divide(demand_then, k, out=np.zeros_like(addition), where=k > 0)
         price, util = market(tight)
-        return val.a * (price * util) + val.b * util + val.c
+        price *= util                       # a (p u) + b u + c, in place (fresh arrays from market)
+        price *= val.a
+        util *= val.b
+        price += util
+        price += val.c
+        return price
 
     addition = decisions.profitable_expansion(pi_at, k_s, p.hurdle)
     lam[fi, si] = p.investment_pace * share[fi, si] * addition / seg.project_size[si]
@@ -384,23 +389,28 @@ def _start_in_random_order(w: World, sc: Scenario, rng: np.random.Generator, b: 
     """Start (or defer) the chosen projects in random order; cash is set aside as they start."""
     p, learn = sc.params, sc.learning
     risk, c, geo = w.risk, w.counters, w.geo
-    free_cash = w.ledger.cash.copy()            # cash not yet set aside this quarter
+    # Python lists for the scalar reads of the loop (the same values; the cash set aside stays a float).
+    free_cash = w.ledger.cash.tolist()          # cash not yet set aside this quarter
+    debts, revs = w.ledger.debt.tolist(), annual_rev.tolist()
+    firms, segs, homes = b.firm.tolist(), b.segment.tolist(), w.firms.home.tolist()
+    country, bloc = geo.country.tolist(), geo.country_bloc.tolist()
     eq, lev = p.equity_share, p.max_leverage
+    step, pol = w.clock.step, w.policy
     rows: list[tuple[int, int, bool, float, bool, int]] = []    # k, site, expansion, capex, deferred, deferrals
-    for k in rng.permutation(len(b.firm)).tolist():
-        f, seg = int(b.firm[k]), int(b.segment[k])
+    for k in rng.permutation(len(firms)).tolist():
+        f, seg = firms[k], segs[k]
         # The firm's earlier projects this quarter have set cash aside
         # (the scalar form of decisions.can_finance).
         need = eq * b.capex[k]
-        debt, rev = w.ledger.debt[f], annual_rev[f]
+        debt, rev = debts[f], revs[f]
         if free_cash[f] < need or (debt > lev * rev if rev > 0 else debt > 0):
             continue
-        r, o = b.choice[k], b.runner_up[k]
-        if w.policy.guardrail_until[f] >= w.clock.step and w.policy.concern[geo.country[r]]:
+        r = b.choice[k]
+        if pol.guardrail_until[f] >= step and pol.concern[country[r]]:
             continue                    # a grant taken earlier this quarter already bars the country (ODD 7.1)
         # Real-options wait: defer while uncertainty about the chosen region is
         # high, up to max_deferral quarters in a row (ODD 7.18).
-        h = w.firms.home[f]
+        h = homes[f]
         sigma2 = risk.uncertainty[h, r] + learn.risk_variance * risk.perceived[h, r] ** 2
         if sigma2 > learn.defer_threshold and risk.deferral_count[f, seg] < learn.max_deferral:
             risk.deferral_count[f, seg] += 1
@@ -410,15 +420,16 @@ def _start_in_random_order(w: World, sc: Scenario, rng: np.random.Generator, b: 
         free_cash[f] -= need
         expansion = bool(b.has_site[k, r])
         site = start_project(w, sc, f, seg, r, capex=b.capex[k], grant=float(b.grant[k, r]), expansion=expansion)
-        rows.append((k, site, expansion, b.capex[k], False, int(risk.deferral_count[f, seg])))
-        c.deferral_quarters_total += int(risk.deferral_count[f, seg])
+        deferrals = int(risk.deferral_count[f, seg])
+        rows.append((k, site, expansion, b.capex[k], False, deferrals))
+        c.deferral_quarters_total += deferrals
         risk.deferral_count[f, seg] = 0
         c.quarter_investments += 1
         c.quarter_investment_capex += b.capex[k]
         cap_new = float(w.sites.capacity[site])
         c.new_capacity_total += cap_new
-        host = geo.country[r]
-        if host != h and geo.country_bloc[host] == geo.country_bloc[h]:
+        host = country[r]
+        if host != h and bloc[host] == bloc[h]:
             c.friendshored_total += cap_new
     if rows:
         w.log.investments.append(_investment_rows(w, b, rows))
