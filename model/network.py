@@ -163,8 +163,12 @@ def fixed_proportion_output(plan: np.ndarray, delivered: np.ndarray, coefficient
 
     ``delivered`` and ``coefficients`` have one column per input.
     """
-    ratio = np.where(coefficients > 0, np.divide(delivered, coefficients, out=np.full_like(delivered, np.inf),
-                                                 where=coefficients > 0), np.inf)
+    used = coefficients > 0
+    if used.all():                                  # the same quotients, without the masks
+        ratio = delivered / coefficients
+    else:
+        ratio = np.where(used, np.divide(delivered, coefficients, out=np.full_like(delivered, np.inf), where=used),
+                         np.inf)
     return np.minimum(plan, ratio.min(axis=1) if ratio.shape[1] else plan)
 
 

@@ -40,19 +40,21 @@ def flows(w: World, sc: Scenario, rng: np.random.Generator, cap: np.ndarray, pla
     fab = np.flatnonzero(w.segments.fab_mask)
     stage_out = plan.copy()
     spot_total = 0.0
+    f_all, u_all = np.nonzero(coef[fab] > 0)
+    f_all = fab[f_all]
     for before in (True, False):                  # inputs before the fab, then packaging after it
-        pairs = [(f, u) for f in fab for u in np.flatnonzero(coef[f] > 0) if (u < f) == before]
-        if not pairs:
+        stage = (u_all < f_all) == before
+        if not stage.any():
             continue
+        f_p, u_p = f_all[stage], u_all[stage]     # the (fab segment, input) pairs of the stage
         need = np.zeros((n_f, d.n_s, d.n_s))
-        for f, u in pairs:
-            need[:, f, u] = coef[f, u] * stage_out[:, f]
+        need[:, f_p, u_p] = coef[f_p, u_p] * stage_out[:, f_p]
         got = np.zeros_like(need)
         d.partner_round(need, got, before)
-        spot_total = d.spot_round(need, got, {u for _, u in pairs}, spot_total)
-        for f in fab:
-            inputs = [u for ff, u in pairs if ff == f]
-            if inputs:
+        spot_total = d.spot_round(need, got, set(u_p.tolist()), spot_total)
+        for f in fab.tolist():
+            inputs = u_p[f_p == f]
+            if len(inputs):
                 stage_out[:, f] = network.fixed_proportion_output(
                     stage_out[:, f], got[:, f, inputs], np.broadcast_to(coef[f, inputs], (n_f, len(inputs))))
         if before:
