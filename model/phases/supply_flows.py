@@ -133,27 +133,32 @@ class _Deliveries:
         k = self.key[idx]
         sup, useg = self.sup[idx], self.useg[idx]
         skey = sup * n_s + useg
+        # Flat indices into the C-ordered arrays: the same additions in the same order, far faster.
+        home_sup, buyer = self.home[sup], self.buyer[idx]
+        trade_key = (home_sup * n_c + self.home[buyer]) * n_s + useg
+        received_key = (buyer * n_c + home_sup) * n_s + useg
+        links, loss, rerouted_share = self.act[idx], self.loss[idx], self.rerouted_share[idx]
+        need_k, rem, got_flat = need.ravel()[k], remaining.ravel(), got.ravel()
         for weight_of in (self.cap, remaining):
             wt = np.maximum(weight_of[sup, useg], 0.0)
             denom = np.bincount(k, weights=wt, minlength=n_f * n_s * n_s)[k]
-            missing = np.maximum(need.ravel()[k] - got.ravel()[k], 0.0)
+            missing = np.maximum(need_k - got_flat[k], 0.0)
             orders = missing * np.divide(wt, denom, out=np.zeros_like(wt), where=denom > 0)
-            shipped = network.ration(orders, skey, remaining.ravel())
-            received = shipped * self.loss[idx]
-            np.subtract.at(remaining.ravel(), skey, shipped)
+            shipped = network.ration(orders, skey, rem)
+            received = shipped * loss
+            np.subtract.at(rem, skey, shipped)
             np.maximum(remaining, 0.0, out=remaining)          # float dust
             np.add.at(self.output.ravel(), skey, received)
-            # Flat indices into the C-ordered arrays: the same additions in the same order, far faster.
-            np.add.at(self.trade.ravel(), (self.home[sup] * n_c + self.home[self.buyer[idx]]) * n_s + useg, received)
-            np.add.at(self.received.ravel(), (self.buyer[idx] * n_c + self.home[sup]) * n_s + useg, received)
-            np.add.at(got.ravel(), k, received)
-            book.ordered[self.act[idx]] += orders
-            book.delivered[self.act[idx]] += received
-            rerouted = shipped * self.rerouted_share[idx]
+            np.add.at(self.trade.ravel(), trade_key, received)
+            np.add.at(self.received.ravel(), received_key, received)
+            np.add.at(got_flat, k, received)
+            book.ordered[links] += orders
+            book.delivered[links] += received
+            rerouted = shipped * rerouted_share
             if rerouted.any():
                 # USD bn: × KWPM_QUARTER_TO_USD_BN, written as × 3000 / 1e9 to keep 0.1's rounding.
                 cost = rerouted * self.w.segments.base_price[useg] * self.sc.resilience.reroute_cost * 3000 / 1e9
-                np.add.at(self.w.supply.reroute_cost, self.buyer[idx], cost)
+                np.add.at(self.w.supply.reroute_cost, buyer, cost)
 
     def spot_round(self, need: np.ndarray, got: np.ndarray, inputs: set[int], total: float) -> float:
         """Round 2: the spot market for part of what is still missing; restrictions on

@@ -109,20 +109,21 @@ def _choose(w: World, sc: Scenario, rng: np.random.Generator, buyer: np.ndarray,
     b = np.repeat(buyer[rows], k)
     c = cand.ravel()
     u_link = np.repeat(useg, k)
+    n_cand = len(c)
+    if incumbent is not None:       # the incumbents' links after the candidates', valued in the same pass
+        inc = incumbent[rows]
+        b, c, u_link = np.concatenate([b, buyer[rows]]), np.concatenate([c, inc]), np.concatenate([u_link, useg])
     attrs = link_attributes(w, sc, b, c, u_link, main_region)
     exposure = np.maximum(attrs["exposure"], _blocked(w, b, c, u_link))
-    util = network.partner_utility(w.chain.tech[c], attrs["cost"], attrs["trust0"], attrs["distance"],
-                                   exposure, network.ip_exposure(attrs["cross"], link_ip(w, b, c, 0)[0]),
-                                   weights).reshape(len(rows), k)
+    trust = attrs["trust0"] if incumbent is None else np.concatenate([attrs["trust0"][:n_cand],
+                                                                     incumbent_trust[rows]])
+    all_util = network.partner_utility(w.chain.tech[c], attrs["cost"], trust, attrs["distance"],
+                                       exposure, network.ip_exposure(attrs["cross"], link_ip(w, b, c, 0)[0]), weights)
+    util = all_util[:n_cand].reshape(len(rows), k)
     util[cand == buyer[rows][:, None]] = -np.inf
     if incumbent is not None:
-        inc = incumbent[rows]
         util[cand == inc[:, None]] = -np.inf
-        ia = link_attributes(w, sc, buyer[rows], inc, useg, main_region)
-        inc_exposure = np.maximum(ia["exposure"], _blocked(w, buyer[rows], inc, useg))
-        inc_ip = network.ip_exposure(ia["cross"], link_ip(w, buyer[rows], inc, 0)[0])
-        inc_util = network.partner_utility(w.chain.tech[inc], ia["cost"], incumbent_trust[rows], ia["distance"],
-                                           inc_exposure, inc_ip, weights)
+        inc_util = all_util[n_cand:]
         # Common standards make a member's inputs quick to qualify for a member buyer: switching to a member
         # challenger costs (1 − reduction) of the switching cost (ODD 7.9).
         lv = w.chain.levers
