@@ -133,8 +133,12 @@ class _MetricsCollector(mesa.DataCollector):
                 self._validate_model_reporter(name, reporter, model)
         if hasattr(self, "_collection_steps"):
             self._collection_steps.append(model.time)
+        row, columns = model._row, self.model_vars
         for var, reporter in self.model_reporters.items():
-            self.model_vars[var].append(reporter(model))
+            if isinstance(reporter, partial) and reporter.func is _metric_value:
+                columns[var].append(row[reporter.keywords["name"]])     # what the reporter returns
+            else:
+                columns[var].append(reporter(model))
 
 
 def _quarter_now(m: ChipModel) -> str:

@@ -125,14 +125,17 @@ class SiteRegistry(ColumnStore):
         """
         sel = None if status == ANY else self.select(status)
         keys = [self.col(k) if isinstance(k, str) else np.asarray(k)[: self.n] for k in by]
-        flat = keys[0] if sel is None else keys[0][sel]
-        for k, size in zip(keys[1:], shape[1:]):      # row-major flat index of the key combination
-            flat = flat * size + (k if sel is None else k[sel])
-        if count:
+        if count:                                     # count the selected sites
+            keys = keys if sel is None else [k[sel] for k in keys]
             values = None
         else:
+            # Weights of unselected sites are 0: adding +0.0 leaves every sum as it was (a bincount's sums
+            # start at +0.0, so never become −0.0), and is faster than selecting the rows.
             values = self.col("capacity") if weight is None else self.col("capacity") * weight
-            values = values if sel is None else values[sel]
+            values = values if sel is None else np.where(sel, values, 0.0)
+        flat = keys[0]
+        for k, size in zip(keys[1:], shape[1:]):      # row-major flat index of the key combination
+            flat = flat * size + k
         out = np.bincount(flat, weights=values, minlength=math.prod(shape)).reshape(shape)
         return out.astype(float) if count else out
 
