@@ -345,11 +345,9 @@ def profitable_expansion(pi_at, upper: np.ndarray, hurdle: float, iterations: in
     lo, hi = np.zeros_like(upper), upper.copy()
     ok0 = pi_at(lo) >= hurdle
     ok_hi = pi_at(hi) >= hurdle
-    mid = np.empty_like(upper)
     for _ in range(iterations):
-        np.add(lo, hi, out=mid)
-        mid *= 0.5
+        mid = lo + hi
+        mid *= 0.5                                  # 0.5 (lo + hi)
         ok = pi_at(mid) >= hurdle
-        np.copyto(lo, mid, where=ok)                # lo, hi = where(ok, mid, lo), where(ok, hi, mid)
-        np.copyto(hi, mid, where=~ok)
+        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
     return np.where(ok_hi, upper, np.where(ok0, lo, 0.0))

@@ -55,7 +55,7 @@ def ramp_share(online_step: np.ndarray, step: int, ramp: np.ndarray) -> np.ndarr
     online_step = np.asarray(online_step)
     ramp = np.asarray(ramp)
     k = step - online_step
-    share = np.clip((k + 1) / (ramp + 1.0), 0.0, 1.0)
+    share = np.minimum(np.maximum((k + 1) / (ramp + 1.0), 0.0), 1.0)       # clipped to [0, 1]
     return np.where((online_step >= 1) & (ramp > 0), share, 1.0)
 
 
