@@ -356,10 +356,12 @@ def value_chain(w: World, sc: Scenario) -> dict[str, float]:
     pool, employed = skilled_pools(w)
     short = np.maximum(employed - pool, 0.0)
     row["labour_shortage"] = float(short.sum() / employed.sum()) if employed.sum() > 0 else 0.0
-    value = trade_value(w.supply.trade, w.markets.price)
     both = jp >= 0 and kr >= 0
-    row["trade_JP_KR"] = float(value[jp, kr].sum()) if both else float("nan")
-    row["trade_KR_JP"] = float(value[kr, jp].sum()) if both else float("nan")
+    if both:                                        # the two rows of trade_value that the metrics read
+        value = trade_value(w.supply.trade[[jp, kr], [kr, jp]][:, None, :], w.markets.price)[:, 0, :]
+        row["trade_JP_KR"], row["trade_KR_JP"] = float(value[0].sum()), float(value[1].sum())
+    else:
+        row["trade_JP_KR"] = row["trade_KR_JP"] = float("nan")
     return row
 
 

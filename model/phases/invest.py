@@ -497,13 +497,14 @@ def _firm_presence(w: World, firms: np.ndarray, segments: np.ndarray, with_sites
     site there."""
     s = w.sites
     n_r, n_s, n_f = w.geo.n, len(w.segments.ids), w.firms.n
-    live = s.select(LIVE)
-    row_of = np.full(n_f, -1, dtype=np.int64)
-    row_of[firms] = np.arange(len(firms))      # a firm deciding twice: both rows see the same sites
-    mine = live & (row_of[s.col("firm")] >= 0)
-    present_fr = s.sum_by(("firm", "region"), (n_f, n_r), weight=mine.astype(float), status=LIVE)
+    # A firm's row sums its own live sites only, in site order (a firm deciding twice: both rows the same).
+    present_fr = s.sum_by(("firm", "region"), (n_f, n_r), status=LIVE)
     if not with_sites:
         return present_fr[firms], None
+    live = s.select(LIVE)
+    row_of = np.full(n_f, -1, dtype=np.int64)
+    row_of[firms] = np.arange(len(firms))
+    mine = live & (row_of[s.col("firm")] >= 0)
     seg_fr = np.zeros((n_f, n_s, n_r), dtype=bool)
     seg_fr[s.col("firm")[mine], s.col("segment")[mine], s.col("region")[mine]] = True
     return present_fr[firms], seg_fr[firms, segments]

@@ -109,7 +109,7 @@ def location_shares(w: World) -> np.ndarray:
     country = geo.country[s.col("region")]
     out = s.sum_by(("firm", "segment", country), (w.firms.n, len(w.segments.ids), len(geo.countries)))
     tot = out.sum(axis=2, keepdims=True)
-    return np.divide(out, tot, out=np.zeros_like(out), where=tot > 0)
+    return np.divide(out, tot, out=out, where=tot > 0)      # in place: rows with no capacity are zeros already
 
 
 def main_region(w: World) -> np.ndarray:

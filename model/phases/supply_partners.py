@@ -221,8 +221,9 @@ def form_partnerships(w: World, sc: Scenario, rng: np.random.Generator, cap: np.
     ok = pick >= 0
     # A buyer does not take the same supplier twice for one input: keep the first
     # pick of each (buyer, segment, input, supplier) that it does not hold yet.
-    held = _link_key(w, book.col("buyer")[act], book.col("buyer_segment")[act], book.col("input")[act],
-                     book.col("supplier")[act])
+    asked = need.ravel()[key] > 0         # only links of a (buyer, segment, input) asked for can match a pick
+    held = _link_key(w, book.col("buyer")[act][asked], book.col("buyer_segment")[act][asked],
+                     book.col("input")[act][asked], book.col("supplier")[act][asked])
     cand = np.flatnonzero(ok)
     keys = _link_key(w, f_idx[cand], d_idx[cand], u_idx[cand], pick[cand])
     new = ~np.isin(keys, held, kind="sort")
