@@ -304,9 +304,6 @@ def project_values(w: World, sc: Scenario, fi: np.ndarray, si: np.ndarray) -> Pr
     else:
         col, net_s, tariff, risk = None, net_c[:, country], tariff_c[:, country], perceived_risk(w, w.firms.home[fi])
 
-    def by_region(x: np.ndarray) -> np.ndarray:
-        return x if col is None else x[:, col]
-
     allowed = admissible_regions(w, fi)
     life_q, dep_q = int(round(4 * p.project_life)), int(round(4 * p.depreciation_years))
     rate = (p.risk_premium * w.firms.risk_aversion[fi])[:, None] * risk
@@ -324,9 +321,19 @@ def project_values(w: World, sc: Scenario, fi: np.ndarray, si: np.ndarray) -> Pr
     best = np.empty(m, dtype=np.int64)
     out_a, out_b, out_c = np.empty(m), np.empty(m), np.empty(m)
     # Blocks of rows, so that a block's arrays stay in cache; each cell is computed with the same operations
-    # in the same order as the formula in the comment (results unchanged to the last bit).
+    # in the same order as the formula in the comment (results unchanged to the last bit).  The region-wide
+    # arrays of a block live in buffers reused from block to block (no large temporaries).
+    rows_max = min(m, _BLOCK_ROWS)
+    buf_b, buf_g, buf_now = (np.empty((rows_max, geo.n)) for _ in range(3))
+
+    def by_region(x: np.ndarray, buf: np.ndarray) -> np.ndarray:
+        if col is None:
+            return x
+        return np.take(x, col, axis=1, out=buf[: len(x)], mode="clip")     # x[:, col] (indices are valid)
+
     for lo in range(0, m, _BLOCK_ROWS):
         k = slice(lo, min(lo + _BLOCK_ROWS, m))
+        n_k = k.stop - k.start
         f_out, f_life, f_dep = _discount_by_segment(rate[k], si[k], grid, tables, slopes)
         net = 1.0 - net_s[k]
         np.maximum(net, 0.05, out=net)
@@ -340,11 +347,11 @@ def project_values(w: World, sc: Scenario, fi: np.ndarray, si: np.ndarray) -> Pr
         a *= f_out
         a /= net
         a /= ref[k]
-        b = cost_sr[si[k]]                  # b = −(1 − tax) c scale F_out / net / ref (by region)
-        b *= -one_tax
+        b = np.take(cost_sr, si[k], axis=0, out=buf_b[:n_k], mode="clip")   # b = −(1 − tax) c scale F_out / net
+        b *= -one_tax                                                       # / ref (by region)
         b *= scale[k]
-        b *= by_region(f_out)
-        b /= by_region(net)
+        b *= by_region(f_out, buf_g)
+        b /= by_region(net, buf_g)
         b /= ref[k]
         c = f_life                          # c = (−(1 − tax) m / 4 X F_life + tax X / dep_q F_dep) / net / ref
         c *= -one_tax * p.maintenance_rate / 4.0 * capex[k]
@@ -355,9 +362,9 @@ def project_values(w: World, sc: Scenario, fi: np.ndarray, si: np.ndarray) -> Pr
         ae = f_out                          # a ep eu + b eu + c at today's expectations
         np.multiply(a, ep[k], out=ae)
         ae *= eu[k]
-        now = by_region(ae)
-        now += b * eu[k]
-        now += by_region(c)
+        now = by_region(ae, buf_now)
+        now += np.multiply(b, eu[k], out=buf_g[:n_k])
+        now += by_region(c, buf_g)
         if allowed is not None:
             now[~allowed[k]] = -np.inf
         bk = now.argmax(axis=1)
