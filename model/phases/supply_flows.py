@@ -99,6 +99,7 @@ class _Deliveries:
             getattr(book, col)[: book.n] = 0.0
         book.disrupted[: book.n] = False
         self.output = np.zeros_like(cap)
+        self.scratch = np.zeros(self.n_f * self.n_s * self.n_s)    # per (buyer, segment, input) sums
         self.remaining = cap.copy()                    # supplier capacity left this quarter
         self.home = w.firms.home
         n_c = len(w.geo.countries)
@@ -128,7 +129,7 @@ class _Deliveries:
         idx = np.flatnonzero((self.useg < self.bseg) == before)
         if not len(idx):
             return
-        n_f, n_s, book, remaining = self.n_f, self.n_s, self.book, self.remaining
+        n_s, book, remaining = self.n_s, self.book, self.remaining
         n_c = self.trade.shape[0]
         k = self.key[idx]
         sup, useg = self.sup[idx], self.useg[idx]
@@ -141,7 +142,11 @@ class _Deliveries:
         need_k, rem, got_flat = need.ravel()[k], remaining.ravel(), got.ravel()
         for weight_of in (self.cap, remaining):
             wt = np.maximum(weight_of[sup, useg], 0.0)
-            denom = np.bincount(k, weights=wt, minlength=n_f * n_s * n_s)[k]
+            # Σ weights per (buyer, segment, input), summed in link order as a bincount would, in a scratch
+            # array whose used cells are reset (a bincount over every possible cell is far slower).
+            self.scratch[k] = 0.0
+            np.add.at(self.scratch, k, wt)
+            denom = self.scratch[k]
             missing = np.maximum(need_k - got_flat[k], 0.0)
             orders = missing * np.divide(wt, denom, out=np.zeros_like(wt), where=denom > 0)
             shipped = network.ration(orders, skey, rem)
@@ -165,7 +170,9 @@ class _Deliveries:
         imports into where the buyer produces limit its access.  Returns ``total`` plus
         what it delivered."""
         remaining, shares = self.remaining, self.shares
-        spot_req = self.sc.network.spot_share * np.maximum(need - got, 0.0)
+        spot_req = need - got                               # spot_share × max(need − got, 0), in place
+        np.maximum(spot_req, 0.0, out=spot_req)
+        spot_req *= self.sc.network.spot_share
         if self.restriction.any():
             spare_c = np.einsum("gue,gu->ue", shares, remaining)                 # segment × exporter
             tot = spare_c.sum(axis=1, keepdims=True)
