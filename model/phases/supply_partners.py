@@ -60,7 +60,9 @@ def committed_load(w: World, sc: Scenario, cap: np.ndarray) -> np.ndarray:
         return load
     b, d, u, g = book.buyer[act], book.buyer_segment[act], book.input[act], book.supplier[act]
     key = (b * n_s + d) * n_s + u
-    n_links = np.bincount(key, minlength=n_f * n_s * n_s)[key]
+    count = np.zeros(n_f * n_s * n_s, dtype=np.intp)      # links per (buyer, segment, input), as a bincount
+    np.add.at(count, key, 1)                               # (only the cells used are touched: faster when large)
+    n_links = count[key]
     need = w.segments.coef[d, u] * cap[b, d] * sc.params.target_utilisation / n_links
     np.add.at(load.ravel(), g * n_s + u, need)          # flat index: the same additions, far faster
     return load
