@@ -161,7 +161,7 @@ def ration(orders: np.ndarray, supplier: np.ndarray, capacity: np.ndarray) -> np
 def fixed_proportion_output(plan: np.ndarray, delivered: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
     """Leontief output: min(plan, delivered_u / a_u over inputs with a_u > 0).
 
-    ``delivered`` and ``coefficients`` have one column per input.
+    ``delivered`` and ``coefficients`` have one column per input (``coefficients`` may be one row for all).
     """
     used = coefficients > 0
     if used.all():                                  # the same quotients, without the masks

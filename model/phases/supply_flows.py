@@ -55,8 +55,7 @@ def flows(w: World, sc: Scenario, rng: np.random.Generator, cap: np.ndarray, pla
         for f in fab.tolist():
             inputs = u_p[f_p == f]
             if len(inputs):
-                stage_out[:, f] = network.fixed_proportion_output(
-                    stage_out[:, f], got[:, f, inputs], np.broadcast_to(coef[f, inputs], (n_f, len(inputs))))
+                stage_out[:, f] = network.fixed_proportion_output(stage_out[:, f], got[:, f, inputs], coef[f, inputs])
         if before:
             made_upstream = stage_out[:, fab].sum(axis=0)       # what materials and equipment allowed
         if before and w.events.blockade.any():

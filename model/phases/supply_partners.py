@@ -157,7 +157,7 @@ def _blocked(w: World, buyer: np.ndarray, supplier: np.ndarray, u: int | np.ndar
     rarely segment-specific on the buyer's side)."""
     shares = w.chain.location_share
     bseg = w.chain.main_fab_segment[buyer]
-    useg = np.broadcast_to(u, buyer.shape)
+    useg = u if isinstance(u, np.ndarray) else np.full(len(buyer), u)
     block = link_block(shares, w.events.restriction, buyer, bseg, supplier, useg)
     if w.risk.visible.any() and w.chain.upcoming.any():
         soon = link_block(shares, w.chain.upcoming, buyer, bseg, supplier, useg)
