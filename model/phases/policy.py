@@ -28,8 +28,9 @@ def set_policy(w: World, sc: Scenario, rng: np.random.Generator) -> None:
     govs = w.policy.governments
     rates = np.array([g.subsidy_rate for g in govs])       # rivals' rates as they stood at the start of the quarter
     # The highest rate of the others: the maximum of the running maxima from the left and from the right.
-    left = np.r_[-np.inf, np.maximum.accumulate(rates)[:-1]]
-    right = np.r_[np.maximum.accumulate(rates[::-1])[::-1][1:], -np.inf]
+    none = np.array([-np.inf])
+    left = np.concatenate([none, np.maximum.accumulate(rates)[:-1]])
+    right = np.concatenate([np.maximum.accumulate(rates[::-1])[::-1][1:], none])
     rival = np.maximum(left, right).tolist() if len(rates) > 1 else [0.0] * len(rates)
     share_l = share.tolist()
     for g in govs:
