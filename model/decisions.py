@@ -346,7 +346,8 @@ def profitable_expansion(pi_at, upper: np.ndarray, hurdle: float, iterations: in
     ok0 = pi_at(lo) >= hurdle
     ok_hi = pi_at(hi) >= hurdle
     for _ in range(iterations):
-        mid = 0.5 * (lo + hi)
+        mid = lo + hi
+        mid *= 0.5                                  # 0.5 (lo + hi)
         ok = pi_at(mid) >= hurdle
         lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
     return np.where(ok_hi, upper, np.where(ok0, lo, 0.0))

@@ -334,8 +334,8 @@ def value_chain(w: World, sc: Scenario) -> dict[str, float]:
         if s in FAB_SEGMENTS:
             row[f"shortfall_{s}"] = float(w.supply.shortfall_by_segment[k])
     # Knowledge between Japan and Korea: partnerships and the fund's projects.
-    gaps = list(np.abs(w.chain.tech[book.buyer[act][jk]] - w.chain.tech[book.supplier[act][jk]]))
-    sharing = list(book.sharing[act][book.delivered[act] > 0])
+    gaps = np.abs(w.chain.tech[book.buyer[act][jk]] - w.chain.tech[book.supplier[act][jk]]).tolist()
+    sharing = book.sharing[act][book.delivered[act] > 0].tolist()
     project_sharing = []
     fund = w.chain.fund
     if fund is not None:
@@ -356,10 +356,12 @@ def value_chain(w: World, sc: Scenario) -> dict[str, float]:
     pool, employed = skilled_pools(w)
     short = np.maximum(employed - pool, 0.0)
     row["labour_shortage"] = float(short.sum() / employed.sum()) if employed.sum() > 0 else 0.0
-    value = trade_value(w.supply.trade, w.markets.price)
     both = jp >= 0 and kr >= 0
-    row["trade_JP_KR"] = float(value[jp, kr].sum()) if both else float("nan")
-    row["trade_KR_JP"] = float(value[kr, jp].sum()) if both else float("nan")
+    if both:                                        # the two rows of trade_value that the metrics read
+        value = trade_value(w.supply.trade[[jp, kr], [kr, jp]][:, None, :], w.markets.price)[:, 0, :]
+        row["trade_JP_KR"], row["trade_KR_JP"] = float(value[0].sum()), float(value[1].sum())
+    else:
+        row["trade_JP_KR"] = row["trade_KR_JP"] = float("nan")
     return row
 
 
@@ -385,11 +387,12 @@ def market(w: World, sc: Scenario, op: np.ndarray) -> dict[str, float]:
     """Capacity, demand, utilisation and price per segment."""
     cap_seg = op.sum(axis=0)
     row: dict[str, float] = {}
-    for k, s in enumerate(SEGMENTS):
-        row[f"capacity_{s}"] = float(cap_seg[k])
-        row[f"demand_{s}"] = float(w.markets.demand[k])
-        row[f"utilisation_{s}"] = float(w.markets.utilisation[k])
-        row[f"price_{s}"] = float(w.markets.price[k])
+    values = zip(cap_seg.tolist(), w.markets.demand.tolist(), w.markets.utilisation.tolist(), w.markets.price.tolist())
+    for s, (c, d, u, p) in zip(SEGMENTS, values):
+        row[f"capacity_{s}"] = c
+        row[f"demand_{s}"] = d
+        row[f"utilisation_{s}"] = u
+        row[f"price_{s}"] = p
     fab = w.segments.fab_mask
     d = w.markets.demand[fab]
     base = float((d * w.segments.base_price[fab]).sum())

@@ -62,7 +62,7 @@ class ChipModel(mesa.Model):
         self.fund = JointFund(self, w.chain.fund) if w.chain.fund is not None else None
         names = metrics.metric_names(w.geo.countries, w.geo.blocs)
         self._row: dict[str, float] = {}
-        self.datacollector = mesa.DataCollector(
+        self.datacollector = _MetricsCollector(
             model_reporters={"quarter": _quarter_now, **{n: partial(_metric_value, name=n) for n in names}})
         self.recorder = Recorder()
         self.horizon = self.spec.meta.horizon
@@ -121,6 +121,24 @@ class ChipModel(mesa.Model):
     def sites(self):
         """The site registry (``world.sites``)."""
         return self.world.sites
+
+
+class _MetricsCollector(mesa.DataCollector):
+    """Mesa's DataCollector for the metrics row, without its per-value ``deepcopy``: every reporter returns a
+    fresh scalar or string (immutable), so a copy is the same value; the table is unchanged."""
+
+    def collect(self, model: ChipModel) -> None:
+        if not self._validated:
+            for name, reporter in self.model_reporters.items():
+                self._validate_model_reporter(name, reporter, model)
+        if hasattr(self, "_collection_steps"):
+            self._collection_steps.append(model.time)
+        row, columns = model._row, self.model_vars
+        for var, reporter in self.model_reporters.items():
+            if isinstance(reporter, partial) and reporter.func is _metric_value:
+                columns[var].append(row[reporter.keywords["name"]])     # what the reporter returns
+            else:
+                columns[var].append(reporter(model))
 
 
 def _quarter_now(m: ChipModel) -> str:

@@ -161,10 +161,14 @@ def ration(orders: np.ndarray, supplier: np.ndarray, capacity: np.ndarray) -> np
 def fixed_proportion_output(plan: np.ndarray, delivered: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
     """Leontief output: min(plan, delivered_u / a_u over inputs with a_u > 0).
 
-    ``delivered`` and ``coefficients`` have one column per input.
+    ``delivered`` and ``coefficients`` have one column per input (``coefficients`` may be one row for all).
     """
-    ratio = np.where(coefficients > 0, np.divide(delivered, coefficients, out=np.full_like(delivered, np.inf),
-                                                 where=coefficients > 0), np.inf)
+    used = coefficients > 0
+    if used.all():                                  # the same quotients, without the masks
+        ratio = delivered / coefficients
+    else:
+        ratio = np.where(used, np.divide(delivered, coefficients, out=np.full_like(delivered, np.inf), where=used),
+                         np.inf)
     return np.minimum(plan, ratio.min(axis=1) if ratio.shape[1] else plan)
 
 

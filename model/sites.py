@@ -9,6 +9,8 @@ amortised and every per-quarter operation is one vectorised pass.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .columns import ColumnStore
@@ -53,7 +55,7 @@ def ramp_share(online_step: np.ndarray, step: int, ramp: np.ndarray) -> np.ndarr
     online_step = np.asarray(online_step)
     ramp = np.asarray(ramp)
     k = step - online_step
-    share = np.clip((k + 1) / (ramp + 1.0), 0.0, 1.0)
+    share = np.minimum(np.maximum((k + 1) / (ramp + 1.0), 0.0), 1.0)       # clipped to [0, 1]
     return np.where((online_step >= 1) & (ramp > 0), share, 1.0)
 
 
@@ -121,17 +123,20 @@ class SiteRegistry(ColumnStore):
         counts sites instead.  Sums run in site order, so the result does not
         depend on how the keys are combined.
         """
-        sel = self.select(status)
+        sel = None if status == ANY else self.select(status)
         keys = [self.col(k) if isinstance(k, str) else np.asarray(k)[: self.n] for k in by]
-        flat = keys[0][sel]
-        for k, size in zip(keys[1:], shape[1:]):      # row-major flat index of the key combination
-            flat = flat * size + k[sel]
-        if count:
+        if count:                                     # count the selected sites
+            keys = keys if sel is None else [k[sel] for k in keys]
             values = None
         else:
+            # Weights of unselected sites are 0: adding +0.0 leaves every sum as it was (a bincount's sums
+            # start at +0.0, so never become −0.0), and is faster than selecting the rows.
             values = self.col("capacity") if weight is None else self.col("capacity") * weight
-            values = values[sel]
-        out = np.bincount(flat, weights=values, minlength=int(np.prod(shape))).reshape(shape)
+            values = values if sel is None else np.where(sel, values, 0.0)
+        flat = keys[0]
+        for k, size in zip(keys[1:], shape[1:]):      # row-major flat index of the key combination
+            flat = flat * size + k
+        out = np.bincount(flat, weights=values, minlength=math.prod(shape)).reshape(shape)
         return out.astype(float) if count else out
 
     def capacity_by(self, status: int, n_regions: int, n_segments: int) -> np.ndarray:

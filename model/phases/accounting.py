@@ -36,9 +36,10 @@ def produce_and_account(w: World, sc: Scenario, rng: np.random.Generator) -> Non
     s, led = w.sites, w.ledger
     seg = s.col("segment")
     firm = s.col("firm")
-    cap = operating_capacity(w)
+    ramp = yield_share(w)
+    cap = operating_capacity(w, ramp)
     ratio = np.divide(w.supply.output, cap, out=np.zeros_like(cap), where=cap > 0)
-    output = np.where(s.select(OPERATING), ratio[firm, seg] * s.col("capacity") * yield_share(w), 0.0)
+    output = np.where(s.select(OPERATING), ratio[firm, seg] * s.col("capacity") * ramp, 0.0)
     premium = network.premium_price_factor(site_price_technology(w), output, seg, w.segments.tech_premium,
                                            len(w.segments.ids))
     revenue = w.markets.price[seg] * premium * output * KWPM_QUARTER_TO_USD_BN

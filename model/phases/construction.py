@@ -108,8 +108,10 @@ def _complete(w: World, done: np.ndarray) -> None:
     credit = s.tax_credit[done] * s.capex_total[done]
     np.add.at(w.ledger.flows["tax_credit"], s.firm[done], credit)
     host = w.geo.country[s.region[done]]
+    hosts = set(host.tolist())
     for g in w.policy.governments:
-        g.tax_credit_total += float(credit[host == g.cidx].sum())
+        if g.cidx in hosts:                     # (an absent host would add 0.0)
+            g.tax_credit_total += float(credit[host == g.cidx].sum())
 
 
 PHASE = advance_construction

@@ -129,7 +129,12 @@ def value_projects(w: World, sc: Scenario, share: np.ndarray, seg_total: np.ndar
         k = k_s + addition
         tight = demand_then / k if k_pos else np.divide(demand_then, k, out=np.zeros_like(addition), where=k > 0)
         price, util = market(tight)
-        return val.a * (price * util) + val.b * util + val.c
+        price *= util                       # a (p u) + b u + c, in place (fresh arrays from market)
+        price *= val.a
+        util *= val.b
+        price += util
+        price += val.c
+        return price
 
     addition = decisions.profitable_expansion(pi_at, k_s, p.hurdle)
     lam[fi, si] = p.investment_pace * share[fi, si] * addition / seg.project_size[si]
@@ -299,9 +304,6 @@ def project_values(w: World, sc: Scenario, fi: np.ndarray, si: np.ndarray) -> Pr
     else:
         col, net_s, tariff, risk = None, net_c[:, country], tariff_c[:, country], perceived_risk(w, w.firms.home[fi])
 
-    def by_region(x: np.ndarray) -> np.ndarray:
-        return x if col is None else x[:, col]
-
     allowed = admissible_regions(w, fi)
     life_q, dep_q = int(round(4 * p.project_life)), int(round(4 * p.depreciation_years))
     rate = (p.risk_premium * w.firms.risk_aversion[fi])[:, None] * risk
@@ -319,9 +321,19 @@ def project_values(w: World, sc: Scenario, fi: np.ndarray, si: np.ndarray) -> Pr
     best = np.empty(m, dtype=np.int64)
     out_a, out_b, out_c = np.empty(m), np.empty(m), np.empty(m)
     # Blocks of rows, so that a block's arrays stay in cache; each cell is computed with the same operations
-    # in the same order as the formula in the comment (results unchanged to the last bit).
+    # in the same order as the formula in the comment (results unchanged to the last bit).  The region-wide
+    # arrays of a block live in buffers reused from block to block (no large temporaries).
+    rows_max = min(m, _BLOCK_ROWS)
+    buf_b, buf_g, buf_now = (np.empty((rows_max, geo.n)) for _ in range(3))
+
+    def by_region(x: np.ndarray, buf: np.ndarray) -> np.ndarray:
+        if col is None:
+            return x
+        return np.take(x, col, axis=1, out=buf[: len(x)], mode="clip")     # x[:, col] (indices are valid)
+
     for lo in range(0, m, _BLOCK_ROWS):
         k = slice(lo, min(lo + _BLOCK_ROWS, m))
+        n_k = k.stop - k.start
         f_out, f_life, f_dep = _discount_by_segment(rate[k], si[k], grid, tables, slopes)
         net = 1.0 - net_s[k]
         np.maximum(net, 0.05, out=net)
@@ -335,11 +347,11 @@ def project_values(w: World, sc: Scenario, fi: np.ndarray, si: np.ndarray) -> Pr
         a *= f_out
         a /= net
         a /= ref[k]
-        b = cost_sr[si[k]]                  # b = −(1 − tax) c scale F_out / net / ref (by region)
-        b *= -one_tax
+        b = np.take(cost_sr, si[k], axis=0, out=buf_b[:n_k], mode="clip")   # b = −(1 − tax) c scale F_out / net
+        b *= -one_tax                                                       # / ref (by region)
         b *= scale[k]
-        b *= by_region(f_out)
-        b /= by_region(net)
+        b *= by_region(f_out, buf_g)
+        b /= by_region(net, buf_g)
         b /= ref[k]
         c = f_life                          # c = (−(1 − tax) m / 4 X F_life + tax X / dep_q F_dep) / net / ref
         c *= -one_tax * p.maintenance_rate / 4.0 * capex[k]
@@ -350,9 +362,9 @@ def project_values(w: World, sc: Scenario, fi: np.ndarray, si: np.ndarray) -> Pr
         ae = f_out                          # a ep eu + b eu + c at today's expectations
         np.multiply(a, ep[k], out=ae)
         ae *= eu[k]
-        now = by_region(ae)
-        now += b * eu[k]
-        now += by_region(c)
+        now = by_region(ae, buf_now)
+        now += np.multiply(b, eu[k], out=buf_g[:n_k])
+        now += by_region(c, buf_g)
         if allowed is not None:
             now[~allowed[k]] = -np.inf
         bk = now.argmax(axis=1)
@@ -384,23 +396,28 @@ def _start_in_random_order(w: World, sc: Scenario, rng: np.random.Generator, b: 
     """Start (or defer) the chosen projects in random order; cash is set aside as they start."""
     p, learn = sc.params, sc.learning
     risk, c, geo = w.risk, w.counters, w.geo
-    free_cash = w.ledger.cash.copy()            # cash not yet set aside this quarter
+    # Python lists for the scalar reads of the loop (the same values; the cash set aside stays a float).
+    free_cash = w.ledger.cash.tolist()          # cash not yet set aside this quarter
+    debts, revs = w.ledger.debt.tolist(), annual_rev.tolist()
+    firms, segs, homes = b.firm.tolist(), b.segment.tolist(), w.firms.home.tolist()
+    country, bloc = geo.country.tolist(), geo.country_bloc.tolist()
     eq, lev = p.equity_share, p.max_leverage
+    step, pol = w.clock.step, w.policy
     rows: list[tuple[int, int, bool, float, bool, int]] = []    # k, site, expansion, capex, deferred, deferrals
-    for k in rng.permutation(len(b.firm)).tolist():
-        f, seg = int(b.firm[k]), int(b.segment[k])
+    for k in rng.permutation(len(firms)).tolist():
+        f, seg = firms[k], segs[k]
         # The firm's earlier projects this quarter have set cash aside
         # (the scalar form of decisions.can_finance).
         need = eq * b.capex[k]
-        debt, rev = w.ledger.debt[f], annual_rev[f]
+        debt, rev = debts[f], revs[f]
         if free_cash[f] < need or (debt > lev * rev if rev > 0 else debt > 0):
             continue
-        r, o = b.choice[k], b.runner_up[k]
-        if w.policy.guardrail_until[f] >= w.clock.step and w.policy.concern[geo.country[r]]:
+        r = b.choice[k]
+        if pol.guardrail_until[f] >= step and pol.concern[country[r]]:
             continue                    # a grant taken earlier this quarter already bars the country (ODD 7.1)
         # Real-options wait: defer while uncertainty about the chosen region is
         # high, up to max_deferral quarters in a row (ODD 7.18).
-        h = w.firms.home[f]
+        h = homes[f]
         sigma2 = risk.uncertainty[h, r] + learn.risk_variance * risk.perceived[h, r] ** 2
         if sigma2 > learn.defer_threshold and risk.deferral_count[f, seg] < learn.max_deferral:
             risk.deferral_count[f, seg] += 1
@@ -410,15 +427,16 @@ def _start_in_random_order(w: World, sc: Scenario, rng: np.random.Generator, b: 
         free_cash[f] -= need
         expansion = bool(b.has_site[k, r])
         site = start_project(w, sc, f, seg, r, capex=b.capex[k], grant=float(b.grant[k, r]), expansion=expansion)
-        rows.append((k, site, expansion, b.capex[k], False, int(risk.deferral_count[f, seg])))
-        c.deferral_quarters_total += int(risk.deferral_count[f, seg])
+        deferrals = int(risk.deferral_count[f, seg])
+        rows.append((k, site, expansion, b.capex[k], False, deferrals))
+        c.deferral_quarters_total += deferrals
         risk.deferral_count[f, seg] = 0
         c.quarter_investments += 1
         c.quarter_investment_capex += b.capex[k]
         cap_new = float(w.sites.capacity[site])
         c.new_capacity_total += cap_new
-        host = geo.country[r]
-        if host != h and geo.country_bloc[host] == geo.country_bloc[h]:
+        host = country[r]
+        if host != h and bloc[host] == bloc[h]:
             c.friendshored_total += cap_new
     if rows:
         w.log.investments.append(_investment_rows(w, b, rows))
@@ -486,13 +504,14 @@ def _firm_presence(w: World, firms: np.ndarray, segments: np.ndarray, with_sites
     site there."""
     s = w.sites
     n_r, n_s, n_f = w.geo.n, len(w.segments.ids), w.firms.n
-    live = s.select(LIVE)
-    row_of = np.full(n_f, -1, dtype=np.int64)
-    row_of[firms] = np.arange(len(firms))      # a firm deciding twice: both rows see the same sites
-    mine = live & (row_of[s.col("firm")] >= 0)
-    present_fr = s.sum_by(("firm", "region"), (n_f, n_r), weight=mine.astype(float), status=LIVE)
+    # A firm's row sums its own live sites only, in site order (a firm deciding twice: both rows the same).
+    present_fr = s.sum_by(("firm", "region"), (n_f, n_r), status=LIVE)
     if not with_sites:
         return present_fr[firms], None
+    live = s.select(LIVE)
+    row_of = np.full(n_f, -1, dtype=np.int64)
+    row_of[firms] = np.arange(len(firms))
+    mine = live & (row_of[s.col("firm")] >= 0)
     seg_fr = np.zeros((n_f, n_s, n_r), dtype=bool)
     seg_fr[s.col("firm")[mine], s.col("segment")[mine], s.col("region")[mine]] = True
     return present_fr[firms], seg_fr[firms, segments]

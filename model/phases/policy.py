@@ -27,9 +27,14 @@ def set_policy(w: World, sc: Scenario, rng: np.random.Generator) -> None:
     share = shares(np.bincount(geo.country, weights=op, minlength=len(geo.countries)))
     govs = w.policy.governments
     rates = np.array([g.subsidy_rate for g in govs])       # rivals' rates as they stood at the start of the quarter
+    # The highest rate of the others: the maximum of the running maxima from the left and from the right.
+    none = np.array([-np.inf])
+    left = np.concatenate([none, np.maximum.accumulate(rates)[:-1]])
+    right = np.concatenate([np.maximum.accumulate(rates[::-1])[::-1][1:], none])
+    rival = np.maximum(left, right).tolist() if len(rates) > 1 else [0.0] * len(rates)
+    share_l = share.tolist()
     for g in govs:
-        others = np.delete(rates, g.cidx)
-        g.set_policy(float(share[g.cidx]), float(others.max()) if len(others) else 0.0)
+        g.set_policy(share_l[g.cidx], rival[g.cidx])
     w.policy.refresh(w.events)
     update_wages(w, sc)
     geo.skilled_labour *= (1.0 + sc.params.skilled_labour_growth) ** 0.25

@@ -36,8 +36,9 @@ def supply_chain(w: World, sc: Scenario, rng: np.random.Generator) -> None:
     adds to opex, and the markets' utilisation (delivered output over available capacity).
     """
     seg, ch = w.segments, w.chain
-    cap = operating_capacity(w)
-    refresh_firm_costs(w, sc, cap)
+    ramp = yield_share(w)                # the sites do not change within the phase: computed once
+    cap = operating_capacity(w, ramp)
+    refresh_firm_costs(w, sc, cap, ramp)
     main = main_region(w)
     ch.location_share = location_shares(w)
     fab_idx = np.flatnonzero(seg.fab_mask)
@@ -48,7 +49,7 @@ def supply_chain(w: World, sc: Scenario, rng: np.random.Generator) -> None:
     changes += form_partnerships(w, sc, rng, cap, main)
     w.supply.partnership_changes = changes
     # Outages take capacity out of this quarter's production.
-    avail = available_capacity(w)
+    avail = available_capacity(w, ramp)
     u = markets.utilisation(w.markets.demand, cap.sum(axis=0))
     intended = np.where(seg.fab_mask, cap * u, 0.0)       # what firms meant to make
     plan = np.where(seg.fab_mask, avail * u, 0.0)          # what the running capacity allows
@@ -89,16 +90,17 @@ def _stranded(w: World, cap: np.ndarray, avail: np.ndarray) -> None:
     w.supply.stranded_capital = float((stranded * w.segments.capex_per_capacity).sum())
 
 
-def operating_capacity(w: World) -> np.ndarray:
+def operating_capacity(w: World, ramp: np.ndarray | None = None) -> np.ndarray:
     """Operating capacity (kwpm) able to produce, as a firm × segment matrix: each site's
-    capacity × its yield share while it ramps up (:func:`model.queries.yield_share`)."""
-    return w.sites.sum_by(("firm", "segment"), (w.firms.n, len(w.segments.ids)), weight=yield_share(w))
+    capacity × its yield share while it ramps up (:func:`model.queries.yield_share`, or ``ramp`` if given)."""
+    return w.sites.sum_by(("firm", "segment"), (w.firms.n, len(w.segments.ids)),
+                          weight=yield_share(w) if ramp is None else ramp)
 
 
-def available_capacity(w: World) -> np.ndarray:
+def available_capacity(w: World, ramp: np.ndarray | None = None) -> np.ndarray:
     """Operating capacity able to run this quarter (ramp-up and outages removed), firm × segment."""
     return w.sites.sum_by(("firm", "segment"), (w.firms.n, len(w.segments.ids)),
-                            weight=w.events.availability(w.sites.n) * yield_share(w))
+                          weight=w.events.availability(w.sites.n) * (yield_share(w) if ramp is None else ramp))
 
 
 def location_shares(w: World) -> np.ndarray:
@@ -107,7 +109,7 @@ def location_shares(w: World) -> np.ndarray:
     country = geo.country[s.col("region")]
     out = s.sum_by(("firm", "segment", country), (w.firms.n, len(w.segments.ids), len(geo.countries)))
     tot = out.sum(axis=2, keepdims=True)
-    return np.divide(out, tot, out=np.zeros_like(out), where=tot > 0)
+    return np.divide(out, tot, out=out, where=tot > 0)      # in place: rows with no capacity are zeros already
 
 
 def main_region(w: World) -> np.ndarray:
@@ -115,10 +117,12 @@ def main_region(w: World) -> np.ndarray:
     return w.sites.sum_by(("firm", "region"), (w.firms.n, w.geo.n), status=LIVE).argmax(axis=1)
 
 
-def refresh_firm_costs(w: World, sc: Scenario, cap: np.ndarray) -> None:
-    """Capacity-weighted unit cost of each firm in each segment (USD per unit), and its total capacity."""
+def refresh_firm_costs(w: World, sc: Scenario, cap: np.ndarray, ramp: np.ndarray | None = None) -> None:
+    """Capacity-weighted unit cost of each firm in each segment (USD per unit), and its total capacity
+    (``ramp``: :func:`model.queries.yield_share`, if already computed)."""
     seg, ch = w.segments, w.chain
-    cost = w.sites.sum_by(("firm", "segment"), cap.shape, weight=site_unit_cost(w, sc) * yield_share(w))
+    cost = w.sites.sum_by(("firm", "segment"), cap.shape,
+                          weight=site_unit_cost(w, sc) * (yield_share(w) if ramp is None else ramp))
     ch.firm_unit_cost = np.where(cap > 0, np.divide(cost, cap, out=np.zeros_like(cost), where=cap > 0),
                                  seg.base_price * seg.cost_share)
     ch.firm_capacity_total = cap.sum(axis=1)

@@ -40,21 +40,22 @@ def flows(w: World, sc: Scenario, rng: np.random.Generator, cap: np.ndarray, pla
     fab = np.flatnonzero(w.segments.fab_mask)
     stage_out = plan.copy()
     spot_total = 0.0
+    f_all, u_all = np.nonzero(coef[fab] > 0)
+    f_all = fab[f_all]
     for before in (True, False):                  # inputs before the fab, then packaging after it
-        pairs = [(f, u) for f in fab for u in np.flatnonzero(coef[f] > 0) if (u < f) == before]
-        if not pairs:
+        stage = (u_all < f_all) == before
+        if not stage.any():
             continue
+        f_p, u_p = f_all[stage], u_all[stage]     # the (fab segment, input) pairs of the stage
         need = np.zeros((n_f, d.n_s, d.n_s))
-        for f, u in pairs:
-            need[:, f, u] = coef[f, u] * stage_out[:, f]
+        need[:, f_p, u_p] = coef[f_p, u_p] * stage_out[:, f_p]
         got = np.zeros_like(need)
         d.partner_round(need, got, before)
-        spot_total = d.spot_round(need, got, {u for _, u in pairs}, spot_total)
-        for f in fab:
-            inputs = [u for ff, u in pairs if ff == f]
-            if inputs:
-                stage_out[:, f] = network.fixed_proportion_output(
-                    stage_out[:, f], got[:, f, inputs], np.broadcast_to(coef[f, inputs], (n_f, len(inputs))))
+        spot_total = d.spot_round(need, got, set(u_p.tolist()), spot_total)
+        for f in fab.tolist():
+            inputs = u_p[f_p == f]
+            if len(inputs):
+                stage_out[:, f] = network.fixed_proportion_output(stage_out[:, f], got[:, f, inputs], coef[f, inputs])
         if before:
             made_upstream = stage_out[:, fab].sum(axis=0)       # what materials and equipment allowed
         if before and w.events.blockade.any():
@@ -97,6 +98,7 @@ class _Deliveries:
             getattr(book, col)[: book.n] = 0.0
         book.disrupted[: book.n] = False
         self.output = np.zeros_like(cap)
+        self.scratch = np.zeros(self.n_f * self.n_s * self.n_s)    # per (buyer, segment, input) sums
         self.remaining = cap.copy()                    # supplier capacity left this quarter
         self.home = w.firms.home
         n_c = len(w.geo.countries)
@@ -126,39 +128,50 @@ class _Deliveries:
         idx = np.flatnonzero((self.useg < self.bseg) == before)
         if not len(idx):
             return
-        n_f, n_s, book, remaining = self.n_f, self.n_s, self.book, self.remaining
+        n_s, book, remaining = self.n_s, self.book, self.remaining
         n_c = self.trade.shape[0]
         k = self.key[idx]
         sup, useg = self.sup[idx], self.useg[idx]
         skey = sup * n_s + useg
+        # Flat indices into the C-ordered arrays: the same additions in the same order, far faster.
+        home_sup, buyer = self.home[sup], self.buyer[idx]
+        trade_key = (home_sup * n_c + self.home[buyer]) * n_s + useg
+        received_key = (buyer * n_c + home_sup) * n_s + useg
+        links, loss, rerouted_share = self.act[idx], self.loss[idx], self.rerouted_share[idx]
+        need_k, rem, got_flat = need.ravel()[k], remaining.ravel(), got.ravel()
         for weight_of in (self.cap, remaining):
             wt = np.maximum(weight_of[sup, useg], 0.0)
-            denom = np.bincount(k, weights=wt, minlength=n_f * n_s * n_s)[k]
-            missing = np.maximum(need.ravel()[k] - got.ravel()[k], 0.0)
+            # Σ weights per (buyer, segment, input), summed in link order as a bincount would, in a scratch
+            # array whose used cells are reset (a bincount over every possible cell is far slower).
+            self.scratch[k] = 0.0
+            np.add.at(self.scratch, k, wt)
+            denom = self.scratch[k]
+            missing = np.maximum(need_k - got_flat[k], 0.0)
             orders = missing * np.divide(wt, denom, out=np.zeros_like(wt), where=denom > 0)
-            shipped = network.ration(orders, skey, remaining.ravel())
-            received = shipped * self.loss[idx]
-            np.subtract.at(remaining.ravel(), skey, shipped)
+            shipped = network.ration(orders, skey, rem)
+            received = shipped * loss
+            np.subtract.at(rem, skey, shipped)
             np.maximum(remaining, 0.0, out=remaining)          # float dust
             np.add.at(self.output.ravel(), skey, received)
-            # Flat indices into the C-ordered arrays: the same additions in the same order, far faster.
-            np.add.at(self.trade.ravel(), (self.home[sup] * n_c + self.home[self.buyer[idx]]) * n_s + useg, received)
-            np.add.at(self.received.ravel(), (self.buyer[idx] * n_c + self.home[sup]) * n_s + useg, received)
-            np.add.at(got.ravel(), k, received)
-            book.ordered[self.act[idx]] += orders
-            book.delivered[self.act[idx]] += received
-            rerouted = shipped * self.rerouted_share[idx]
+            np.add.at(self.trade.ravel(), trade_key, received)
+            np.add.at(self.received.ravel(), received_key, received)
+            np.add.at(got_flat, k, received)
+            book.ordered[links] += orders
+            book.delivered[links] += received
+            rerouted = shipped * rerouted_share
             if rerouted.any():
                 # USD bn: × KWPM_QUARTER_TO_USD_BN, written as × 3000 / 1e9 to keep 0.1's rounding.
                 cost = rerouted * self.w.segments.base_price[useg] * self.sc.resilience.reroute_cost * 3000 / 1e9
-                np.add.at(self.w.supply.reroute_cost, self.buyer[idx], cost)
+                np.add.at(self.w.supply.reroute_cost, buyer, cost)
 
     def spot_round(self, need: np.ndarray, got: np.ndarray, inputs: set[int], total: float) -> float:
         """Round 2: the spot market for part of what is still missing; restrictions on
         imports into where the buyer produces limit its access.  Returns ``total`` plus
         what it delivered."""
         remaining, shares = self.remaining, self.shares
-        spot_req = self.sc.network.spot_share * np.maximum(need - got, 0.0)
+        spot_req = need - got                               # spot_share × max(need − got, 0), in place
+        np.maximum(spot_req, 0.0, out=spot_req)
+        spot_req *= self.sc.network.spot_share
         if self.restriction.any():
             spare_c = np.einsum("gue,gu->ue", shares, remaining)                 # segment × exporter
             tot = spare_c.sum(axis=1, keepdims=True)

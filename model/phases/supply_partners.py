@@ -60,7 +60,9 @@ def committed_load(w: World, sc: Scenario, cap: np.ndarray) -> np.ndarray:
         return load
     b, d, u, g = book.buyer[act], book.buyer_segment[act], book.input[act], book.supplier[act]
     key = (b * n_s + d) * n_s + u
-    n_links = np.bincount(key, minlength=n_f * n_s * n_s)[key]
+    count = np.zeros(n_f * n_s * n_s, dtype=np.intp)      # links per (buyer, segment, input), as a bincount
+    np.add.at(count, key, 1)                               # (only the cells used are touched: faster when large)
+    n_links = count[key]
     need = w.segments.coef[d, u] * cap[b, d] * sc.params.target_utilisation / n_links
     np.add.at(load.ravel(), g * n_s + u, need)          # flat index: the same additions, far faster
     return load
@@ -89,6 +91,9 @@ def _choose(w: World, sc: Scenario, rng: np.random.Generator, buyer: np.ndarray,
     gumbel = rng.gumbel(size=(n, k + 1))
     weights = (net.w_technology, net.w_price, net.w_trust, net.w_distance, net.w_export_control, net.w_ip)
     local = np.full(n, -1, dtype=np.int64) if home_only is None else home_only
+    # Candidates are sampled per (input, local country) pool; the utilities of all requests are then computed
+    # in one pass (element by element, so each value is the same as computed group by group).
+    groups, cands = [], []
     for u, c in sorted(set(zip(input_seg.tolist(), local.tolist()))):
         rows = np.flatnonzero((input_seg == u) & (local == c))
         pool = spare[:, u]
@@ -96,36 +101,44 @@ def _choose(w: World, sc: Scenario, rng: np.random.Generator, buyer: np.ndarray,
             pool = pool * (w.firms.home == c)           # a local-content rule: local suppliers only (ODD 7.9)
         if pool.sum() <= 0:
             continue
-        cand = network.sample_candidates(pool, uniforms[rows])                   # rows × k
-        b = np.repeat(buyer[rows], k)
-        c = cand.ravel()
-        attrs = link_attributes(w, sc, b, c, np.full(len(c), u), main_region)
-        exposure = np.maximum(attrs["exposure"], _blocked(w, b, c, u))
-        util = network.partner_utility(w.chain.tech[c], attrs["cost"], attrs["trust0"], attrs["distance"],
-                                       exposure, network.ip_exposure(attrs["cross"], link_ip(w, b, c, 0)[0]),
-                                       weights).reshape(len(rows), k)
-        util[cand == buyer[rows][:, None]] = -np.inf
-        if incumbent is not None:
-            inc = incumbent[rows]
-            util[cand == inc[:, None]] = -np.inf
-            ia = link_attributes(w, sc, buyer[rows], inc, np.full(len(rows), u), main_region)
-            inc_exposure = np.maximum(ia["exposure"], _blocked(w, buyer[rows], inc, u))
-            inc_ip = network.ip_exposure(ia["cross"], link_ip(w, buyer[rows], inc, 0)[0])
-            inc_util = network.partner_utility(w.chain.tech[inc], ia["cost"], incumbent_trust[rows], ia["distance"],
-                                               inc_exposure, inc_ip, weights)
-            # Common standards make a member's inputs quick to qualify for a member buyer: switching to a member
-            # challenger costs (1 − reduction) of the switching cost (ODD 7.9).
-            lv = w.chain.levers
-            member_pair = lv.standard_members[w.firms.home[buyer[rows]]][:, None] & lv.standard_members[w.firms.home[cand]]
-            util = util + net.switching_cost * lv.standards_reduction * member_pair
-            util = np.column_stack([inc_util + net.switching_cost, util])
-            choice = network.gumbel_choice(util, net.partner_logit_scale, gumbel[rows, : k + 1])
-            pick = np.where(choice == 0, inc, cand[np.arange(len(rows)), np.maximum(choice - 1, 0)])
-        else:
-            choice = network.gumbel_choice(util, net.partner_logit_scale, gumbel[rows, :k])
-            pick = cand[np.arange(len(rows)), choice]
-            pick = np.where(np.isfinite(util[np.arange(len(rows)), choice]), pick, -1)
-        out[rows] = pick
+        groups.append(rows)
+        cands.append(network.sample_candidates(pool, uniforms[rows]))            # rows × k
+    if not groups:
+        return out
+    rows = np.concatenate(groups)
+    cand = np.concatenate(cands)
+    useg = input_seg[rows]
+    b = np.repeat(buyer[rows], k)
+    c = cand.ravel()
+    u_link = np.repeat(useg, k)
+    n_cand = len(c)
+    if incumbent is not None:       # the incumbents' links after the candidates', valued in the same pass
+        inc = incumbent[rows]
+        b, c, u_link = np.concatenate([b, buyer[rows]]), np.concatenate([c, inc]), np.concatenate([u_link, useg])
+    attrs = link_attributes(w, sc, b, c, u_link, main_region)
+    exposure = np.maximum(attrs["exposure"], _blocked(w, b, c, u_link))
+    trust = attrs["trust0"] if incumbent is None else np.concatenate([attrs["trust0"][:n_cand],
+                                                                     incumbent_trust[rows]])
+    all_util = network.partner_utility(w.chain.tech[c], attrs["cost"], trust, attrs["distance"],
+                                       exposure, network.ip_exposure(attrs["cross"], link_ip(w, b, c, 0)[0]), weights)
+    util = all_util[:n_cand].reshape(len(rows), k)
+    util[cand == buyer[rows][:, None]] = -np.inf
+    if incumbent is not None:
+        util[cand == inc[:, None]] = -np.inf
+        inc_util = all_util[n_cand:]
+        # Common standards make a member's inputs quick to qualify for a member buyer: switching to a member
+        # challenger costs (1 − reduction) of the switching cost (ODD 7.9).
+        lv = w.chain.levers
+        member_pair = lv.standard_members[w.firms.home[buyer[rows]]][:, None] & lv.standard_members[w.firms.home[cand]]
+        util = util + net.switching_cost * lv.standards_reduction * member_pair
+        util = np.column_stack([inc_util + net.switching_cost, util])
+        choice = network.gumbel_choice(util, net.partner_logit_scale, gumbel[rows, : k + 1])
+        pick = np.where(choice == 0, inc, cand[np.arange(len(rows)), np.maximum(choice - 1, 0)])
+    else:
+        choice = network.gumbel_choice(util, net.partner_logit_scale, gumbel[rows, :k])
+        pick = cand[np.arange(len(rows)), choice]
+        pick = np.where(np.isfinite(util[np.arange(len(rows)), choice]), pick, -1)
+    out[rows] = pick
     return out
 
 
@@ -137,14 +150,14 @@ def link_ip(w: World, a: np.ndarray, b: np.ndarray, step: int) -> tuple[np.ndarr
                            step, lv.licence_quarters)
 
 
-def _blocked(w: World, buyer: np.ndarray, supplier: np.ndarray, u: int) -> np.ndarray:
+def _blocked(w: World, buyer: np.ndarray, supplier: np.ndarray, u: int | np.ndarray) -> np.ndarray:
     """Blocked share of candidate links now, and, for buyers with visibility, soon.
 
     The buyer's segment is taken as its largest fab segment (restrictions are
     rarely segment-specific on the buyer's side)."""
     shares = w.chain.location_share
     bseg = w.chain.main_fab_segment[buyer]
-    useg = np.full(len(buyer), u)
+    useg = u if isinstance(u, np.ndarray) else np.full(len(buyer), u)
     block = link_block(shares, w.events.restriction, buyer, bseg, supplier, useg)
     if w.risk.visible.any() and w.chain.upcoming.any():
         soon = link_block(shares, w.chain.upcoming, buyer, bseg, supplier, useg)
@@ -166,17 +179,18 @@ def form_partnerships(w: World, sc: Scenario, rng: np.random.Generator, cap: np.
     load = committed_load(w, sc, cap)
     spare = np.maximum(cap - load, 0.0)
     tu = sc.params.target_utilisation
-    for d in fab:
-        buyers = cap[:, d] > 0
-        for u in np.flatnonzero(w.segments.coef[d] > 0):
-            # Large buyers spread their need over as many suppliers as it takes
-            # to cover it with a typical supplier's spare capacity.
-            n_sup = int((cap[:, u] > 0).sum())
-            typical = spare[:, u].sum() / n_sup if n_sup else 0.0
-            want = w.segments.coef[d, u] * cap[buyers, d] * tu
-            sources = np.where(typical > 0, np.ceil(want / max(typical, 1e-9)), target)
-            sources = np.clip(sources, target, min(sc.network.max_sources, max(n_sup - 1, target)))
-            need[buyers, d, u] = np.maximum(sources.astype(np.int64) - have[buyers, d, u], 0)
+    # Large buyers spread their need over as many suppliers as it takes to cover it with a typical supplier's
+    # spare capacity; all (fab segment, input) pairs at once.
+    d_p, u_p = np.nonzero(w.segments.coef[fab] > 0)
+    d_p = fab[d_p]
+    n_sup = (cap[:, u_p] > 0).sum(axis=0)
+    spare_u = {u: spare[:, u].sum() for u in set(u_p.tolist())}      # per input column, as summed before
+    typical = np.array([spare_u[u] / n if n else 0.0 for u, n in zip(u_p.tolist(), n_sup.tolist())])
+    upper = np.minimum(sc.network.max_sources, np.maximum(n_sup - 1, target))
+    want = w.segments.coef[d_p, u_p] * cap[:, d_p] * tu
+    sources = np.where(typical > 0, np.ceil(want / np.maximum(typical, 1e-9)), target)
+    sources = np.clip(sources, target, upper)
+    need[:, d_p, u_p] = np.where(cap[:, d_p] > 0, np.maximum(sources.astype(np.int64) - have[:, d_p, u_p], 0), 0)
     rule, strict = local_rules(w)
     if (rule >= 0).any():
         local_have = _local_have(w, book, act, rule, have.shape)
@@ -209,14 +223,14 @@ def form_partnerships(w: World, sc: Scenario, rng: np.random.Generator, cap: np.
     ok = pick >= 0
     # A buyer does not take the same supplier twice for one input: keep the first
     # pick of each (buyer, segment, input, supplier) that it does not hold yet.
-    held = set(_link_key(w, book.col("buyer")[act], book.col("buyer_segment")[act], book.col("input")[act],
-                         book.col("supplier")[act]).tolist())
+    asked = need.ravel()[key] > 0         # only links of a (buyer, segment, input) asked for can match a pick
+    held = _link_key(w, book.col("buyer")[act][asked], book.col("buyer_segment")[act][asked],
+                     book.col("input")[act][asked], book.col("supplier")[act][asked])
     cand = np.flatnonzero(ok)
+    keys = _link_key(w, f_idx[cand], d_idx[cand], u_idx[cand], pick[cand])
+    new = ~np.isin(keys, held, kind="sort")
     keep = np.zeros(len(pick), dtype=bool)
-    for i, k in zip(cand.tolist(), _link_key(w, f_idx[cand], d_idx[cand], u_idx[cand], pick[cand]).tolist()):
-        if k not in held:
-            held.add(k)
-            keep[i] = True
+    keep[cand[new][np.unique(keys[new], return_index=True)[1]]] = True        # the first pick of each new link
     if not keep.any():
         return 0
     trust0 = w.chain.country_trust[w.firms.home[f_idx[keep]], w.firms.home[pick[keep]]]
