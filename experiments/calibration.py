@@ -21,7 +21,7 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from model import ChipModel, decisions
-from model.phases import invest
+from model.phases import invest, location
 from model.scenario import Params
 from model.sites import BUILDING, OFFLINE
 
@@ -56,7 +56,7 @@ def observed_choices(model: ChipModel, kinds: Sequence[str] = ("named",)) -> lis
             continue
         s.status[i] = OFFLINE            # leave the choice itself out of the state
         try:
-            x, _, _ = invest.location_inputs(model.world, model.spec, invest.prepare_location_cache(model.world, model.spec),
+            x, _, _ = location.location_inputs(model.world, model.spec, location.prepare_location_cache(model.world, model.spec),
                                              np.array([firm.idx]), np.array([s.segment[i]]))
             terms = decisions.location_terms(x, p.coordination_spread)[:, 0, :]
         finally:

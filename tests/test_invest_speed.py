@@ -11,7 +11,9 @@ from hypothesis.extra.numpy import arrays
 
 from model import decisions
 from model.model import ChipModel
-from model.phases import invest
+from model.phases import location
+from model.phases import valuation as invest
+from model.sites import LIVE
 
 bounds = st.tuples(st.floats(0.0, 0.5), st.floats(1e-6, 0.5)).map(lambda t: (t[0], t[0] + t[1]))
 
@@ -111,11 +113,11 @@ def test_project_values_by_host_country_equal_those_by_region(monkeypatch):
     m = ChipModel("baseline", rng=1, n_generated_firms=300)
     m.run(3)
     w, sc = m.world, m.spec
-    assert invest._risk_by_country(w) is not None          # the baseline prices risk by host country
-    cap = w.sites.sum_by(("firm", "segment"), (w.firms.n, len(w.segments.ids)), status=invest.LIVE)
+    assert location._risk_by_country(w) is not None          # the baseline prices risk by host country
+    cap = w.sites.sum_by(("firm", "segment"), (w.firms.n, len(w.segments.ids)), status=LIVE)
     fi, si = np.nonzero(cap > 0)
     by_country = invest.project_values(w, sc, fi, si)
-    monkeypatch.setattr(invest, "_risk_by_country", lambda w: None)
+    monkeypatch.setattr("model.phases.valuation._risk_by_country", lambda w: None)
     by_region = invest.project_values(w, sc, fi, si)
     for k in ("a", "b", "c", "region"):
         assert np.array_equal(getattr(by_country, k), getattr(by_region, k))
@@ -128,4 +130,4 @@ def test_risk_by_country_is_none_when_regions_of_a_country_differ():
     regions = np.flatnonzero(w.geo.country == c)
     assert len(regions) > 1
     w.risk.perceived[:, regions[1]] += 0.01
-    assert invest._risk_by_country(w) is None
+    assert location._risk_by_country(w) is None

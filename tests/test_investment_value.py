@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from experiments.levers import scaled_subsidies
 from model import decisions, finance
 from model.model import ChipModel
-from model.phases.invest import reference_index
+from model.phases.valuation import reference_index
 from model.scenario import ScenarioError, load_scenario
 
 rates = st.floats(0.0, 0.5, allow_nan=False)

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from model import ChipModel
 from model.phases import events as ev
-from model.phases import invest
+from model.phases import location as invest
 from model.scenario import ScenarioError, load_scenario
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 
 from model import ChipModel
-from model.phases.invest import admissible_regions
+from model.phases.location import admissible_regions
 
 OPEN = {f"governments.{c}.screens_concern": False for c in ("US", "JP", "KR", "TW")}
 

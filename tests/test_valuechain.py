@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model import ChipModel, ScenarioError, load_scenario
-from model.phases import invest, supply
+from model.phases import location as invest
+from model.phases import supply
 from model.queries import labour_shortage, skilled_pools
 from model.scenario import SEGMENTS
 
