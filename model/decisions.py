@@ -33,6 +33,8 @@ __all__ = [
     "expected_projects",
     "project_counts",
     "can_finance",
+    "MONEY_TERMS",
+    "value_utility",
     "adaptive",
     "expected_market",
     "market_at_completion",
@@ -177,6 +179,20 @@ def location_utility(terms: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray
     w = (_SIGNS * weights).reshape(-1, *([1] * (terms.ndim - 1)))
     contrib = w * terms
     return contrib, contrib.sum(axis=0)
+
+
+#: The location terms that are money: in ``location_money = "value"`` one value term replaces them.
+MONEY_TERMS: tuple[str, ...] = ("subsidy", "labour", "risk", "tariff")
+
+
+def value_utility(contrib: np.ndarray, index: np.ndarray, weight: float, allowed: np.ndarray | None = None
+                  ) -> np.ndarray:
+    """V with the money terms in one currency: the non-money contributions plus ``weight`` × (π − 1), π the
+    project's profitability index at the region relative to the reference project (1 = as good as the
+    reference; regions closed to the firm have π = −inf and keep V finite at their non-money value)."""
+    keep = np.array([t not in MONEY_TERMS for t in TERMS])
+    value = np.where(np.isfinite(index), index - 1.0, 0.0) if allowed is not None else index - 1.0
+    return contrib[keep].sum(axis=0) + weight * value
 
 
 def logit_probabilities(v: np.ndarray, scale: float, allowed: np.ndarray | None = None) -> np.ndarray:

@@ -196,3 +196,33 @@ def test_no_artefacts_shares_stay_within_the_band_history_allows():
         last = fab[fab["step"] == 32].groupby("home", observed=True)["capacity"].sum()
         moved = 100 * (last / last.sum()).sub(first / first.sum(), fill_value=0.0)
         assert moved.abs().max() < band, moved.round(1).to_dict()
+
+
+def test_value_utility_replaces_the_money_terms_with_one_index():
+    from model.decisions import MONEY_TERMS, TERMS, value_utility
+    contrib = np.arange(len(TERMS) * 2, dtype=float).reshape(len(TERMS), 1, 2)
+    index = np.array([[1.5, -np.inf]])
+    allowed = np.array([[True, False]])
+    v = value_utility(contrib, index, 6.0, allowed)
+    keep = [i for i, t in enumerate(TERMS) if t not in MONEY_TERMS]
+    assert v[0, 0] == pytest.approx(contrib[keep, 0, 0].sum() + 6.0 * 0.5)
+    assert v[0, 1] == pytest.approx(contrib[keep, 0, 1].sum())           # closed region: no value term, finite
+
+
+def _us_share_of_new(seed: int, **ov) -> float:
+    inv = ChipModel("baseline", rng=seed, **{"params.location_money": "value", **ov}).run(16).tables()["investments"]
+    inv = inv[~inv["deferred"]]
+    return float(inv.loc[inv["country"] == "US", "capacity"].sum() / inv["capacity"].sum())
+
+
+def test_in_value_mode_a_higher_grant_still_draws_investment():
+    """With the money terms in one currency, a US grant rate of 0.4 (and the money for it) raises the US share
+    of new capacity on average over seeds, through the value term alone."""
+    more = {"governments.US.subsidy_rate": 0.4, "governments.US.budget": 200.0}
+    d = [_us_share_of_new(s, **more) - _us_share_of_new(s) for s in range(3)]
+    assert np.mean(d) > 0.02, d
+
+
+def test_location_money_is_checked():
+    with pytest.raises(ScenarioError, match="location_money"):
+        load_scenario("baseline", **{"params.location_money": "npv"})

@@ -13,7 +13,7 @@ from ..scenario import quarter_label
 from ..sites import BUILDING, LIVE
 from .base import phase
 from .location import admissible_regions, location_inputs, prepare_location_cache
-from .valuation import value_projects
+from .valuation import project_values, value_projects
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
@@ -86,6 +86,11 @@ def firms_invest(w: World, sc: Scenario, rng: np.random.Generator) -> None:
                                              allowed=open_[open_.any(axis=1)] if open_ is not None else None)
     terms = decisions.location_terms(inputs, p.coordination_spread)
     contrib, v = decisions.location_utility(terms, term_weights(sc))
+    if p.location_money == "value":
+        # The money terms in one currency (ODD 7.5): the project's relative profitability index at each region
+        # replaces the subsidy, labour, risk and tariff terms.
+        index = project_values(w, sc, fi, si, full=True).index
+        v = decisions.value_utility(contrib, index, p.w_value, inputs.allowed)
     prob_r = decisions.logit_probabilities(v, p.logit_scale, inputs.allowed)
     choice = decisions.sample_choice(prob_r, rng.random(len(fi)))
     v_other = v.copy() if inputs.allowed is None else np.where(inputs.allowed, v, -np.inf)

@@ -77,6 +77,7 @@ class ProjectValues:
     b: np.ndarray
     c: np.ndarray
     region: np.ndarray            # the best region at today's expectations
+    index: np.ndarray | None = None  # with full=True: the index at every region (rows × regions)
 
 
 #: Rows per block in :func:`project_values` (a block's rows × regions arrays stay in the CPU cache).
@@ -214,10 +215,11 @@ def _reference_index(sc: Scenario, seg: Any) -> np.ndarray:
                                          dep_q)
 
 
-def project_values(w: World, sc: Scenario, fi: np.ndarray, si: np.ndarray) -> ProjectValues:
+def project_values(w: World, sc: Scenario, fi: np.ndarray, si: np.ndarray, full: bool = False) -> ProjectValues:
     """The relative profitability index of a project of firm ``fi[k]`` in segment ``si[k]`` at its best region,
     as a linear function of the expected price × utilisation and utilisation (so the search over additions
-    does not revisit regions)."""
+    does not revisit regions).  With ``full``, also the index at today's expectations at every region
+    (``index``, rows × regions; −inf where the region is closed to the firm)."""
     p = sc.params
     geo, seg = w.geo, w.segments
     fi, si = np.asarray(fi, dtype=np.int64), np.asarray(si, dtype=np.int64)
@@ -250,6 +252,7 @@ def project_values(w: World, sc: Scenario, fi: np.ndarray, si: np.ndarray) -> Pr
     # Blocks of rows, so that a block's arrays stay in cache; each cell is computed with the same operations
     # in the same order as the formula in the comment (results unchanged to the last bit).  The region-wide
     # arrays of a block live in buffers reused from block to block (no large temporaries).
+    index = np.empty((m, geo.n)) if full else None
     rows_max = min(m, _BLOCK_ROWS)
     buf_b, buf_g, buf_now = (np.empty((rows_max, geo.n)) for _ in range(3))
 
@@ -294,8 +297,10 @@ def project_values(w: World, sc: Scenario, fi: np.ndarray, si: np.ndarray) -> Pr
         now += by_region(c, buf_g)
         if allowed is not None:
             now[~allowed[k]] = -np.inf
+        if index is not None:
+            index[k] = now
         bk = now.argmax(axis=1)
         rows = np.arange(len(bk))
         at = bk if col is None else col[bk]
         best[k], out_a[k], out_b[k], out_c[k] = bk, a[rows, at], b[rows, bk], c[rows, at]
-    return ProjectValues(a=out_a, b=out_b, c=out_c, region=best)
+    return ProjectValues(a=out_a, b=out_b, c=out_c, region=best, index=index)

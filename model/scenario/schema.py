@@ -110,6 +110,8 @@ class Params(_Strict):
     w_coordination: float = _f(0.4, "utility per log-site unit", "Coordination cost of one more site: × (ln(2 + number of regions where the firm has sites) + spread term)", ge=0.0, le=100.0)
     coordination_spread: float = _f(0.05, "per 1000 km (× w_coordination)", "Spread part of the coordination cost per 1000 km of mean distance to the firm's existing site regions", ge=0.0, le=100.0)
     w_expansion: float = _f(1.0, "utility", "Bonus for expanding an existing same-segment site (brownfield)", ge=0.0, le=100.0)
+    location_money: str = Field("terms", description="How money enters the location logit: terms (the calibrated subsidy, labour, risk and tariff terms) or value (one term, w_value × (the project's profitability index at the region relative to the reference project − 1), in their place; ODD 7.5) [terms|value]")
+    w_value: float = _f(6.0, "utility per unit of relative profitability index", "Weight of the value term when location_money = value; 6 = w_subsidy, so a grant of a tenth of capex moves utility about as much in both modes near the reference project (model assumption)", ge=0.0, le=100.0)
 
     target_utilisation: float = _f(0.85, "share", "Utilisation firms plan capacity for; investment triggers when expected utilisation exceeds it", gt=0.1, le=1.0)
     initial_utilisation: float = _f(0.85, "share", "Utilisation of fab segments' operating capacity at step 0 (sets initial final demand)", gt=0.1, le=1.0)
@@ -152,6 +154,13 @@ class Params(_Strict):
 
 
 # ---------------------------------------------------------------------- segments
+
+    @field_validator("location_money")
+    @classmethod
+    def _location_money(cls, v: str) -> str:
+        if v not in ("terms", "value"):
+            raise ValueError(f"expected 'terms' or 'value', got {v!r}")
+        return v
 
     @field_validator("investment_rule")
     @classmethod
