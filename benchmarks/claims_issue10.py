@@ -113,6 +113,7 @@ def main(argv=None) -> None:
 
 
     value_rule_claims(seeds)
+    local_content_claims(seeds)
 
 
 def subsidy_overrides(factor: float) -> dict:
@@ -175,11 +176,7 @@ def value_rule_claims(seeds) -> None:
             - 100 * ChipModel("status_quo", rng=s).run(24).metrics()["finance_blocked_share"].iloc[10:16].mean()
             for s in seeds]
     print("  during the taiwan_contingency blockade minus status_quo, pp:", interval(down))
-    slump = [100 * ChipModel(with_slump("status_quo"), rng=s).run(20).metrics()["finance_blocked_share"].iloc[8:16].mean()
-             - 100 * ChipModel("status_quo", rng=s).run(20).metrics()["finance_blocked_share"].iloc[8:16].mean()
-             for s in seeds]
-    print("  in and after a 20 % chip demand slump (2027Q1-2027Q4), quarters 9-16, minus status_quo, pp:",
-          interval(slump))
+    slump_claims(seeds)
 
     gap, short = [], []
     for s in seeds:
@@ -194,6 +191,36 @@ def value_rule_claims(seeds) -> None:
         short.append(100 * (a["supply_shortfall"].iloc[8:12].mean() - b["supply_shortfall"].iloc[8:12].mean()))
     print("supply shortfall during a JP->KR materials and equipment restriction (2027Q1-2027Q4, magnitude 0.5), "
           "jk_cocreation minus status_quo, pp:", interval(short))
+
+
+def slump_claims(seeds) -> None:
+    """A 20 % chip demand slump through 2027 against status_quo: chip prices and projects started during it, and
+    the share of value-positive pairs finance stops in and after it (ODD 7.4.1)."""
+    price, starts, blocked = [], [], []
+    for s in seeds:
+        a = ChipModel(with_slump("status_quo"), rng=s).run(20).metrics()
+        b = ChipModel("status_quo", rng=s).run(20).metrics()
+        price.append(100 * (a["price_chips"].iloc[8:12].mean() / b["price_chips"].iloc[8:12].mean() - 1))
+        starts.append(100 * (a["investments_started"].iloc[8:16].sum() / b["investments_started"].iloc[8:16].sum() - 1))
+        blocked.append(100 * (a["finance_blocked_share"].iloc[8:16].mean() - b["finance_blocked_share"].iloc[8:16].mean()))
+    print("  20 % chip demand slump (2027Q1-2027Q4) minus status_quo: chip price index during it, %:", interval(price),
+          "; projects started in quarters 9-16, %:", interval(starts),
+          "; share of value-positive pairs finance stops then, pp:", interval(blocked))
+
+
+def local_content_claims(seeds) -> None:
+    """Japanese grant holders' share of Japanese suppliers after 16 quarters, with Japan's rule and without (ODD 7.9)."""
+    def share(rule: float, seed: int) -> float:
+        m = ChipModel("baseline", rng=seed, **{"governments.JP.local_sourcing_share": rule}).run(16)
+        w, s = m.world, m.world.sites
+        jp = m.geo.countries.index("JP")
+        holders = np.unique(s.col("firm")[(s.col("gov") == jp) & (s.col("subsidy_committed") > 0)])
+        act = np.flatnonzero(w.chain.partners.active)
+        mine = np.isin(w.chain.partners.col("buyer")[act], holders)
+        return float((w.firms.home[w.chain.partners.col("supplier")[act][mine]] == jp).mean())
+    ruled, free = [share(0.5, s) for s in seeds], [share(0.0, s) for s in seeds]
+    print("Japanese grant holders' share of Japanese suppliers at 16 quarters: rule 0.5", interval(ruled),
+          "; no rule", interval(free), "; difference", interval(np.array(ruled) - np.array(free)))
 
 
 def with_slump(name: str):

@@ -58,7 +58,7 @@ def test_discount_tables_in_one_call_equal_the_call_per_segment():
     seg = ChipModel("baseline", rng=0).world.segments
     rate = np.array([[0.05, 0.12], [0.3, 0.08]])
     si = np.arange(len(seg.ids))
-    grid, tables = invest._discount_tables(rate, si, seg, 60, 20)
+    grid, tables, _ = invest._tables_and_slopes(rate, si, seg, 60, 20)
     for k in si:
         want = decisions.discount_factors(grid, int(seg.lag[k]), 60, int(seg.ramp[k]), 20)
         for t, w in zip(tables, want):

@@ -118,23 +118,23 @@ class MoneyTerms:
     segments: np.ndarray
     capex: np.ndarray             # USD bn, decisions × 1
     net_subsidy: np.ndarray       # share of capex: grant + credit − conditions (incl. the concern ban)
-    grant: np.ndarray | None      # USD bn the region's government would commit now
+    grant: np.ndarray             # USD bn the region's government would commit now
     tariff: np.ndarray            # market-weighted tariff on exports from the region
     risk: np.ndarray              # risk the firm's home prices in the region
     present_in: np.ndarray        # bool: the firm has live capacity in the region
-    has_site: np.ndarray | None   # bool: it has a same-segment site there
+    has_site: np.ndarray          # bool: it has a same-segment site there
 
 
-def money_terms(w: World, firms: np.ndarray, segments: np.ndarray, location: bool = True) -> MoneyTerms:
-    """Subsidy offers, tariffs and priced risk for projects of ``firms[k]`` in ``segments[k]``; shared by the
-    location logit and the valuation of 3.4 (which needs neither the grant nor the same-segment sites:
-    ``location=False`` leaves them None)."""
+def money_terms(w: World, firms: np.ndarray, segments: np.ndarray) -> MoneyTerms:
+    """Subsidy offers, tariffs and priced risk for projects of ``firms[k]`` in ``segments[k]`` at every region,
+    for the location logit (the valuation of 3.4 reads the same terms per country from
+    :func:`_money_by_country`)."""
     firms = np.asarray(firms, dtype=np.int64)
     segments = np.asarray(segments, dtype=np.int64)
-    capex, net_c, grant_c, tariff_c, present_in, has_site = _money_by_country(w, firms, segments, location)
+    capex, net_c, grant_c, tariff_c, present_in, has_site = _money_by_country(w, firms, segments, True)
     col = w.geo.country                             # each region's country
     return MoneyTerms(firms=firms, segments=segments, capex=capex, net_subsidy=net_c[:, col],
-                      grant=grant_c[:, col] if location else None, tariff=tariff_c[:, col],
+                      grant=grant_c[:, col], tariff=tariff_c[:, col],
                       risk=perceived_risk(w, w.firms.home[firms]), present_in=present_in, has_site=has_site)
 
 

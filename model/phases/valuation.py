@@ -84,18 +84,12 @@ class ProjectValues:
 _BLOCK_ROWS = 512
 
 
-def _discount_tables(rate: np.ndarray, si: np.ndarray, seg: Any, life_q: int, dep_q: int
-                     ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The grid of 257 rates between the lowest and highest in ``rate``, and :func:`decisions.discount_factors`
-    (F_out, F_life, F_dep) on it for each segment in ``si`` (segments × grid; rows of other segments 0)."""
-    grid, tables, _ = _tables_and_slopes(rate, si, seg, life_q, dep_q)
-    return grid, tables
-
-
 def _tables_and_slopes(rate: np.ndarray, si: np.ndarray, seg: Any, life_q: int, dep_q: int
                        ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray] | None]:
-    """:func:`_discount_tables` and their :func:`_slopes` (None on a grid that is not strictly increasing),
-    kept while the inputs are the same (the rates' range often is, quarter after quarter)."""
+    """The grid of 257 rates between the lowest and highest in ``rate``, :func:`decisions.discount_factors`
+    (F_out, F_life, F_dep) on it for each segment in ``si`` (segments × grid; rows of other segments 0), and
+    their :func:`_slopes` (None on a grid that is not strictly increasing); kept while the inputs are the same
+    (the rates' range often is, quarter after quarter)."""
     lo, hi = float(rate.min()), float(rate.max())
     present = np.unique(si)
     key = (lo.hex(), hi.hex(), life_q, dep_q, present.tobytes(), np.asarray(seg.lag).tobytes(),
@@ -136,7 +130,7 @@ def _slopes(grid: np.ndarray, tables: list[np.ndarray]) -> list[np.ndarray]:
 def _discount_by_segment(rate: np.ndarray, si: np.ndarray, grid: np.ndarray, tables: list[np.ndarray],
                          slopes: list[np.ndarray] | None) -> list[np.ndarray]:
     """:func:`decisions.discount_factors` for rows of segments ``si`` (decisions × regions), linearly
-    interpolated in the tables of :func:`_discount_tables` (the factors are smooth in the rate, so the relative
+    interpolated in the tables of :func:`_tables_and_slopes` (the factors are smooth in the rate, so the relative
     error is a few 1e-6; far faster than evaluating every cell); as ``np.interp`` per segment, bit for bit.
     ``slopes`` from :func:`_slopes`, or None for a grid that is not strictly increasing."""
     if slopes is not None:
