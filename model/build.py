@@ -16,7 +16,7 @@ from .events import EventBook
 from .geography import Geography
 from .phases import events as events_phase
 from .phases import supply as supply_phase
-from .scenario import FAB_SEGMENTS, SEGMENTS, Scenario, ScenarioError, SiteStatus, start_step_of_year
+from .scenario import FAB_SEGMENTS, SEGMENTS, Meta, Scenario, ScenarioError, Site, SiteStatus, start_step_of_year
 from .sites import BUILDING, OPERATING, SiteRegistry
 from .world import (FIRM_FLOWS, Clock, Counters, Firms, FundState, GovernmentState, InstituteState, Ledger, Levers,
                     Log, Markets, Policy, Risk, Segments, SupplyOutcome, ValueChain, World)
@@ -147,6 +147,13 @@ def _add_firm(firms: Firms, cash: list[float], firm_id: str, name: str, home: in
     return len(firms.ids) - 1
 
 
+def site_exists_at_start(site: Site, meta: Meta) -> bool:
+    """Whether a site of the data is in the start state: with ``meta.unstarted_sites = "decided"``
+    a site whose construction begins in or after the start year is left for the firms to decide."""
+    return not (meta.unstarted_sites == "decided" and site.construction_start is not None
+                and site.construction_start >= meta.start_year)
+
+
 def build_firms(sc: Scenario, geo: Geography, sites: SiteRegistry) -> tuple[Firms, list[float]]:
     """The scenario's firms with their existing and announced sites."""
     firms = Firms(ids=[], names=[], kind=[], home=np.zeros(0, dtype=np.int64), risk_aversion=np.zeros(0),
@@ -158,6 +165,8 @@ def build_firms(sc: Scenario, geo: Geography, sites: SiteRegistry) -> tuple[Firm
     for fid, spec in sc.firms.items():
         f = _add_firm(firms, cash, fid, spec.name, cidx[spec.home], spec.kind, spec.risk_aversion, spec.cash)
         for site in spec.sites:
+            if not site_exists_at_start(site, meta):
+                continue
             if site.status == SiteStatus.BUILDING:
                 online, status = max(1, start_step_of_year(meta, site.online)), BUILDING
             elif site.since is not None and site.since >= meta.start_year:

@@ -129,6 +129,9 @@ class EventBook(SubState):
             after = min(1.0, before + spec.magnitude)
             setattr(gov.conditions, spec.condition, after)
             ev.undo = {"gov": gov, "condition": spec.condition, "added": after - before}
+        elif spec.type == "policy_change":
+            ev.undo = {"gov": governments[self.cidx[spec.country]], "rates": apply_policy(
+                governments[self.cidx[spec.country]], spec.settings)}
         self.active.append(ev)
         if spec.id:
             self._started[spec.id] = ev
@@ -139,7 +142,10 @@ class EventBook(SubState):
         })
 
     def _end(self, ev: ActiveEvent, t: int) -> None:
-        if ev.spec.type == "subsidy_tightening" and ev.undo:
+        if ev.spec.type == "policy_change" and ev.undo:
+            for name, value in ev.undo["rates"].items():
+                setattr(ev.undo["gov"], name, value)
+        elif ev.spec.type == "subsidy_tightening" and ev.undo:
             gov = ev.undo["gov"]
             value = getattr(gov.conditions, ev.undo["condition"]) - ev.undo["added"]
             setattr(gov.conditions, ev.undo["condition"], max(0.0, value))
@@ -286,4 +292,21 @@ class EventBook(SubState):
             return str(sp.lifts)
         if sp.type == "demand_shock":
             return "demand:" + ("/".join(sp.segments) or "chips")
+        if sp.type == "policy_change":
+            return f"{sp.country}:" + ",".join(f"{k}={v:g}" for k, v in sp.settings.items())
         return str(sp.country)
+
+
+def apply_policy(gov: GovernmentState, settings: dict[str, float]) -> dict[str, float]:
+    """Set a government's instruments (ODD §7.16, policy_change): rates and the yearly
+    appropriation are replaced, ``budget`` is added to what is left (a new appropriation).
+    Returns the replaced values, which the event's end restores."""
+    before: dict[str, float] = {}
+    for name, value in settings.items():
+        if name == "budget":
+            gov.budget += value
+            gov.appropriated_total += value
+        else:
+            before[name] = getattr(gov, name)
+            setattr(gov, name, float(value))
+    return before

@@ -18,6 +18,7 @@ from .quarters import QUARTER_PATTERN, quarter_index
 from .references import check_references
 from .vocabulary import (
     CONDITION_NAMES,
+    POLICY_SETTINGS,
     COUNTRY,
     EVENT_REQUIRES,
     EVENT_TYPES,
@@ -60,6 +61,14 @@ class Meta(_Strict):
     description: str = Field("", description="What the scenario represents [text]")
     start_quarter: str = Field("2025Q1", description="First simulated quarter, e.g. 2025Q1 [YYYYQn]")
     horizon: int = _f(64, "quarters", "Number of quarters a run lasts by default", ge=1, le=400)
+    unstarted_sites: str = Field("given", description="Sites whose construction_start is in or after the start year: 'given' = they enter as announced projects; 'decided' = they are left out, so new fabs from the start on are the firms' own decisions (a backcast) [given|decided]")
+
+    @field_validator("unstarted_sites")
+    @classmethod
+    def _unstarted(cls, v: str) -> str:
+        if v not in ("given", "decided"):
+            raise ValueError(f"expected 'given' or 'decided', got {v!r}")
+        return v
 
     @field_validator("start_quarter")
     @classmethod
@@ -263,7 +272,10 @@ class Site(_Strict):
     status: SiteStatus = Field(SiteStatus.OPERATING, description="operating or building at the start [status]")
     online: int | None = _f(None, "year", "Year an announced site comes online (building sites)", ge=1990, le=2100)
     leading_edge: bool = Field(False, description="Leading-edge (≤7nm-class logic, leading DRAM/HBM) [bool]")
-    since: int | None = _f(None, "year", "Year an operating site began production; a scenario starting before it treats the site as building", ge=1950, le=2100)
+    since: int | None = _f(None, "year", "Year an operating site began volume production; a scenario starting before it treats the site as building", ge=1950, le=2100)
+    announced: int | None = _f(None, "year", "Year the site (or the phase this row holds) was announced", ge=1950, le=2100)
+    construction_start: int | None = _f(None, "year", "Year construction began (or is planned to); with meta.unstarted_sites = 'decided' a scenario starting in or before that year leaves the site out, for the firms to decide", ge=1950, le=2100)
+    history_source: str = Field("", description="Where the since / announced / construction_start years come from, or the rule that estimated them [text]")
     product: str = Field("", description="What the site makes [text]")
     source: str = Field("", description="Where the numbers come from [text]")
     note: str = Field("", description="Derivations and assumptions [text]")
@@ -475,6 +487,7 @@ class Event(_Strict):
     segments: list[str] = Field(default_factory=list, description="Segments concerned; empty = all (a tariff is on chips; naming materials, equipment or packaging also puts it on those inputs, paid by the importing buyer) [segment ids]")
     condition: str = Field("technology_transfer", description=f"Condition tightened: one of {', '.join(CONDITION_NAMES)} [name]")
     lifts: str | None = Field(None, description="Id of the event a sanctions_lifted event ends [text]")
+    settings: dict[str, float] = Field(default_factory=dict, description=f"policy_change: the government's new instruments, any of {', '.join(POLICY_SETTINGS)} (rates as shares of capex; annual_budget in USD bn per year; budget in USD bn is added to what is left, an appropriation); at the event's end the rates return to their earlier values [name = value]")
     magnitude: float = _f(1.0, "share (tariff: ad valorem)", "Strength of the event", ge=0.0, le=5.0)
     description: str = Field("", description="What happened [text]")
     source: str = Field("", description="Where it is documented [text]")
@@ -500,12 +513,23 @@ class Event(_Strict):
             raise ValueError(f"expected one of {', '.join(CONDITION_NAMES)}, got {v!r}")
         return v
 
+    @field_validator("settings")
+    @classmethod
+    def _settings(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, x in v.items():
+            if k not in POLICY_SETTINGS:
+                raise ValueError(f"{k!r} is not a policy instrument, expected one of {', '.join(POLICY_SETTINGS)}")
+            hi = 1e4 if k in ("budget", "annual_budget") else 1.0
+            if not 0.0 <= x <= hi:
+                raise ValueError(f"{k} = {x}, expected between 0 and {hi:g}")
+        return v
+
     @model_validator(mode="after")
     def _shape(self) -> Event:
         if EVENT_TYPES[self.type] and self.magnitude > 1.0:
             raise ValueError(f"magnitude: {self.magnitude} is a share for {self.type} events, expected ≤ 1")
         for name in EVENT_REQUIRES[self.type]:
-            if getattr(self, name) in (None, ""):
+            if getattr(self, name) in (None, "", {}):
                 raise ValueError(f"{name}: required for a {self.type} event")
         if self.type == "immigration_enforcement" and self.region is None and self.country is None:
             raise ValueError("region or country: a host is required for an immigration_enforcement event")

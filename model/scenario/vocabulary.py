@@ -36,6 +36,7 @@ EVENT_TYPES: dict[str, bool] = {
     "blockade": True,                 # share of a country's exports blocked
     "sanctions_lifted": True,         # ends an earlier event (lifts)
     "demand_shock": True,             # share of final chip demand lost (listed fab segments; empty = all)
+    "policy_change": True,            # a government's instruments set anew (settings); magnitude unused
 }
 #: Fields of an event that its type requires.
 EVENT_REQUIRES: dict[str, tuple[str, ...]] = {
@@ -47,7 +48,10 @@ EVENT_REQUIRES: dict[str, tuple[str, ...]] = {
     "blockade": ("country",),
     "sanctions_lifted": ("lifts",),
     "demand_shock": (),
+    "policy_change": ("country", "settings"),
 }
+#: Government instruments a policy_change event may set (``budget`` is added: an appropriation).
+POLICY_SETTINGS = ("subsidy_rate", "tax_credit", "annual_budget", "budget")
 #: Conditions a government may attach to its subsidies (``Conditions`` fields).
 CONDITION_NAMES = ("technology_transfer", "data_disclosure", "local_content", "concern_ban")
 
