@@ -174,7 +174,12 @@ def build_firms(sc: Scenario, geo: Geography, sites: SiteRegistry) -> tuple[Firm
                 online, status = max(1, start_step_of_year(meta, site.since)), BUILDING
             else:
                 online, status = 0, OPERATING
-            firms.add_site(sites, f, ridx[site.region], SEGMENTS.index(site.segment), site.capacity, status,
+            capacity = site.capacity
+            if site.capacity_2020 is not None and meta.start_year <= 2021:
+                capacity = site.capacity_2020      # the site as it stood at the end of 2020 (a backcast)
+            if capacity <= 0:
+                continue
+            firms.add_site(sites, f, ridx[site.region], SEGMENTS.index(site.segment), capacity, status,
                      start_step=-1, online_step=online, leading_edge=site.leading_edge, product=site.product)
     return firms, cash
 
