@@ -283,7 +283,11 @@ def plan_runs(sweep: ResolvedSweep, design: Design) -> list[RunSpec]:
     reps = sweep.spec.replications
     n_runs = design.n_points * reps
     _, runs_ss = _seed_children(sweep.spec.seed)
-    children = runs_ss.spawn(n_runs)
+    if sweep.spec.common_seeds:       # common random numbers: one seed per replication, shared by the points
+        per_rep = runs_ss.spawn(reps)
+        children = [per_rep[k % reps] for k in range(n_runs)]
+    else:
+        children = runs_ss.spawn(n_runs)
     wp = len(str(max(design.n_points - 1, 0)))
     wr = len(str(max(reps - 1, 0)))
     out = []

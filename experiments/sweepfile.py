@@ -114,6 +114,7 @@ class SweepSpec(_Strict):
     quarters: int | None = Field(None, ge=1, le=400, description="Quarters per run; default the scenario's horizon [quarters]")
     replications: int = Field(1, ge=1, le=100_000, description="Runs per design point, each with its own seed [runs]")
     seed: int = Field(0, ge=0, le=SEED_MASK, description="Root of the seed tree (numpy SeedSequence entropy) [integer]")
+    common_seeds: bool = Field(False, description="Common random numbers: replication r uses the same seed at every design point, so differences between points are not seed noise [bool]")
     design: DesignName = Field(..., description=f"Sampling design [{'|'.join(DESIGNS.names())}]")
     samples: int | None = Field(None, ge=1, le=10_000_000, description="lhs: points; sobol: base sample N (a power of 2); morris: trajectories [count]")
     levels: int = Field(4, ge=2, le=1000, description="morris: grid levels of each parameter [count]")

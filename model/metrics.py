@@ -120,6 +120,11 @@ METRICS: tuple[Metric, ...] = (
     Metric("investments_started", "projects started", "count per quarter", "projects started in 3.4", "money"),
     Metric("investment_capex", "capex of projects started", "USD bn per quarter",
            "total capex $X_s$ of those projects (committed, not yet spent)", "money"),
+    Metric(f"fab_starts_{_C}", f"fab projects started in {_C}", "count per quarter",
+           "projects of the fab segments (logic, memory, sensors, power) started in 3.4 in the country, "
+           "greenfield and expansion (the model's counterpart of SEMI's construction starts, §7.22)", "money"),
+    Metric(f"fab_capex_{_C}", f"capex of fab projects started in {_C}", "USD bn per quarter",
+           "total capex of those projects (committed at the start)", "money"),
     Metric("subsidy_paid", "subsidies paid", "USD bn per quarter", "milestone payments this quarter", "money"),
     Metric("subsidy_paid_cumulative", "subsidies paid since start", "USD bn", "all payments since step 0", "money"),
     Metric("subsidy_committed", "subsidies committed, not yet paid", "USD bn",
@@ -437,6 +442,7 @@ def money(w: World, sc: Scenario, op: np.ndarray) -> dict[str, float]:
         "sites_building": float((status == BUILDING).sum()),
         "investments_started": float(w.counters.quarter_investments),
         "investment_capex": float(w.counters.quarter_investment_capex),
+        **_fab_starts(w),
         "subsidy_paid": float(flows["subsidy"].sum()),
         "subsidy_paid_cumulative": float(sum(g.paid_total for g in govs)),
         "subsidy_committed": float(sum(g.outstanding for g in govs)),
@@ -452,6 +458,18 @@ def money(w: World, sc: Scenario, op: np.ndarray) -> dict[str, float]:
         "firm_debt": float(w.ledger.debt.sum()),
         "revenue": float(flows["revenue"].sum()),
     }
+
+
+def _fab_starts(w: World) -> dict[str, float]:
+    """Fab projects started this quarter, and their capex, by country of the site."""
+    s, geo = w.sites, w.geo
+    started = np.flatnonzero((s.col("start_step") == w.clock.step) & w.segments.fab_mask[s.col("segment")])
+    country = geo.country[s.col("region")[started]]
+    n = np.bincount(country, minlength=len(geo.countries))
+    capex = np.bincount(country, weights=s.col("capex_total")[started], minlength=len(geo.countries))
+    row = {f"fab_starts_{c}": float(v) for c, v in zip(geo.countries, n)}
+    row.update({f"fab_capex_{c}": float(v) for c, v in zip(geo.countries, capex)})
+    return row
 
 
 def _cost_per_output(w: World) -> float:
