@@ -373,8 +373,15 @@ def fit_moments(u: np.ndarray, point: np.ndarray, sims: np.ndarray, targets: pd.
     h_loc = _neg_hessian(lambda uu: loglik(values(uu)), u_hat) if loglik is not None else np.zeros((len(u_hat),) * 2)
     a = g.T @ w @ g + h_loc
     b = g.T @ w @ sigma[np.ix_(idx, idx)] @ w @ g + h_loc
-    a_inv = np.linalg.pinv(a)
-    cov_u = a_inv @ b @ a_inv
+    # Directions the data say (almost) nothing about (information below 1e-6 in normalised units, an sd above
+    # 1000 ranges) get a variance of one whole range; every sd is then capped at the range, so a parameter the
+    # data do not pin down has a posterior as wide as its prior box.
+    lam, q = np.linalg.eigh((a + a.T) / 2)
+    null = lam < 1e-6
+    a_inv = (q[:, ~null] / lam[~null]) @ q[:, ~null].T
+    cov_u = a_inv @ b @ a_inv + q[:, null] @ q[:, null].T
+    cap = np.minimum(1.0, 1.0 / np.sqrt(np.maximum(np.diag(cov_u), 1e-300)))
+    cov_u = cov_u * np.outer(cap, cap)
     # Delta method to parameter units: dx/du = (hi − lo) [× ln10 × x for log ranges].
     x_hat = _to_value(u_hat, bounds, logs)
     jac = (bounds[:, 1] - bounds[:, 0]) * np.where(logs, np.log(10.0) * x_hat, 1.0)
