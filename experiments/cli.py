@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run(sub)
     _add_scenario_commands(sub)
     _add_sweep_commands(sub)
+    _add_estimate(sub)
     _add_compare(sub)
     _add_levers(sub)
     db = sub.add_parser("dashboard", help="start the teaching dashboard (Mesa SolaraViz; needs the viz extra)")
@@ -216,7 +217,17 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
                     help="reduce each run to its final quarter (default), mean, max, min or one quarter")
     cp.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
                     help="override a parameter in every scenario (repeatable)")
-    cp.add_argument("--out", type=Path, default=None, metavar="DIR", help="also write compare.csv and compare.tex")
+    cp.add_argument("--out", type=Path, default=None, metavar="DIR",
+                    help="also write compare.csv and compare.tex (with --posterior also compare_runs.csv)")
+    cp.add_argument("--posterior", type=Path, default=None, metavar="DIR|CSV",
+                    help="also run every scenario over posterior draws (a draws.csv or the directory of "
+                         "'kyoso estimate' holding one): parameter uncertainty and seed noise reported separately")
+    cp.add_argument("--draws", type=_positive_int, default=None, metavar="K",
+                    help="with --posterior: use its first K draws (default: all)")
+    cp.add_argument("--backend", choices=("serial", "processes"), default=None,
+                    help="with --posterior: run on this machine's processes or one after another (default: serial)")
+    cp.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                    help="with --posterior --backend processes: worker processes (default: the CPU count)")
 
 
 def _add_levers(sub: argparse._SubParsersAction) -> None:
@@ -400,6 +411,44 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0 if result.ok else EXIT_RUNS_FAILED
 
 
+def _add_estimate(sub: argparse._SubParsersAction) -> None:
+    es = sub.add_parser("estimate", help="estimate behavioural parameters against history (simulated moments)")
+    es.add_argument("file", type=Path, help="estimation TOML file (see experiments/estimation/)")
+    es.add_argument("--out", type=Path, required=True, help="estimation directory (design/, check/, estimate.json, "
+                                                             "draws.csv, fit.csv, estimated.toml, ...)")
+    es.add_argument("--workers", type=_positive_int, default=None, help="worker processes (default: CPU count)")
+    es.add_argument("--backend", choices=("processes", "dask", "serial"), default=None,
+                    help="processes (default), dask (LocalCluster, or --scheduler), serial")
+    es.add_argument("--scheduler", default=None, metavar="ADDRESS", help="address of a running Dask scheduler")
+    es.add_argument("--resume", action="store_true", help="continue the estimation in --out (finished runs are kept)")
+    es.add_argument("--quick", action="store_true",
+                    help="a small design (16 points x 2 seeds, 2 check runs): for tests and a first look")
+    es.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def cmd_estimate(args: argparse.Namespace) -> int:
+    from experiments.estimation import estimate
+    from experiments.sweep import SweepInterrupted
+
+    backend = args.backend or ("dask" if args.scheduler else "processes")
+    if args.scheduler is not None and backend != "dask":
+        raise UserError(f"--scheduler {args.scheduler}: only used with --backend dask")
+    try:
+        s = estimate(args.file, args.out, backend=backend, workers=args.workers, scheduler=args.scheduler,
+                     resume=args.resume, progress=not args.no_progress, quick=args.quick)
+    except SweepInterrupted as stop:
+        sys.stderr.write(f"kyoso estimate: interrupted: {stop}; continue with --resume\n")
+        return EXIT_INTERRUPTED
+    width = max(len(n) for n in s["point"])
+    print(f"{s['file']}: estimated on targets ending by {s['split']} "
+          f"({len(s['targets_fitted'])} moments{', announced-site locations' if s['location_sites_fitted'] else ''})")
+    for n, v in s["point"].items():
+        lo, hi = s["ci95"][n]
+        print(f"  {n:<{width}}  {v:10.4g}  se {s['se'][n]:.3g}  95% CI {lo:.4g} to {hi:.4g}")
+    print(f"wrote {args.out}/estimate.json, draws.csv, fit.csv, scores.csv, identification.csv, estimated.toml")
+    return 0
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from experiments.analysis import analyze_sweep
 
@@ -418,13 +467,48 @@ def cmd_compare(args: argparse.Namespace) -> int:
     overrides = parse_sets(args.sets)
     for sc in dict.fromkeys(args.scenarios):
         load_scenario(sc, **overrides)          # user errors surface here, as one line, before any run
-    res = compare_scenarios(args.scenarios, seeds=args.seeds, quarters=args.quarters, metrics=args.metrics,
-                            at=args.at, overrides=overrides)
+    if args.posterior is None:
+        for flag, given in (("--draws", args.draws), ("--backend", args.backend), ("--workers", args.workers)):
+            if given is not None:
+                raise UserError(f"{flag} {given}: only used with --posterior DIR|CSV")
+        res = compare_scenarios(args.scenarios, seeds=args.seeds, quarters=args.quarters, metrics=args.metrics,
+                                at=args.at, overrides=overrides)
+    else:
+        if args.workers is not None and args.backend != "processes":
+            raise UserError(f"--workers {args.workers}: only used with --backend processes")
+        bar = _CompareProgress()
+        try:
+            res = compare_scenarios(args.scenarios, seeds=args.seeds, quarters=args.quarters, metrics=args.metrics,
+                                    at=args.at, overrides=overrides, posterior=args.posterior, draws=args.draws,
+                                    backend=args.backend or "serial", workers=args.workers, progress=bar)
+        finally:
+            bar.close()
     print(res.text())
+    if args.posterior is not None:
+        print(f"\n{len(res.values)} runs in {res.elapsed:.1f} s ({res.backend})")
     if args.out is not None:
         for path in res.write(args.out):
             print(f"wrote {path}")
     return 0
+
+
+class _CompareProgress:
+    """A progress bar on stderr for ``kyoso compare --posterior`` (shown only on a terminal);
+    called as ``progress(done, total)`` after each run."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc="kyoso compare", unit="run", disable=None, file=sys.stderr)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def cmd_levers(args: argparse.Namespace) -> int:
@@ -511,7 +595,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 COMMANDS = {"run": cmd_run, "scenarios": cmd_scenarios, "validate": cmd_validate, "params": cmd_params,
             "show": cmd_show,
-            "calibrate": cmd_calibrate, "validate-location": cmd_validate_location, "sweep": cmd_sweep, "analyze": cmd_analyze, "plot": cmd_plot,
+            "calibrate": cmd_calibrate, "validate-location": cmd_validate_location, "sweep": cmd_sweep, "estimate": cmd_estimate, "analyze": cmd_analyze, "plot": cmd_plot,
             "compare": cmd_compare, "levers": cmd_levers,
             "dashboard": cmd_dashboard}
 
