@@ -175,7 +175,7 @@ def build_firms(sc: Scenario, geo: Geography, sites: SiteRegistry) -> tuple[Firm
             else:
                 online, status = 0, OPERATING
             capacity = site.capacity
-            if site.capacity_2020 is not None and meta.start_year <= 2021:
+            if site.capacity_2020 is not None and meta.unstarted_sites == "decided" and meta.start_year <= 2021:
                 capacity = site.capacity_2020      # the site as it stood at the end of 2020 (a backcast)
             if capacity <= 0:
                 continue

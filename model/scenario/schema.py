@@ -273,7 +273,7 @@ class Site(_Strict):
     online: int | None = _f(None, "year", "Year an announced site comes online (building sites)", ge=1990, le=2100)
     leading_edge: bool = Field(False, description="Leading-edge (≤7nm-class logic, leading DRAM/HBM) [bool]")
     since: int | None = _f(None, "year", "Year an operating site began volume production; a scenario starting before it treats the site as building", ge=1950, le=2100)
-    capacity_2020: float | None = _f(None, "kwpm", "Capacity at the end of 2020 where it differed from capacity (expanded since); a scenario starting in 2021 or earlier uses it; empty = capacity", ge=0.0, le=1e5)
+    capacity_2020: float | None = _f(None, "kwpm", "Capacity at the end of 2020 where it differed from capacity (expanded since); a scenario starting in 2021 or earlier with meta.unstarted_sites = 'decided' uses it (0 = the site is left out); empty = capacity", ge=0.0, le=1e5)
     announced: int | None = _f(None, "year", "Year the site (or the phase this row holds) was announced", ge=1950, le=2100)
     construction_start: int | None = _f(None, "year", "Year construction began (or is planned to); with meta.unstarted_sites = 'decided' a scenario starting in or before that year leaves the site out, for the firms to decide", ge=1950, le=2100)
     history_source: str = Field("", description="Where the since / announced / construction_start years come from, or the rule that estimated them [text]")
