@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scenario_commands(sub)
     _add_sweep_commands(sub)
     _add_estimate(sub)
+    from experiments.history import add_parser as _add_history
+    _add_history(sub)
     _add_compare(sub)
     _add_levers(sub)
     db = sub.add_parser("dashboard", help="start the teaching dashboard (Mesa SolaraViz; needs the viz extra)")
@@ -449,6 +451,12 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_history(args: argparse.Namespace) -> int:
+    from experiments.history import cmd_history as run
+
+    return run(args)
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from experiments.analysis import analyze_sweep
 
@@ -595,7 +603,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 COMMANDS = {"run": cmd_run, "scenarios": cmd_scenarios, "validate": cmd_validate, "params": cmd_params,
             "show": cmd_show,
-            "calibrate": cmd_calibrate, "validate-location": cmd_validate_location, "sweep": cmd_sweep, "estimate": cmd_estimate, "analyze": cmd_analyze, "plot": cmd_plot,
+            "calibrate": cmd_calibrate, "validate-location": cmd_validate_location, "sweep": cmd_sweep, "estimate": cmd_estimate, "history": cmd_history, "analyze": cmd_analyze, "plot": cmd_plot,
             "compare": cmd_compare, "levers": cmd_levers,
             "dashboard": cmd_dashboard}
 
