@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Callable, NoReturn, Sequence
 
 from experiments.analysis import AT, METHODS, parse_at
+from experiments.argtypes import positive_int as _positive_int
+from experiments.argtypes import seed as _seed
 from experiments.errors import UserError
 from model.scenario import ScenarioError, builtin_scenarios, known_hint, load_scenario, parse_value
 
@@ -34,26 +36,6 @@ class _Parser(argparse.ArgumentParser):
         sys.stderr.write(f"kyoso: error: {message} (see 'kyoso {self.prog.split()[-1]} --help')\n"
                          if " " in self.prog else f"kyoso: error: {message} (see 'kyoso --help')\n")
         raise SystemExit(EXIT_USER_ERROR)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number ≥ 1, got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a seed ≥ 0, got {value}")
-    return value
 
 
 def _port(text: str) -> int:

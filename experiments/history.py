@@ -53,6 +53,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from experiments.argtypes import positive_int as _positive_int
+from experiments.argtypes import seed as _seed
 from experiments.errors import UserError
 
 __all__ = ["ESTIMATE_FILES", "OPTIONAL_FILES", "EstimateOutput", "read_estimate", "Backcast", "run_backcast",
@@ -1095,26 +1097,6 @@ def write_report(report: HistoryReport, out: str | Path, *, force: bool = False)
 
 
 # ------------------------------------------------------------------ the command
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number ≥ 1, got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a seed ≥ 0, got {value}")
-    return value
-
-
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """``kyoso history``: its arguments on the ``kyoso`` sub-command parser ``sub``."""
     hs = sub.add_parser("history", help="the validation report against history: backcast at the estimate vs SEMI, "

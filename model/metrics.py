@@ -122,7 +122,7 @@ METRICS: tuple[Metric, ...] = (
            "total capex $X_s$ of those projects (committed, not yet spent)", "money"),
     Metric(f"fab_starts_{_C}", f"fab projects started in {_C}", "count per quarter",
            "projects of the fab segments (logic, memory, sensors, power) started in 3.4 in the country, "
-           "greenfield and expansion (the model's counterpart of SEMI's construction starts, §7.22)", "money"),
+           "greenfield and expansion (the model's counterpart of SEMI's construction starts, §12.1)", "money"),
     Metric(f"fab_capex_{_C}", f"capex of fab projects started in {_C}", "USD bn per quarter",
            "total capex of those projects (committed at the start)", "money"),
     Metric("subsidy_paid", "subsidies paid", "USD bn per quarter", "milestone payments this quarter", "money"),
