@@ -44,6 +44,7 @@ Steps (each resumable):
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import tomllib
@@ -134,6 +135,8 @@ def run_moments(frame: pd.DataFrame, targets: pd.DataFrame, countries: list[str]
     out: dict[str, float] = {}
     for _, t in targets.iterrows():
         fam, region = t["family"], t["region"]
+        if t.get("role", "target") == "reference":
+            continue
         if fam in ("starts_2021_22", "starts_2021_23"):
             last = 2022 if fam.endswith("22") else 2023
             tot = starts[_year_rows(frame, range(2021, last + 1))].sum()
@@ -151,8 +154,6 @@ def run_moments(frame: pd.DataFrame, targets: pd.DataFrame, countries: list[str]
             among = targets.loc[targets["family"] == fam, "region"].tolist()
             denom = tot.sum() if fam == "equipment_2022" else tot[among].sum()   # 2022: share of the world
             out[t["id"]] = float(tot[region] / denom) if denom > 0 else np.nan
-        elif t.get("role", "target") == "reference":
-            continue
         else:
             raise UserError(f"targets: family {fam!r} has no model counterpart")
     return pd.Series(out)
@@ -209,10 +210,9 @@ def load_estimation(path: str | Path, *, quick: bool = False) -> Estimation:
     for name, r in sweep.parameters.items():
         if not isinstance(r, Range):
             raise UserError(f"{origin}: parameters.{name}: expected a range {{low, high}}")
-    countries = list(sweep.scenario.governments)
-    spec = spec.model_copy(update={"metrics": history_metrics(countries)})
-    sweep = resolve_sweep(spec, origin, path.parent)
-    return Estimation(sweep, est, origin)
+    # The stored metrics are the history metrics of the scenario's countries (valid by construction).
+    spec = spec.model_copy(update={"metrics": history_metrics(list(sweep.scenario.governments))})
+    return Estimation(dataclasses.replace(sweep, spec=spec), est, origin)
 
 
 # -------------------------------------------------------------- surrogate
@@ -479,7 +479,6 @@ def estimate(path: str | Path, out: str | Path, *, backend: str = "processes", w
     ``targets`` replaces the history targets (a known-parameter recovery test passes simulated ones).
     """
     from experiments.sweep import run_sweep
-    from experiments.sweepfile import parse_sweep as _parse
 
     est = load_estimation(path, quick=quick)
     out = Path(out)
@@ -518,7 +517,7 @@ def estimate(path: str | Path, out: str | Path, *, backend: str = "processes", w
                  "metrics": history_metrics(countries),
                  "parameters": {n: [float(v)] for n, v in fit.point.items()},
                  "fixed": dict(est.sweep.fixed)}
-    check = resolve_sweep(_parse(check_raw, est.origin), est.origin)
+    check = resolve_sweep(parse_sweep(check_raw, est.origin), est.origin)
     res = run_sweep(check, out / "check", backend=backend, workers=workers, scheduler=scheduler,
                     resume=(out / "check").exists(), progress=progress)
     if not res.ok:
@@ -565,17 +564,15 @@ def _write_outputs(out: Path, est: Estimation, fit: Estimate, table: pd.DataFram
     rng = np.random.default_rng(np.random.SeedSequence([est.sweep.spec.seed, 7]))
     bounds = np.array(design.problem["bounds"], dtype=float)
     logs = [bool(est.sweep.parameters[n].log) for n in names]
-    draws: list[np.ndarray] = []
-    chol = _psd_sqrt(fit.cov_u)
-    tries = 0
-    while len(draws) < est.spec.draws and tries < 1000 * est.spec.draws:
-        d = fit.u_hat + chol @ rng.standard_normal(len(names))
-        tries += 1
-        if ((d >= 0) & (d <= 1)).all():
-            draws.append(_to_value(d, bounds, logs))
-    if len(draws) < est.spec.draws:
+    kept = np.zeros((0, len(names)))
+    for _ in range(1000):                                   # rejection in batches
+        d = rng.multivariate_normal(fit.u_hat, fit.cov_u, size=est.spec.draws, method="eigh")
+        kept = np.vstack([kept, d[((d >= 0) & (d <= 1)).all(axis=1)]])
+        if len(kept) >= est.spec.draws:
+            break
+    else:
         raise UserError("estimation: the posterior lies outside the parameter box (widen the ranges)")
-    draw_df = pd.DataFrame(np.array(draws), columns=names)
+    draw_df = pd.DataFrame(_to_value(kept[:est.spec.draws], bounds, logs), columns=names)
     draw_df.insert(0, "draw", np.arange(len(draw_df)))
     scores = score_table(table)
     summary = {
@@ -608,11 +605,6 @@ def _write_outputs(out: Path, est: Estimation, fit: Estimate, table: pd.DataFram
         tmp.write_text(text)
         tmp.replace(out / name)
     return summary
-
-
-def _psd_sqrt(cov: np.ndarray) -> np.ndarray:
-    vals, vecs = np.linalg.eigh((cov + cov.T) / 2)
-    return vecs @ np.diag(np.sqrt(np.clip(vals, 0, None)))
 
 
 def estimated_toml(fit: Estimate, est: Estimation) -> str:

@@ -714,8 +714,7 @@ class HistoryReport:
         from experiments.estimation import SEMI_REGIONS
 
         bc, t, b = self.bc, self.targets, self.bands
-        end_q = bc.quarters[-1]                     # the state after the last simulated quarter
-        last_sim = bc.quarters[-2] if len(bc.quarters) > 1 else end_q
+        end_q = bc.quarters[-1]                     # the last row, as `kyoso run` names a run's end
         rows = []
         gaps = []
         for region in SEMI_REGIONS:
@@ -742,8 +741,8 @@ class HistoryReport:
                          cell(mend)])
         table = _table(["SEMI region", f"model {bc.quarters[0]}", "2021: SEMI 300mm / model",
                         "2022: SEMI 300mm / model", "2024: SEMI all sizes ± sd / model",
-                        f"model after {last_sim}"], rows)
-        text = [f"## 1. Capacity shares by region, {bc.quarters[0]}–{last_sim}\n",
+                        f"model {end_q}"], rows)
+        text = [f"## 1. Capacity shares by region, {bc.quarters[0]}–{end_q}\n",
                 f"![capacity shares by SEMI region]({FIGURES}/history_shares.png)\n",
                 "Model: mean over seeds [5th, 95th percentile]. SEMI's 2021 and 2022 values are 300mm capacity only "
                 "(another definition than the model's all sizes); only the 2024 values are a like-for-like target "

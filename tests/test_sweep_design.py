@@ -52,6 +52,16 @@ def test_good_grid_sweep_plans_every_combination_with_independent_seeds(tmp_path
     assert plan_runs(load_sweep(write(tmp_path, GOOD)), design) == runs     # deterministic
 
 
+def test_common_seeds_give_every_point_the_same_seed_per_replication(tmp_path):
+    runs = plan_runs(sweep := load_sweep(write(tmp_path, GOOD + "\n")), build_design(sweep))
+    common = load_sweep(write(tmp_path, GOOD.replace("seed = 3", "seed = 3\ncommon_seeds = true")))
+    crn = plan_runs(common, build_design(common))
+    by_rep = {r.replication: {c.seed for c in crn if c.replication == r.replication} for r in crn}
+    assert all(len(seeds) == 1 for seeds in by_rep.values())              # one seed per replication
+    assert len({next(iter(s)) for s in by_rep.values()}) == 2              # replications differ
+    assert len({r.seed for r in runs}) == len(runs)                        # the default stays independent
+
+
 def _spec(**over):
     raw = {"name": "t", "scenario": TINY, "quarters": 4, "design": "lhs", "samples": 16,
            "metrics": ["share_US"], "parameters": {"params.w_agglomeration": {"low": 0.1, "high": 10.0, "log": True},
