@@ -22,6 +22,19 @@ those values (:data:`ANALYSES`, in this order):
   replications of the same point (seed noise) and the part between points
   (parameters); the variance-component estimate (Searle, Casella & McCulloch
   1992, ch. 3) says what share of a single run's variance is noise.
+* **Inert parameters** (in the main-effects summary): a parameter gated to
+  nothing in the sweep's scenario (:func:`gated_in_store`), or whose η² is
+  not beyond chance (:func:`experiments.sensitivity.inert_parameters`: an F
+  test against seed noise on grids, a permutation test over design points
+  otherwise), is flagged.
+* **Policies** (a sweep with ``[policies]``, or several stores of one design
+  read together): every policy against the reference on common (point,
+  replication) pairs, which share their seed: per policy the mean with its
+  95% interval; the mean paired difference with its t-interval, the share of
+  pairs where the policy is higher and whether the difference is within seed
+  noise (the interval contains 0); and the difference at each design point
+  (which uncertainties make a policy fail: ``kyoso discover``).  The other
+  analyses run on one policy (``--policy``, default the first).
 
 Adding an analysis is one function decorated with :func:`analysis`: it
 declares the design it needs, whether ``kyoso analyze --method`` offers it,
@@ -57,7 +70,9 @@ from experiments.sensitivity import (  # the estimators, also importable from he
     at_phrase,
     human,
     human_interval,
+    inert_parameters,
     metric_display,
+    paired_policy_differences,
 )
 from experiments.store import load_results, read_manifest
 from model.scenario import known_hint
@@ -75,6 +90,9 @@ __all__ = [
     "SweepAnalysis",
     "Shown",
     "analyze_sweep",
+    "analyze_stores",
+    "inert_parameters",
+    "gated_in_store",
 ]
 
 _FMT = "{:.4g}".format
@@ -122,6 +140,11 @@ class SweepData:
     seed: int = 0
     bins: int = 5
     notes: list[str] = field(default_factory=list)   # an analysis may add a line for the reader
+    policy: str | None = None                         # the policy ``values`` holds (None: no policies)
+    policies: list[str] = field(default_factory=list)
+    reference: str | None = None
+    all_values: pd.DataFrame | None = None            # every policy's runs (column ``policy``)
+    gated: dict[str, str] = field(default_factory=dict)   # parameter → why it is gated to nothing
 
 
 def _anywhere(data: SweepData) -> bool:
@@ -185,15 +208,37 @@ def _section(title: str, table: pd.DataFrame, row: Callable[[Any], str]) -> list
     return ["", title, *(row(r) for r in table.itertuples())]
 
 
+def _flag(r: Any) -> str:
+    if not getattr(r, "inert", False):
+        return ""
+    return "  ⊘ gated to nothing" if getattr(r, "gated", "") else "  ~ no effect beyond chance"
+
+
 def _report_eta2(summary: pd.DataFrame, shown: Shown) -> list[str]:
-    return _section("Main effects (η² = variance share of the main effect; Spearman ρ):", summary,
-                    lambda r: f"  {r.parameter:<44} η² {r.eta2:6.3f}   ρ {r.spearman_rho:6.3f}   "
-                              f"range of level means {shown(r.effect_range)} {shown.suffix}".rstrip())
+    lines = _section("Main effects (η² = variance share of the main effect; Spearman ρ):", summary,
+                     lambda r: f"  {r.parameter:<44} η² {r.eta2:6.3f}   ρ {r.spearman_rho:6.3f}   "
+                               f"range of level means {shown(r.effect_range)} {shown.suffix}".rstrip() + _flag(r))
+    if "inert" in summary and summary["inert"].any():
+        flagged = summary[summary["inert"]]
+        lines.append(f"  {len(flagged)} of {len(summary)} parameters cannot act or show no effect beyond chance:")
+        lines += [f"    {r.parameter}: {r.why}" for r in flagged.itertuples()]
+        tests = sorted({t.split(" (")[0] for t in summary["test"] if t and not t.startswith("no test")})
+        if tests:
+            lines.append(f"    (test: {'; '.join(tests)}; α = 0.05)")
+    if "test" in summary:
+        untested = summary[summary["test"].str.startswith("no test")]
+        if len(untested):
+            lines.append(f"  {len(untested)} parameters cannot be tested for an effect beyond chance "
+                         "(one design point per level; use more samples)")
+    return lines
 
 
 @analysis("eta2", report=_report_eta2)
 def _eta2(data: SweepData) -> pd.DataFrame:
-    return main_effect_summary(data.values, data.parameters, data.bins)
+    summary = main_effect_summary(data.values, data.parameters, data.bins)
+    inert = inert_parameters(data.values, data.parameters, design=data.design["kind"], gated=data.gated,
+                             bins=data.bins, seed=data.seed)
+    return summary.merge(inert.drop(columns="eta2"), on="parameter", how="left")
 
 
 def _report_main(effects: pd.DataFrame, shown: Shown) -> list[str]:
@@ -290,6 +335,39 @@ def _seed_noise(data: SweepData) -> dict[str, Any]:
     return seed_noise(data.values)
 
 
+def _report_policies(res: dict[str, Any], shown: Shown) -> list[str]:
+    ref = res["reference"]
+    lines = ["", f"Policies (each run's value; 95% interval of the mean over its runs; reference {ref}):"]
+    width = max(len(p) for p in res["summary"]["policy"])
+    for r in res["summary"].itertuples():
+        lines.append(f"  {r.policy:<{width}}  {shown.interval(r.mean, r.ci_low, r.ci_high)}   n = {r.n}")
+    lines.append(f"Paired differences policy − {ref} on common design points and seeds (t interval over pairs):")
+    for r in res["paired"].itertuples():
+        sub = res["by_point"][res["by_point"]["policy"] == r.policy]
+        counts = sub["verdict"].value_counts()
+        verdict = "within seed noise (the interval contains 0)" if r.within_noise else (
+            "higher" if r.diff > 0 else "lower")
+        lines.append(f"  {r.policy:<{width}}  {shown.interval(r.diff, r.ci_low, r.ci_high)}   "
+                     f"higher in {100 * r.share_higher:.0f}% of {r.n_pairs} pairs; p = {_FMT(r.p_value)}; {verdict}")
+        if len(sub):
+            lines.append(f"  {'':<{width}}  by design point: higher at {counts.get('higher', 0)}, lower at "
+                         f"{counts.get('lower', 0)}, unclear at {counts.get('unclear', 0)} of {len(sub)} points "
+                         "(t interval over replications)")
+    return lines
+
+
+def _several_policies(data: SweepData) -> bool:
+    return len(data.policies) > 1 and data.all_values is not None
+
+
+@analysis("policies", report=_report_policies, figure="policy_comparison_figure", file="policies",
+          applies=_several_policies)
+def _policies(data: SweepData) -> dict[str, Any]:
+    assert data.all_values is not None and data.reference is not None
+    summary, paired, by_point = paired_policy_differences(data.all_values, data.reference, data.parameters)
+    return {"reference": data.reference, "summary": summary, "paired": paired, "by_point": by_point}
+
+
 #: The choices of ``kyoso analyze --method``.
 METHODS = tuple(a.name for a in ANALYSES if a.method)
 
@@ -314,6 +392,9 @@ class SweepAnalysis:
     points: pd.DataFrame
     results: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    policy: str | None = None
+    policies: list[str] = field(default_factory=list)
+    reference: str | None = None
 
     @property
     def effects(self) -> pd.DataFrame:
@@ -341,6 +422,9 @@ class SweepAnalysis:
                  f"mean over runs {fmt.interval(ci['mean'], ci['ci_low'], ci['ci_high'])} (95% interval)",
                  f"seed noise: {100 * share:.1f}% of one run's variance" if np.isfinite(share)
                  else f"seed noise: {self.noise.get('note') or 'not available'}"]
+        if self.policy is not None:
+            lines.insert(1, f"policy {self.policy} (of {', '.join(self.policies)}; --policy chooses; "
+                            f"the policy comparison is against {self.reference}, --reference chooses)")
         chosen = ANALYSES.get(self.method)
         shown = ([] if chosen.always else [chosen]) + [a for a in ANALYSES if a.always and a.name in self.results]
         for a in shown:
@@ -362,22 +446,158 @@ def _check_call(manifest: dict[str, Any], metric: str, method: str, at: str) -> 
                         f"(use --method {default_method(kind)})")
 
 
+def _choose(name: str | None, names: list[str], flag: str, what: str) -> str:
+    if name is None:
+        return names[0]
+    if name not in names:
+        raise UserError(f"{flag} {name!r}: no such {what} ({known_hint(name, names)})")
+    return name
+
+
+def gated_in_store(root: str | Path, policy: str | None = None) -> dict[str, str]:
+    """Parameters (store column names) gated to nothing in a store's scenario, with its fixed values and the
+    policy's levers applied: parameter → reason.  Empty when the scenario can no longer be loaded."""
+    from model.scenario import ScenarioError, gated_parameters, load_scenario
+
+    manifest = read_manifest(root)
+    bindings: dict[str, list[str]] = manifest.get("bindings", {})
+    policies = manifest.get("policies", {})
+    if policies:
+        policy = _choose(policy, list(manifest.get("policy_names", policies)), "--policy", "policy")
+
+    def expand(values: dict[str, Any]) -> dict[str, Any]:
+        return {p: v for k, v in values.items() for p in bindings.get(k, [k])}
+
+    overrides = {**expand(manifest.get("fixed", {})), **expand(policies.get(policy, {}))}
+    names = list(manifest["design"]["names"])
+    concrete = {p: k for k in names for p in bindings.get(k, [k])}
+    try:
+        scenario = load_scenario(manifest["scenario_ref"], **overrides)
+        hits = gated_parameters(scenario, list(concrete), varied=list(concrete))
+    except (ScenarioError, OSError, KeyError, ValueError):
+        return {}
+    out: dict[str, str] = {}
+    for g in hits:
+        out.setdefault(concrete.get(g.path, g.path), g.reason)
+    return out
+
+
+def _run(values_all: pd.DataFrame, *, metric: str, at: str, design: dict[str, Any], params: list[str],
+         replications: int, method: str, policy: str | None, policies: list[str], reference: str | None,
+         gated: dict[str, str], planned: int, seed: int, bins: int, notes: list[str]) -> SweepAnalysis:
+    values = values_all
+    if policy is not None:
+        values = values_all[values_all["policy"] == policy].reset_index(drop=True)
+        if values.empty:
+            raise UserError(f"--policy {policy}: no finished run of this policy yet")
+    data = SweepData(metric, at, design, params, values, point_means(values, params), replications, seed, bins,
+                     list(notes), policy=policy, policies=policies, reference=reference,
+                     all_values=values_all if policies else None, gated=gated)
+    chosen = ANALYSES.get(method)
+    out = {a.name: a.analyze(data) for a in ANALYSES if a is chosen or (a.always and a.fits(data))}
+    missing = planned - values["run_id"].nunique()
+    if missing:
+        data.notes.append(f"{missing} planned runs{f' of policy {policy}' if policy else ''} are missing "
+                          "(failed or not run yet)")
+    return SweepAnalysis(metric=metric, at=at, method=method, design=design["kind"], parameters=params,
+                         values=values, points=data.points, results=out, notes=data.notes, policy=policy,
+                         policies=policies, reference=reference)
+
+
 def analyze_sweep(root: str | Path, metric: str, method: str | None = None, at: str = "final",
-                  *, seed: int = 0, bins: int = 5) -> SweepAnalysis:
-    """Analyse one metric of a sweep directory (the ``kyoso analyze`` command)."""
+                  *, seed: int = 0, bins: int = 5, policy: str | None = None,
+                  reference: str | None = None) -> SweepAnalysis:
+    """Analyse one metric of a sweep directory (the ``kyoso analyze`` command).
+
+    With ``[policies]``: the analyses of one ``policy`` (default the first)
+    and the comparison of every policy with ``reference`` (default the first).
+    """
     manifest = read_manifest(root)
     design = manifest["design"]
     method = method or default_method(design["kind"])
     _check_call(manifest, metric, method, at)
     params = list(design["names"])
-    results = load_results(root, columns=[*ID_COLUMNS, *params, "step", "quarter", metric])
-    values = run_values(results, metric, at, params)
-    data = SweepData(metric, at, design, params, values, point_means(values, params),
-                     int(manifest["replications"]), seed, bins)
-    chosen = ANALYSES.get(method)
-    out = {a.name: a.analyze(data) for a in ANALYSES if a is chosen or (a.always and a.fits(data))}
-    missing = manifest["n_runs"] - values["run_id"].nunique()
-    if missing:
-        data.notes.append(f"{missing} planned runs are missing (failed or not run yet)")
-    return SweepAnalysis(metric=metric, at=at, method=method, design=design["kind"], parameters=params,
-                         values=values, points=data.points, results=out, notes=data.notes)
+    names = list(manifest.get("policy_names", manifest.get("policies", {})))
+    if names:
+        policy = _choose(policy, names, "--policy", "policy")
+        reference = _choose(reference, names, "--reference", "policy")
+    else:
+        for flag, given in (("--policy", policy), ("--reference", reference)):
+            if given is not None:
+                raise UserError(f"{flag} {given}: this sweep has no [policies]")
+    cols = [*ID_COLUMNS, *(["policy"] if names else []), *params, "step", "quarter", metric]
+    results = load_results(root, columns=cols)
+    values_all = run_values(results, metric, at, params)
+    planned = int(manifest["n_points"]) * int(manifest["replications"]) if names else int(manifest["n_runs"])
+    return _run(values_all, metric=metric, at=at, design=design, params=params,
+                replications=int(manifest["replications"]), method=method, policy=policy if names else None,
+                policies=names, reference=reference if names else None, gated=gated_in_store(root, policy),
+                planned=planned, seed=seed, bins=bins, notes=[])
+
+
+def _same_design(roots: list[Path], manifests: list[dict[str, Any]]) -> None:
+    """Refuse (one line) stores that are not of one design: scenario, run length, design, seeds."""
+    first = manifests[0]
+    for root, m in zip(roots[1:], manifests[1:]):
+        if m.get("policies"):
+            raise UserError(f"{root}: has [policies] itself; several stores are read as one policy each "
+                            "(analyze a store with policies on its own)")
+        for key, what in (("scenario_hash", "scenario"), ("quarters", "run length"), ("design", "design matrix"),
+                          ("replications", "replications")):
+            if m.get(key) != first.get(key):
+                raise UserError(f"{root}: its {what} differs from {roots[0]}'s ({key}); stores compared as "
+                                "policies need the same scenario, design, replications and seeds")
+        seeds = [(r["point"], r["replication"], r["seed"]) for r in m["runs"]]
+        if seeds != [(r["point"], r["replication"], r["seed"]) for r in first["runs"]]:
+            raise UserError(f"{root}: its seeds differ from {roots[0]}'s (use the same seed and common_seeds "
+                            "setting); stores compared as policies need common seeds")
+    if first.get("policies"):
+        raise UserError(f"{roots[0]}: has [policies] itself; several stores are read as one policy each "
+                        "(analyze a store with policies on its own)")
+
+
+def analyze_stores(roots: list[str | Path], metric: str, method: str | None = None, at: str = "final", *,
+                   seed: int = 0, bins: int = 5, policy: str | None = None,
+                   reference: str | None = None) -> SweepAnalysis:
+    """Several stores of one design (same scenario, design matrix and seeds) read as policies named by each
+    store's sweep name: the analyses of ``policy`` (default the first store) and every store against
+    ``reference`` (default the first), as for a sweep with ``[policies]``."""
+    roots = [Path(r) for r in roots]
+    if len(roots) == 1:
+        return analyze_sweep(roots[0], metric, method, at, seed=seed, bins=bins, policy=policy, reference=reference)
+    manifests = [read_manifest(r) for r in roots]
+    names = [str(m["name"]) for m in manifests]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise UserError(f"{', '.join(str(r) for r, n in zip(roots, names) if n == dup[0])}: the stores share the "
+                        f"sweep name {dup[0]!r}; each store is named by its sweep name, so give the sweeps "
+                        "different names")
+    _same_design(roots, manifests)
+    design = manifests[0]["design"]
+    method = method or default_method(design["kind"])
+    for m in manifests:
+        _check_call(m, metric, method, at)
+    params = list(design["names"])
+    policy = _choose(policy, names, "--policy", "store")
+    reference = _choose(reference, names, "--reference", "store")
+    frames = []
+    for root, name in zip(roots, names):
+        results = load_results(root, columns=[*ID_COLUMNS, *params, "step", "quarter", metric])
+        frames.append(run_values(results, metric, at, params).assign(policy=name))
+    values_all = pd.concat(frames, ignore_index=True)
+    differ = sorted({k for m in manifests for k in m.get("fixed", {})
+                     if len({_json_key(x.get("fixed", {}).get(k)) for x in manifests}) > 1})
+    notes = [f"stores read as policies: {', '.join(f'{n} ({r})' for n, r in zip(names, roots))}"
+             + (f"; their [fixed] values differ in {', '.join(differ)}" if differ else "")]
+    chosen = roots[names.index(policy)]
+    return _run(values_all, metric=metric, at=at, design=design, params=params,
+                replications=int(manifests[0]["replications"]), method=method, policy=policy, policies=names,
+                reference=reference, gated=gated_in_store(chosen), planned=int(manifests[0]["n_runs"]),
+                seed=seed, bins=bins, notes=notes)
+
+
+def _json_key(value: Any) -> str:
+    """A hashable text of a JSON value (for comparing manifests' entries)."""
+    import json
+
+    return json.dumps(value, sort_keys=True, default=str)

@@ -168,8 +168,11 @@ def _add_sweep_commands(sub: argparse._SubParsersAction) -> None:
     sw.add_argument("--dry-run", action="store_true", help="validate the file and print the plan; run nothing")
     sw.add_argument("--list-metrics", action="store_true", help="list the metric names of the sweep's scenario")
 
-    an = sub.add_parser("analyze", help="sensitivity indices, main effects and seed noise of one metric")
-    an.add_argument("dir", type=Path, help="sweep directory")
+    an = sub.add_parser("analyze", help="sensitivity indices, main effects, seed noise and policy comparison of one "
+                                        "metric")
+    an.add_argument("dirs", type=Path, nargs="+", metavar="DIR",
+                    help="sweep directory; several directories of one design (same scenario, design matrix and "
+                         "seeds) are compared as policies named by their sweep names")
     an.add_argument("--metric", required=True, help="metric stored in the sweep")
     an.add_argument("--method", choices=METHODS, default=None,
                     help="default: the method made for the sweep's design (sobol, morris), else main effects")
@@ -178,6 +181,12 @@ def _add_sweep_commands(sub: argparse._SubParsersAction) -> None:
                          "quarters, or its value at a step number or quarter such as 2030Q1")
     an.add_argument("--csv", type=Path, default=None, metavar="FILE",
                     help="also write the indices (or main effects) as CSV")
+    an.add_argument("--policy", default=None, metavar="P",
+                    help="with policies (or several DIRs): the policy whose runs the sensitivity analyses use "
+                         "(default: the first)")
+    an.add_argument("--reference", default=None, metavar="P",
+                    help="with policies (or several DIRs): the policy the others are compared with (default: the "
+                         "first)")
 
     pl = sub.add_parser("plot", help="figures of a sweep: main effects, grid heatmap, Sobol bars, seed noise")
     pl.add_argument("dir", type=Path, help="sweep directory")
@@ -186,6 +195,10 @@ def _add_sweep_commands(sub: argparse._SubParsersAction) -> None:
                     help="metric to plot (repeatable; default: every stored metric)")
     pl.add_argument("--at", choices=AT, default="final", help="final-quarter value or mean")
     pl.add_argument("--force", action="store_true", help="write into an existing non-empty directory")
+    pl.add_argument("--policy", default=None, metavar="P",
+                    help="with policies: the policy whose runs the sensitivity figures use (default: the first)")
+    pl.add_argument("--reference", default=None, metavar="P",
+                    help="with policies: the policy the others are compared with (default: the first)")
 
 
 def _add_compare(sub: argparse._SubParsersAction) -> None:
@@ -352,7 +365,7 @@ def _run_from_sweep(args: argparse.Namespace) -> tuple[str, int, int, dict[str, 
         some = ", ".join(list(runs)[:3])
         raise UserError(f"--run {args.run_id!r}: no such run in {args.from_dir} (run ids look like {some}, …)")
     run = runs[args.run_id]
-    overrides = {**manifest.get("fixed", {}), **run["parameters"]}
+    overrides = run.get("overrides") or {**manifest.get("fixed", {}), **run["parameters"]}
     return manifest["scenario_ref"], int(run["seed"]), int(manifest["quarters"]), overrides
 
 
@@ -372,9 +385,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
         design = build_design(sweep)
         runs = plan_runs(sweep, design)
-        print(f"{args.file}: valid sweep {sweep.spec.name!r}: {sweep.spec.design} design, {design.n_points} points "
-              f"× {sweep.spec.replications} replications = {len(runs)} runs of {sweep.quarters} quarters "
+        policies = (f" × {len(sweep.policies)} policies ({', '.join(sweep.policy_names)})"
+                    if sweep.policies else "")
+        print(f"{args.file}: valid sweep {sweep.spec.name!r}: {sweep.spec.design} design, {design.n_points} points"
+              f"{policies} × {sweep.spec.replications} replications = {len(runs)} runs of {sweep.quarters} quarters "
               f"on {sweep.scenario_ref}; metrics {', '.join(sweep.metrics)}", flush=True)
+        for key, paths in sweep.expansions.items():
+            print(f"  {key} binds {len(paths)} paths: {', '.join(paths)}")
         slots = 1 if backend == "serial" else (args.workers or os.cpu_count() or 1)
         try:
             print(estimate_duration(sweep, runs, slots).text())
@@ -440,14 +457,19 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from experiments.analysis import analyze_sweep
+    from experiments.analysis import analyze_stores
 
-    res = analyze_sweep(args.dir, args.metric, method=args.method, at=args.at)
+    res = analyze_stores(args.dirs, args.metric, method=args.method, at=args.at, policy=args.policy,
+                         reference=args.reference)
     print(res.text())
     if args.csv is not None:
         table = res.indices if res.indices is not None else res.effects
         args.csv.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.csv, index=False)
+        if "policies" in res.results:            # the paired differences next to it: FILE_policies.csv
+            pol = res.results["policies"]
+            pol["paired"].to_csv(args.csv.with_name(f"{args.csv.stem}_policies.csv"), index=False)
+            pol["by_point"].to_csv(args.csv.with_name(f"{args.csv.stem}_policies_by_point.csv"), index=False)
     return 0
 
 
@@ -541,7 +563,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
         raise UserError(f"--out {out}: exists and is not a directory")
     if out.is_dir() and any(out.iterdir()) and not args.force:
         raise UserError(f"--out {out}: directory exists and is not empty (use --force to write into it)")
-    paths = plots.save_sweep_figures(args.dir, out, args.metrics, at=args.at)
+    paths = plots.save_sweep_figures(args.dir, out, args.metrics, at=args.at, policy=args.policy,
+                                     reference=args.reference)
     print(f"kyoso plot: {len(paths)} figures written to {out}")
     for p in paths:
         print(f"  {p.name}")

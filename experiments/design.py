@@ -21,6 +21,13 @@ the root spawns a design child (spawn key ``(0,)``) and a runs child
 (``(1,)``), and run ``k`` gets ``runs.spawn(...)[k]`` (spawn key ``(1, k)``);
 its integer seed is 63 bits of that child's ``generate_state``, the number
 ``kyoso run --seed`` takes.
+
+With ``[policies]``, every (point, replication) is run under every policy
+with the same seed: the seeds are drawn exactly as without policies (one
+child per (point, replication), spawn key ``(1, point × R + replication)``)
+and shared by the policies, so policies are compared on common design points
+and common random numbers.  Run ids are ``p{point}-{policy}-r{replication}``,
+in the order point, policy (as the sweep file lists them), replication.
 """
 
 from __future__ import annotations
@@ -272,31 +279,40 @@ class RunSpec:
     seed: int
     spawn_key: tuple[int, ...]
     parameters: dict[str, Any] = field(default_factory=dict)
+    policy: str | None = None      # None: the sweep has no [policies]
 
     def to_json(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "index": self.index, "point": self.point, "replication": self.replication,
-                "seed": self.seed, "spawn_key": list(self.spawn_key), "parameters": self.parameters}
+        out = {"run_id": self.run_id, "index": self.index, "point": self.point, "replication": self.replication,
+               "seed": self.seed, "spawn_key": list(self.spawn_key), "parameters": self.parameters}
+        return out if self.policy is None else out | {"policy": self.policy}
 
 
 def plan_runs(sweep: ResolvedSweep, design: Design) -> list[RunSpec]:
-    """Every (point, replication) with its run id and independent seed."""
+    """Every (point, policy, replication) with its run id and seed (shared by the policies)."""
     reps = sweep.spec.replications
-    n_runs = design.n_points * reps
+    n_base = design.n_points * reps
     _, runs_ss = _seed_children(sweep.spec.seed)
     if sweep.spec.common_seeds:       # common random numbers: one seed per replication, shared by the points
         per_rep = runs_ss.spawn(reps)
-        children = [per_rep[k % reps] for k in range(n_runs)]
+        children = [per_rep[k % reps] for k in range(n_base)]
     else:
-        children = runs_ss.spawn(n_runs)
+        children = runs_ss.spawn(n_base)
+    seeds = []
+    for child in children:
+        state = child.generate_state(2, dtype=np.uint32)
+        seeds.append(((int(state[0]) << 32) | int(state[1])) & SEED_MASK)
     wp = len(str(max(design.n_points - 1, 0)))
     wr = len(str(max(reps - 1, 0)))
+    policies: list[str | None] = list(getattr(sweep, "policy_names", [])) or [None]
     out = []
-    for k, child in enumerate(children):
-        p, r = divmod(k, reps)
-        state = child.generate_state(2, dtype=np.uint32)
-        seed = ((int(state[0]) << 32) | int(state[1])) & SEED_MASK
-        out.append(RunSpec(run_id=f"p{p:0{wp}d}-r{r:0{wr}d}", index=k, point=p, replication=r, seed=seed,
-                           spawn_key=tuple(int(x) for x in child.spawn_key), parameters=dict(design.points[p])))
+    for p in range(design.n_points):
+        for policy in policies:
+            for r in range(reps):
+                b = p * reps + r
+                tag = "" if policy is None else f"{policy}-"
+                out.append(RunSpec(run_id=f"p{p:0{wp}d}-{tag}r{r:0{wr}d}", index=len(out), point=p, replication=r,
+                                   seed=seeds[b], spawn_key=tuple(int(x) for x in children[b].spawn_key),
+                                   parameters=dict(design.points[p]), policy=policy))
     return out
 
 

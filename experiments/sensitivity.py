@@ -39,6 +39,8 @@ __all__ = [
     "seed_noise",
     "main_effects",
     "main_effect_summary",
+    "inert_parameters",
+    "paired_policy_differences",
     "sobol_indices",
     "morris_indices",
 ]
@@ -189,7 +191,7 @@ def run_values(results: pd.DataFrame, metric: str, at: str | int = "final",
         raise UserError(f"--metric {metric!r}: not stored in this sweep")
     params = list(parameters) if parameters is not None else [
         c for c in results.columns if c not in (*ID_COLUMNS, "step", "quarter") and "." in c]
-    keys = [c for c in (*ID_COLUMNS, *params) if c in results.columns]
+    keys = [c for c in (*ID_COLUMNS, "policy", *params) if c in results.columns]
     ids = results.groupby("run_id", sort=False)[[k for k in keys if k != "run_id"]].first().reset_index()
     reduced = reduce_runs(results, [metric], at, by="run_id")
     out = ids.merge(reduced, on="run_id", how="inner", sort=False)
@@ -350,3 +352,154 @@ def morris_indices(design: dict[str, Any], pm: pd.DataFrame, metric: str = "valu
                          num_levels=int(design.get("levels", 4)), seed=_salib_seed(seed))
     return pd.DataFrame({"parameter": problem["names"], "mu": res["mu"], "mu_star": res["mu_star"],
                          "sigma": res["sigma"], "mu_star_conf": res["mu_star_conf"]})
+
+
+# ------------------------------------------------------------ inert parameters
+def _eta2_codes(y: np.ndarray, codes: np.ndarray, ss_total: float) -> float:
+    """η² of ``y`` grouped by integer ``codes``: between-group sum of squares over ``ss_total``."""
+    n = np.bincount(codes)
+    sums = np.bincount(codes, weights=y)
+    keep = n > 0
+    return float(((sums[keep] ** 2 / n[keep]).sum() - y.sum() ** 2 / len(y)) / ss_total)
+
+
+def inert_parameters(values: pd.DataFrame, parameters: list[str], *, design: str = "lhs",
+                     gated: dict[str, str] | None = None, bins: int = 5, alpha: float = 0.05,
+                     permutations: int = 999, seed: int = 0) -> pd.DataFrame:
+    """Which parameters cannot act (gated to nothing) or show no main effect beyond chance.
+
+    ``values``: one row per run (:func:`run_values`, one policy only), with
+    ``point`` and the parameter columns; levels as in
+    :func:`main_effect_summary` (values, or ``bins`` quantile bins), whose η²
+    is tested:
+
+    * **grid** designs with replications: the one-way F test of the level
+      means against the seed noise alone (the pure-error mean square between
+      replications of the same point, :func:`seed_noise`): in a full
+      factorial every level of one parameter sees every combination of the
+      others, so without an effect its level means differ by seed noise only
+      (the main-effect test of a factorial ANOVA with the pure-error term).
+    * other designs (lhs, sobol, morris; a grid without replications): a
+      permutation test (``permutations`` draws, seeded): the parameter's
+      values are shuffled among the design points (the runs of a point move
+      together, so replications are not counted as independent evidence) and
+      η² recomputed; p = (1 + #{η²_perm ≥ η²}) / (1 + permutations).  The
+      null distribution holds the seed noise *and* the chance alignment with
+      the other sampled parameters, which is what lifts an inert
+      parameter's η² above 0 (the issue's 0.078).
+
+    A parameter is flagged ``inert`` when it is in ``gated`` (parameter →
+    reason) or p ≥ ``alpha``; with no more design points than levels the
+    permutation test cannot tell anything (p is NaN, not flagged).  Returns one row per parameter: parameter,
+    eta2, eta2_null (η² expected without an effect: the permutation mean,
+    or (L − 1)·σ²_seed / SS_total for the F test), p_value, test, gated
+    (reason or ''), inert, why ('' when not flagged).
+    """
+    from scipy import stats
+
+    gated = dict(gated or {})
+    df = values[np.isfinite(values["value"].to_numpy(dtype=float))].reset_index(drop=True)
+    y = df["value"].to_numpy(dtype=float)
+    ss_total = float(((y - y.mean()) ** 2).sum()) if len(y) else 0.0
+    nz = seed_noise(df) if len(y) else {}
+    replicated = int(nz.get("df_within", 0) or 0) > 0 and float(nz.get("var_seed", 0.0) or 0.0) > 0
+    points, run_point = np.unique(df["point"].to_numpy(), return_inverse=True)
+    rng = np.random.default_rng(seed)
+    perms = [rng.permutation(len(points)) for _ in range(permutations)] if len(points) > 1 else []
+    rows = []
+    for p in parameters:
+        row: dict[str, Any] = {"parameter": p, "eta2": np.nan, "eta2_null": np.nan, "p_value": np.nan,
+                               "test": "", "gated": gated.get(p, ""), "inert": False, "why": ""}
+        level, _ = _levels(df[p], bins) if len(df) else (df[p], False)
+        codes = pd.factorize(level, sort=True)[0]
+        n_levels = int(codes.max()) + 1 if len(codes) else 0
+        if ss_total > 0 and n_levels > 1:
+            eta2 = _eta2_codes(y, codes, ss_total)
+            row["eta2"] = eta2
+            if design == "grid" and replicated:
+                df_b, df_w = n_levels - 1, int(nz["df_within"])
+                f = (eta2 * ss_total / df_b) / float(nz["var_seed"])
+                row |= {"p_value": float(stats.f.sf(f, df_b, df_w)), "eta2_null": df_b * float(nz["var_seed"]) / ss_total,
+                        "test": "F test of level means against seed noise"}
+            elif perms:
+                by_point = np.zeros(len(points), dtype=np.int64)
+                by_point[run_point] = codes
+                if n_levels >= len(points):       # one point per level: every shuffle gives the same η²
+                    row["test"] = "no test: one design point per level"
+                    rows.append(row | ({"inert": True, "why": f"gated to nothing: {row['gated']}"}
+                                       if row["gated"] else {}))
+                    continue
+                null = np.array([_eta2_codes(y, by_point[perm][run_point], ss_total) for perm in perms])
+                row |= {"p_value": float((1 + (null >= eta2 - 1e-12).sum()) / (1 + len(null))),
+                        "eta2_null": float(null.mean()), "test": f"permutation test over design points ({len(null)} draws)"}
+        elif ss_total <= 0 and len(y):
+            row |= {"eta2": np.nan, "p_value": 1.0, "test": "the metric is constant"}
+        if row["gated"]:
+            row |= {"inert": True, "why": f"gated to nothing: {row['gated']}"}
+        elif np.isfinite(row["p_value"]) and row["p_value"] >= alpha:
+            eta = f"η² {row['eta2']:.3f}, by chance ≈ {row['eta2_null']:.3f}; " if np.isfinite(row["eta2"]) else ""
+            row |= {"inert": True, "why": f"no effect beyond chance ({eta}{row['test'].split(' (')[0]} "
+                                          f"p = {row['p_value']:.2g})"}
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["parameter", "eta2", "eta2_null", "p_value", "test", "gated", "inert", "why"])
+
+
+# ------------------------------------------------------------ policies
+def paired_policy_differences(values: pd.DataFrame, reference: str, parameters: list[str] | None = None,
+                              level: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Every policy against ``reference`` on common (point, replication) pairs.
+
+    ``values``: one row per run with ``policy``, ``point``, ``replication``
+    and ``value`` (runs of a pair share their seed).  Returns three tables:
+
+    * per policy: mean, sd, n and the ``level`` t-interval of the mean over its runs;
+    * per policy ≠ reference: the mean paired difference (policy − reference)
+      with its t-interval over pairs, the paired t test's p, the share of
+      pairs where the policy is higher (ties count half), and ``within_noise``
+      (the interval contains 0: not distinguishable from seed noise);
+    * per policy ≠ reference and design point: the parameters, the mean
+      difference over the point's replications with its t-interval (NaN with
+      one replication) and ``verdict`` higher / lower / unclear.
+    """
+    from scipy import stats
+
+    pol = values["policy"].astype(str)
+    order = list(dict.fromkeys(pol))
+    params = list(parameters or [])
+    summary = []
+    for name in order:
+        ci = t_interval(values.loc[pol == name, "value"], level)
+        summary.append({"policy": name, "reference": name == reference, **ci})
+    ref = values[pol == reference].set_index(["point", "replication"])["value"]
+    paired, by_point = [], []
+    for name in order:
+        if name == reference:
+            continue
+        other = values[pol == name].set_index(["point", "replication"])
+        joined = other[["value"]].join(ref.rename("ref"), how="inner")
+        d = (joined["value"] - joined["ref"]).to_numpy(dtype=float)
+        d = d[np.isfinite(d)]
+        ci = t_interval(d, level)
+        p_value = float(stats.ttest_1samp(d, 0.0).pvalue) if len(d) > 1 and np.std(d) > 0 else (
+            1.0 if len(d) > 1 else float("nan"))
+        higher = float(((d > 0).sum() + 0.5 * (d == 0).sum()) / len(d)) if len(d) else float("nan")
+        within = bool(not (ci["ci_low"] > 0 or ci["ci_high"] < 0)) if np.isfinite(ci["ci_low"]) else True
+        paired.append({"policy": name, "reference": reference, "diff": ci["mean"], "sd": ci["sd"], "n_pairs": ci["n"],
+                       "ci_low": ci["ci_low"], "ci_high": ci["ci_high"], "p_value": p_value,
+                       "share_higher": higher, "within_noise": within})
+        diffs = (joined["value"] - joined["ref"]).rename("diff").reset_index()
+        first = other.reset_index().groupby("point")[params].first() if params else None
+        for pt, g in diffs.groupby("point", sort=True):
+            c = t_interval(g["diff"], level)
+            verdict = ("higher" if c["ci_low"] > 0 else "lower" if c["ci_high"] < 0 else "unclear") \
+                if np.isfinite(c["ci_low"]) else "unclear"
+            row = {"policy": name, "point": int(pt)}
+            if first is not None:
+                row |= first.loc[pt].to_dict()
+            by_point.append(row | {"diff": c["mean"], "ci_low": c["ci_low"], "ci_high": c["ci_high"], "n": c["n"],
+                                   "verdict": verdict})
+    cols = ["policy", "point", *params, "diff", "ci_low", "ci_high", "n", "verdict"]
+    return (pd.DataFrame(summary),
+            pd.DataFrame(paired, columns=["policy", "reference", "diff", "sd", "n_pairs", "ci_low", "ci_high",
+                                          "p_value", "share_higher", "within_noise"]),
+            pd.DataFrame(by_point, columns=cols))

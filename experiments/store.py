@@ -7,8 +7,9 @@ Layout (DESIGN.md, "A sweep directory")::
                                every planned run (id, point, replication, seed,
                                parameters, the `kyoso run` command repeating it)
     DIR/runs/<run_id>.parquet  one file per finished run: run_id, point,
-                               replication, seed, one column per parameter,
-                               step, quarter and the chosen metrics per quarter
+                               replication, seed, [policy,] one column per
+                               parameter, [one per policy lever,] step,
+                               quarter and the chosen metrics per quarter
     DIR/failed/<run_id>.json   one file per failed run: error, traceback, and
                                every attempt (a retry that fails again appends)
     DIR/sessions.jsonl         one line per `kyoso sweep` session (backend,
@@ -275,8 +276,11 @@ def load_results(root: str | Path, *, columns: list[str] | None = None, lazy: bo
     """Every finished run of a sweep as one tidy DataFrame.
 
     One row per run × quarter, in planned run order then step: ``run_id``,
-    ``point``, ``replication``, ``seed``, one column per swept parameter
-    (named by its dotted path), ``step``, ``quarter`` and the metrics.  Failed
+    ``point``, ``replication``, ``seed``, with ``[policies]`` the run's
+    ``policy``, one column per swept parameter (named by its dotted path, or
+    by the key of a binding such as ``regions.TW-*.political_risk``), with
+    policies one column per lever (its effective value), ``step``,
+    ``quarter`` and the metrics.  Failed
     or unfinished runs are absent (see :func:`sweep_status`).  ``lazy=True``
     returns a ``pyarrow.dataset.Dataset`` instead, for sweeps too big to load.
     """
@@ -299,8 +303,10 @@ def load_results(root: str | Path, *, columns: list[str] | None = None, lazy: bo
 
 
 def planned_runs(root: str | Path) -> pd.DataFrame:
-    """The manifest's planned runs as a table (run_id, index, point, replication, seed, parameters)."""
+    """The manifest's planned runs as a table (run_id, index, point, replication, seed, [policy,]
+    parameters[, the policy's levers])."""
     manifest = read_manifest(root)
-    rows = [{k: v for k, v in r.items() if k not in ("parameters", "spawn_key", "command")} | r["parameters"]
-            for r in manifest["runs"]]
+    policies = manifest.get("policies", {})
+    rows = [{k: v for k, v in r.items() if k not in ("parameters", "spawn_key", "command", "overrides")}
+            | r["parameters"] | policies.get(r.get("policy"), {}) for r in manifest["runs"]]
     return pd.DataFrame(rows)

@@ -75,10 +75,13 @@ class RunTask:
     parameters: dict[str, Any]
     fixed: dict[str, Any]
     metrics: tuple[str, ...]
+    policy: str | None = None                 # None: the sweep has no [policies]
+    levers: dict[str, Any] = field(default_factory=dict)           # the policy's effective lever values
+    expanded: dict[str, Any] | None = None    # concrete overrides when keys bind several paths or with policies
 
     @property
     def overrides(self) -> dict[str, Any]:
-        return {**self.fixed, **self.parameters}
+        return dict(self.expanded) if self.expanded is not None else {**self.fixed, **self.parameters}
 
 
 @dataclass
@@ -118,7 +121,7 @@ def _scenario(ref: str) -> Any:
 
 
 def run_frame(task: RunTask, metrics: pd.DataFrame) -> pd.DataFrame:
-    """The tidy rows of one run: identifiers, parameters, step, quarter, metrics."""
+    """The tidy rows of one run: identifiers, [policy,] parameters, [levers,] step, quarter, metrics."""
     n = len(metrics)
     cols: dict[str, Any] = {
         "run_id": [task.run_id] * n,
@@ -126,7 +129,11 @@ def run_frame(task: RunTask, metrics: pd.DataFrame) -> pd.DataFrame:
         "replication": np.full(n, task.replication, dtype=np.int64),
         "seed": np.full(n, task.seed, dtype=np.int64),
     }
+    if task.policy is not None:
+        cols["policy"] = [task.policy] * n
     for path, value in task.parameters.items():
+        cols[path] = [value] * n
+    for path, value in task.levers.items():
         cols[path] = [value] * n
     cols["step"] = metrics["step"].to_numpy(dtype=np.int64)
     cols["quarter"] = metrics["quarter"].astype(str).to_numpy()
@@ -175,17 +182,55 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _plan_hash(runs: list[RunSpec]) -> str:
-    text = json.dumps([[r.run_id, r.seed, r.parameters] for r in runs], default=str)
+def _plan_hash(runs: list[RunSpec], sweep: ResolvedSweep | None = None) -> str:
+    """Hash of run ids, seeds and parameters (with policies or bindings also each run's concrete overrides)."""
+    if sweep is not None and (sweep.policies or sweep.expansions):
+        rows: list[Any] = [[r.run_id, r.seed, r.parameters, r.policy, sweep.overrides(r.parameters, r.policy)]
+                           for r in runs]
+    else:
+        rows = [[r.run_id, r.seed, r.parameters] for r in runs]
+    text = json.dumps(rows, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+_SEED_HOW = ("root = SeedSequence(seed); design, runs = root.spawn(2); run k uses runs.spawn(n_runs)[k] "
+             "(spawn_key (1, k)); its seed is the 63 low bits of generate_state(2, uint32) read as one "
+             "big-endian 64-bit number, passed to ChipModel(rng=seed)")
+_SEED_HOW_POLICIES = ("root = SeedSequence(seed); design, runs = root.spawn(2); the run at design point p and "
+                      "replication r uses runs.spawn(n_points × replications)[p × replications + r] (spawn_key "
+                      "(1, p × replications + r)) under every policy, so all policies share the seeds of a "
+                      "(point, replication) (with common_seeds, runs.spawn(replications)[r] at every point); "
+                      "its seed is the 63 low bits of generate_state(2, uint32) read as one big-endian "
+                      "64-bit number, passed to ChipModel(rng=seed)")
+
+
+def _run_record(sweep: ResolvedSweep, r: RunSpec) -> dict[str, Any]:
+    overrides = sweep.overrides(r.parameters, r.policy)
+    extra = {"overrides": overrides} if (sweep.policies or sweep.expansions) else {}
+    return r.to_json() | extra | {"command": reproduce_command(sweep.scenario_ref, sweep.quarters, r.seed, overrides)}
+
+
 def make_manifest(sweep: ResolvedSweep, design: Design, runs: list[RunSpec]) -> dict[str, Any]:
-    """Everything needed to read, check, resume and reproduce the sweep."""
+    """Everything needed to read, check, resume and reproduce the sweep.
+
+    With policies also ``policies`` (name → every lever's effective value),
+    ``levers`` (lever path → kind, unit, description) and each run's
+    ``policy``; with bindings ``bindings`` (key → the paths it sets); with
+    either, each run's concrete ``overrides``.
+    """
     from datetime import datetime, timezone
 
     spec = sweep.spec
-    return {
+    extra: dict[str, Any] = {}
+    if sweep.policies:
+        extra["policies"] = sweep.policies
+        extra["policy_names"] = sweep.policy_names
+        extra["levers"] = {p: {"kind": i.kind, "unit": i.unit, "description": i.description}
+                           for p, i in sweep.levers.items()}
+        extra["n_policies"] = len(sweep.policies)
+    if sweep.expansions:
+        extra["bindings"] = sweep.expansions
+    manifest = {
         "kind": "kyoso sweep",
         "format": 1,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -205,19 +250,20 @@ def make_manifest(sweep: ResolvedSweep, design: Design, runs: list[RunSpec]) -> 
         "n_runs": len(runs),
         "seed_tree": {
             "entropy": spec.seed,
-            "how": "root = SeedSequence(seed); design, runs = root.spawn(2); run k uses runs.spawn(n_runs)[k] "
-                   "(spawn_key (1, k)); its seed is the 63 low bits of generate_state(2, uint32) read as one "
-                   "big-endian 64-bit number, passed to ChipModel(rng=seed)",
+            "how": _SEED_HOW_POLICIES if sweep.policies else _SEED_HOW,
             "design_spawn_key": [0],
             "runs_spawn_key": [1],
         },
-        "plan_hash": _plan_hash(runs),
+        "plan_hash": _plan_hash(runs, sweep),
         "versions": _versions(),
         "git_revision": git_revision(),
-        "runs": [r.to_json() | {"command": reproduce_command(sweep.scenario_ref, sweep.quarters, r.seed,
-                                                             {**sweep.fixed, **r.parameters})}
-                 for r in runs],
+        "runs": [_run_record(sweep, r) for r in runs],
     }
+    if extra:           # after the design, before the runs; a sweep without policies or bindings is as before
+        runs_list = manifest.pop("runs")
+        manifest |= extra
+        manifest["runs"] = runs_list
+    return manifest
 
 
 class SweepInterrupted(Exception):
@@ -253,10 +299,13 @@ class SweepResult:
 
 
 def _tasks(sweep: ResolvedSweep, runs: list[RunSpec]) -> Iterator[RunTask]:
+    concrete = bool(sweep.policies or sweep.expansions)
     for r in runs:
         yield RunTask(run_id=r.run_id, index=r.index, point=r.point, replication=r.replication, seed=r.seed,
                       scenario_ref=sweep.scenario_ref, quarters=sweep.quarters, parameters=r.parameters,
-                      fixed=sweep.fixed, metrics=tuple(sweep.metrics))
+                      fixed=sweep.fixed, metrics=tuple(sweep.metrics), policy=r.policy,
+                      levers=dict(sweep.policies.get(r.policy, {})) if r.policy is not None else {},
+                      expanded=sweep.overrides(r.parameters, r.policy) if concrete else None)
 
 
 def _stream(executor: Executor, slots: int, tasks: Iterator[RunTask], take: Callable[[RunOutcome], None]) -> None:
@@ -291,11 +340,12 @@ def _stream(executor: Executor, slots: int, tasks: Iterator[RunTask], take: Call
 
 def _failure_record(sweep: ResolvedSweep, spec: RunSpec, outcome: RunOutcome) -> dict[str, Any]:
     """What ``failed/<run_id>.json`` says about a failed run, with the command that repeats it."""
-    return {"run_id": outcome.run_id, "point": spec.point, "replication": spec.replication, "seed": spec.seed,
-            "parameters": spec.parameters, "error": outcome.error, "traceback": outcome.traceback,
+    policy = {"policy": spec.policy} if spec.policy is not None else {}
+    return {"run_id": outcome.run_id, "point": spec.point, "replication": spec.replication, **policy,
+            "seed": spec.seed, "parameters": spec.parameters, "error": outcome.error, "traceback": outcome.traceback,
             "worker": outcome.worker, "elapsed_seconds": outcome.elapsed,
             "command": reproduce_command(sweep.scenario_ref, sweep.quarters, spec.seed,
-                                         {**sweep.fixed, **spec.parameters})}
+                                         sweep.overrides(spec.parameters, spec.policy))}
 
 
 def run_sweep(sweep: ResolvedSweep, out: str | Path, *, backend: str = "processes", workers: int | None = None,
@@ -317,7 +367,7 @@ def run_sweep(sweep: ResolvedSweep, out: str | Path, *, backend: str = "processe
     if sweep.quarters < sweep.scenario.meta.horizon:      # warn here of events that will not fire (workers don't)
         from model.scenario import load_scenario
 
-        load_scenario(sweep.scenario, **{**sweep.fixed, "meta.horizon": sweep.quarters})
+        load_scenario(sweep.scenario, **{**sweep.overrides({}), "meta.horizon": sweep.quarters})
     store: SweepStore | None = None
     desc = backend
     try:

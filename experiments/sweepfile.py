@@ -17,6 +17,17 @@ A sweep file is TOML data (DESIGN.md, "Sweep file")::
     [fixed]                        # optional: the same override in every run
     "cocreation.talent.enabled" = true
 
+    [policies.status_quo]          # optional: named lever settings, crossed with the design
+    [policies.talent_on]           # (a path a policy leaves out keeps the scenario's value)
+    "cocreation.talent.enabled" = true
+
+A key with a shell-style glob (``*``, ``?``, ``[…]``) or a brace list
+(``{a,b}``) in a path segment is a *binding*: ``"regions.TW-*.political_risk"``
+or ``"regions.{TW-Hsinchu,TW-Tainan}.political_risk"`` sets one value on every
+matching path of the scenario (resolved by :func:`expand_key`; the manifest
+lists the expansion).  The design sees one parameter per key, and the key is
+its column name in the store.
+
 :func:`load_sweep` reads the file and validates it with the pydantic schema
 below (unknown keys, types, ranges, the rules of the chosen design from
 :data:`experiments.design.DESIGNS`) and then against the scenario it names
@@ -29,12 +40,14 @@ value and what was expected.  The design points and the run plan are
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import math
+import re
 import tomllib
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -48,6 +61,7 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StrictStr,
+    StringConstraints,
     Tag,
     ValidationError,
     model_validator,
@@ -67,6 +81,7 @@ from model.scenario import (
     load_scenario,
     validation_message,
 )
+from model.scenario.paths import PathMiss, split_path, value_at, walk
 
 __all__ = [
     "SweepError",
@@ -79,6 +94,8 @@ __all__ = [
     "resolve_sweep",
     "available_metrics",
     "scenario_hash",
+    "expand_key",
+    "is_binding",
 ]
 
 _RANGE_KEYS = {"low", "high", "log"}
@@ -91,6 +108,8 @@ class _Strict(BaseModel):
 
 Scalar = Union[StrictBool, StrictInt, StrictFloat, StrictStr]
 Values = Annotated[list[Scalar], Field(min_length=1)]
+#: A policy's name: part of run ids and file names.
+PolicyName = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_]+$")]
 
 
 def _param_kind(value: Any) -> str:
@@ -122,6 +141,9 @@ class SweepSpec(_Strict):
     metrics: list[StrictStr] = Field(..., min_length=1, description="Metric columns stored per quarter [names]")
     parameters: dict[str, ParameterValues] = Field(..., min_length=1, description="Dotted path → list of values (grid) or {low, high[, log]} [table]")
     fixed: dict[str, Scalar] = Field(default_factory=dict, description="Dotted path → value set in every run [table]")
+    policies: dict[PolicyName, dict[str, Scalar]] = Field(
+        default_factory=dict, description="Policy name (letters, digits, _) → table of dotted path → lever value; "
+                                          "every policy is run at every design point with the same seeds [tables]")
 
     @model_validator(mode="after")
     def _design_fits(self) -> SweepSpec:
@@ -137,11 +159,23 @@ class SweepSpec(_Strict):
                 raise ValueError(f"fixed.{path}: set the run length with 'quarters', not with meta.horizon")
             if _norm(path) in {_norm(p) for p in self.parameters}:
                 raise ValueError(f"fixed.{path}: also a swept parameter; keep it in one place")
+        elsewhere = {_norm(p): "a swept parameter" for p in self.parameters} | {
+            _norm(p): "set under [fixed]" for p in self.fixed}
+        for name, levers in self.policies.items():
+            for path in levers:
+                if _norm(path) == "meta.horizon":
+                    raise ValueError(f"policies.{name}.{path}: set the run length with 'quarters', "
+                                     "not with meta.horizon")
+                if _norm(path) in elsewhere:
+                    raise ValueError(f"policies.{name}.{path}: also {elsewhere[_norm(path)]}; "
+                                     "a path is either an uncertainty, fixed, or a policy lever")
         return self
 
     def normalized(self) -> dict[str, Any]:
-        """The sweep as JSON data (what the manifest stores and ``--resume`` compares)."""
-        return self.model_dump(mode="json")
+        """The sweep as JSON data (what the manifest stores and ``--resume`` compares).
+
+        A sweep without policies has no ``policies`` key, as before policies existed."""
+        return self.model_dump(mode="json", exclude=None if self.policies else {"policies"})
 
 
 def _norm(path: str) -> str:
@@ -171,7 +205,7 @@ def _flatten_parameters(raw: Any, origin: str) -> Any:
     return out
 
 
-def _flatten_fixed(raw: Any, origin: str) -> Any:
+def _flatten_fixed(raw: Any, origin: str, section: str = "fixed") -> Any:
     if not isinstance(raw, dict):
         return raw
     out: dict[str, Any] = {}
@@ -181,12 +215,25 @@ def _flatten_fixed(raw: Any, origin: str) -> Any:
             if isinstance(value, dict):
                 walk(value, f"{prefix}{key}.")
             elif isinstance(value, list):
-                raise SweepError(f"{origin}: fixed.{prefix}{key}: expected a single value, got a list "
+                raise SweepError(f"{origin}: {section}.{prefix}{key}: expected a single value, got a list "
                                  "(sweep it under [parameters] instead)")
             else:
                 out[f"{prefix}{key}"] = value
 
     walk(raw, "")
+    return out
+
+
+def _flatten_policies(raw: Any, origin: str) -> Any:
+    """``[policies.NAME]`` tables, each folded into dotted path → value like ``[fixed]``."""
+    if not isinstance(raw, dict):
+        raise SweepError(f"{origin}: policies = {raw!r}: expected tables [policies.NAME] of dotted path → value")
+    out: dict[str, Any] = {}
+    for name, table in raw.items():
+        if not isinstance(table, dict):
+            raise SweepError(f"{origin}: policies.{name} = {table!r}: expected a table [policies.{name}] of "
+                             "dotted path → value (an empty table for the scenario as it is)")
+        out[name] = _flatten_fixed(table, origin, f"policies.{name}")
     return out
 
 
@@ -202,6 +249,8 @@ def parse_sweep(raw: dict, origin: str = "sweep") -> SweepSpec:
         raw["parameters"] = _flatten_parameters(raw["parameters"], origin)
     if "fixed" in raw:
         raw["fixed"] = _flatten_fixed(raw["fixed"], origin)
+    if "policies" in raw:
+        raw["policies"] = _flatten_policies(raw["policies"], origin)
     try:
         return SweepSpec.model_validate(raw)
     except ValidationError as exc:
@@ -211,7 +260,13 @@ def parse_sweep(raw: dict, origin: str = "sweep") -> SweepSpec:
 # ------------------------------------------------------------ scenario checks
 @dataclass(frozen=True)
 class ResolvedSweep:
-    """A sweep checked against its scenario: everything a run plan needs."""
+    """A sweep checked against its scenario: everything a run plan needs.
+
+    ``parameters``, ``fixed`` and the policies' levers are keyed as the sweep
+    file writes them (a binding keeps its pattern: it is the store's column
+    name); ``bindings`` gives every key's concrete paths and
+    :meth:`overrides` the concrete overrides of one run.
+    """
 
     spec: SweepSpec
     origin: str
@@ -222,6 +277,9 @@ class ResolvedSweep:
     parameters: dict[str, Any]   # path → Range or list of normalised values
     fixed: dict[str, Any]        # path → normalised value
     scenario_hash: str
+    policies: dict[str, dict[str, Any]] = field(default_factory=dict)   # name → lever → effective value
+    levers: dict[str, PathInfo] = field(default_factory=dict)           # lever path → type, bounds, unit
+    bindings: dict[str, tuple[str, ...]] = field(default_factory=dict)  # every key → its concrete paths
 
     @property
     def names(self) -> list[str]:
@@ -230,6 +288,137 @@ class ResolvedSweep:
     @property
     def metrics(self) -> list[str]:
         return list(self.spec.metrics)
+
+    @property
+    def policy_names(self) -> list[str]:
+        """The policies in the sweep file's order (empty without ``[policies]``)."""
+        return list(self.policies)
+
+    @property
+    def expansions(self) -> dict[str, list[str]]:
+        """The keys that are bindings (a ``*`` or ``{a,b}`` in a segment) → the paths each one sets."""
+        return {k: list(v) for k, v in self.bindings.items() if is_binding(k)}
+
+    def _expand(self, values: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in values.items():
+            for path in self.bindings.get(key, (key,)):
+                out[path] = value
+        return out
+
+    def overrides(self, point: dict[str, Any], policy: str | None = None) -> dict[str, Any]:
+        """The concrete ``--set`` overrides of one run: fixed values, the policy's levers, the point."""
+        levers = self.spec.policies.get(policy, {}) if policy is not None else {}
+        return {**self._expand(self.fixed), **self._expand(levers), **self._expand(point)}
+
+
+# ------------------------------------------------------------------ bindings
+_GLOB_CHARS = frozenset("*?[")
+_BRACE = re.compile(r"\{([^{}]*)\}")
+
+
+def _is_glob(part: str) -> bool:
+    return bool(_GLOB_CHARS & set(part)) or bool(_BRACE.search(part))
+
+
+def is_binding(key: str) -> bool:
+    """Whether a sweep-file key binds several paths (a glob or a brace list in some segment)."""
+    return any(_is_glob(part) for part in split_path(key))
+
+
+def _braces(part: str) -> list[str]:
+    """Brace expansion of one segment: ``TW-{Hsinchu,Tainan}`` → ``[TW-Hsinchu, TW-Tainan]``."""
+    m = _BRACE.search(part)
+    if m is None:
+        return [part]
+    return [x for alt in m.group(1).split(",") for x in _braces(part[:m.start()] + alt.strip() + part[m.end():])]
+
+
+def _keys_at(node: Any) -> list[str]:
+    """The names one level below ``node`` of a scenario: fields of a table, keys of a dictionary, list indices."""
+    from pydantic import BaseModel as _Model
+
+    if isinstance(node, _Model):
+        return list(type(node).model_fields)
+    if isinstance(node, dict):
+        return [str(k) for k in node]
+    return [str(i) for i in range(len(node))] if isinstance(node, list) else []
+
+
+def expand_key(key: str, scenario: Scenario, where: str | None = None) -> list[str]:
+    """The concrete dotted paths of ``scenario`` that a sweep-file key names, in the scenario's order.
+
+    A segment with ``*``, ``?`` or ``[…]`` is a shell-style glob over the keys
+    at that level (:func:`fnmatch.fnmatchcase`, case-sensitive); ``{a,b}``
+    lists alternatives (each may be a glob).  A key without either is
+    returned as it is.  Raises a one-line :class:`SweepError` naming ``where``
+    when a segment (or one listed alternative) matches nothing.
+    """
+    where = where or key
+    parts = split_path(key)
+    if not any(_is_glob(p) for p in parts):
+        return [key]
+    paths: list[list[str]] = [[]]
+    for part in parts:
+        if not _is_glob(part):
+            paths = [p + [part] for p in paths]
+            continue
+        alternatives = _braces(part)
+        if any(not a for a in alternatives):
+            raise SweepError(f"{where}: empty alternative in {part!r}")
+        new: list[list[str]] = []
+        unmatched = set(alternatives)
+        known: list[str] = []
+        for prefix in paths:
+            try:
+                node = walk(prefix, scenario)[-1].value if prefix else scenario
+            except PathMiss as miss:
+                bad = ".".join(prefix[: miss.depth + 1])
+                raise SweepError(f"{where}: {bad!r} is not in the scenario "
+                                 f"({known_hint(prefix[miss.depth], miss.known)})") from None
+            keys = _keys_at(node)
+            known += keys
+            for k in keys:
+                hits = [a for a in alternatives if fnmatch.fnmatchcase(k, a)]
+                if hits:
+                    new.append(prefix + [k])
+                    unmatched -= set(hits)
+        if not new or unmatched:
+            miss = sorted(unmatched)[0] if unmatched else part
+            at = ".".join(paths[0]) if paths and paths[0] else "the scenario"
+            raise SweepError(f"{where}: {miss!r} matches no key of {at} "
+                             f"({known_hint(miss, list(dict.fromkeys(known)))})")
+        paths = new
+    return [".".join(p) for p in paths]
+
+
+def _merged_info(key: str, infos: list[PathInfo], where: str) -> PathInfo:
+    """One description of the paths a binding sets: their common kind and unit, the tightest bounds."""
+    if len(infos) == 1 and not is_binding(key):
+        return infos[0]
+    kinds = {i.kind for i in infos}
+    if len(kinds) > 1:
+        detail = ", ".join(f"{i.path} is {i.kind}" for i in infos[:4])
+        raise SweepError(f"{where}: the matched paths are of different kinds ({detail}); bind paths of one kind")
+    units = {i.unit for i in infos}
+    if len(units) > 1:
+        detail = ", ".join(f"{i.path} in {i.unit or 'no unit'}" for i in infos[:4])
+        raise SweepError(f"{where}: the matched paths have different units ({detail}); bind paths of one unit")
+    lows = [i for i in infos if i.low is not None]
+    highs = [i for i in infos if i.high is not None]
+    lo = max(lows, key=lambda i: (i.low, i.low_strict)) if lows else None
+    hi = min(highs, key=lambda i: (i.high, not i.high_strict)) if highs else None
+    return PathInfo(path=key, kind=infos[0].kind, low=lo.low if lo else None, high=hi.high if hi else None,
+                    low_strict=lo.low_strict if lo else False, high_strict=hi.high_strict if hi else False,
+                    unit=infos[0].unit, description=infos[0].description)
+
+
+def _check_all(infos: list[PathInfo], value: Any, where: str) -> Any:
+    """:func:`_check_value` against every path a key sets (the first refusal names its path)."""
+    out = value
+    for info in infos:
+        out = _check_value(info, value, where)
+    return out
 
 
 def available_metrics(scenario: Scenario | str) -> list[str]:
@@ -303,34 +492,59 @@ def _path_info(path: str, scenario: Scenario, where: str) -> PathInfo:
         raise SweepError(f"{where}: {str(exc).split(': ', 1)[-1]}") from None
 
 
+class _Keys:
+    """Expands the sweep file's keys against the scenario and refuses a path set twice."""
+
+    def __init__(self, scenario: Scenario, origin: str) -> None:
+        self.scenario, self.origin = scenario, origin
+        self.bindings: dict[str, tuple[str, ...]] = {}
+        self.owner: dict[str, str] = {}           # concrete path → the key (with its section) that sets it
+
+    def infos(self, section: str, key: str, shared: bool = False) -> tuple[PathInfo, list[PathInfo]]:
+        where = f"{self.origin}: {section}.{key}"
+        paths = expand_key(key, self.scenario, where)
+        infos = [_path_info(p, self.scenario, f"{where} ({p})" if is_binding(key) else where) for p in paths]
+        self.bindings[key] = tuple(i.path for i in infos)
+        for info in infos:
+            label = f"{section}.{key}"
+            other = self.owner.get(info.path)
+            if other is not None and other != label and not (shared and other.startswith("policies.")):
+                raise SweepError(f"{where}: sets {info.path}, which {other} sets too; keep each path in one place")
+            self.owner.setdefault(info.path, label)
+        return _merged_info(key, infos, where), infos
+
+
 def resolve_sweep(spec: SweepSpec, origin: str = "sweep", base_dir: Path | None = None) -> ResolvedSweep:
-    """Check a parsed sweep against the scenario it names (paths, types, bounds, metrics)."""
+    """Check a parsed sweep against the scenario it names (paths, bindings, types, bounds, policies, metrics)."""
     ref = _resolve_scenario_ref(spec.scenario, base_dir)
     try:
         scenario = load_scenario(ref)
     except ScenarioError as exc:
         raise SweepError(f"{origin}: scenario = {spec.scenario!r}: {exc}") from None
+    keys = _Keys(scenario, origin)
     infos: dict[str, PathInfo] = {}
     params: dict[str, Any] = {}
     for path, values in spec.parameters.items():
         where = f"{origin}: parameters.{path}"
-        info = infos[path] = _path_info(path, scenario, where)
+        info, each = keys.infos("parameters", path)
+        infos[path] = info
         if isinstance(values, Range):
             if info.kind not in ("int", "float"):
                 raise SweepError(f"{where}: a range {{low, high}} needs a numeric parameter, "
                                  f"{info.path} is {info.kind}; list its values with the grid design")
-            low = _check_value(info, values.low, f"{where}.low")
-            high = _check_value(info, values.high, f"{where}.high")
+            low = _check_all(each, values.low, f"{where}.low")
+            high = _check_all(each, values.high, f"{where}.high")
             params[path] = Range(low=low, high=high, log=values.log)
         else:
-            normed = [_check_value(info, v, f"{where}.{i}") for i, v in enumerate(values)]
+            normed = [_check_all(each, v, f"{where}.{i}") for i, v in enumerate(values)]
             if len(set(normed)) != len(normed):
                 raise SweepError(f"{where}: a value is listed twice")
             params[path] = normed
     fixed: dict[str, Any] = {}
     for path, value in spec.fixed.items():
         where = f"{origin}: fixed.{path}"
-        fixed[path] = _check_value(_path_info(path, scenario, where), value, where)
+        fixed[path] = _check_all(keys.infos("fixed", path)[1], value, where)
+    policies, levers = _resolve_policies(spec, keys, scenario, origin)
     known = available_metrics(scenario)
     for i, m in enumerate(spec.metrics):
         if m not in known:
@@ -338,10 +552,45 @@ def resolve_sweep(spec: SweepSpec, origin: str = "sweep", base_dir: Path | None 
                              "'kyoso sweep --list-metrics' lists them all)")
     quarters = spec.quarters if spec.quarters is not None else scenario.meta.horizon
     resolved = ResolvedSweep(spec=spec, origin=origin, scenario_ref=ref, scenario=scenario, quarters=quarters,
-                             infos=infos, parameters=params, fixed=fixed, scenario_hash=scenario_hash(scenario))
+                             infos=infos, parameters=params, fixed=fixed, scenario_hash=scenario_hash(scenario),
+                             policies=policies, levers=levers, bindings=keys.bindings)
     _check_points(resolved)
     _warn_gated(resolved)
     return resolved
+
+
+def _resolve_policies(spec: SweepSpec, keys: _Keys, scenario: Scenario,
+                      origin: str) -> tuple[dict[str, dict[str, Any]], dict[str, PathInfo]]:
+    """Each policy's effective lever values (a lever a policy leaves out keeps the scenario's value)."""
+    given: dict[str, dict[str, Any]] = {}
+    levers: dict[str, PathInfo] = {}
+    each: dict[str, list[PathInfo]] = {}
+    for name, table in spec.policies.items():
+        given[name] = {}
+        for path, value in table.items():
+            where = f"{origin}: policies.{name}.{path}"
+            info, concrete = keys.infos(f"policies.{name}", path, shared=True)
+            key = _norm(path)
+            if key in given[name]:
+                raise SweepError(f"{where}: {key} is set twice in this policy")
+            if key in levers and (levers[key].kind != info.kind):
+                raise SweepError(f"{where}: {key} is {levers[key].kind} in another policy, here {info.kind}")
+            levers.setdefault(key, info)
+            each.setdefault(key, concrete)
+            given[name][key] = _check_all(concrete, value, where)
+    effective: dict[str, dict[str, Any]] = {}
+    for name in spec.policies:
+        effective[name] = {}
+        for key, info in levers.items():
+            if key in given[name]:
+                effective[name][key] = given[name][key]
+                continue
+            current = [value_at(i.path, scenario) for i in each[key]]
+            if any(v != current[0] for v in current):
+                raise SweepError(f"{origin}: policies.{name}: does not set {key}, whose scenario values differ "
+                                 f"across the paths it binds; set {key} in every policy")
+            effective[name][key] = _check_value(info, current[0], f"{origin}: policies.{name}.{key}")
+    return effective, levers
 
 
 class GatedParameterWarning(UserWarning):
@@ -349,12 +598,30 @@ class GatedParameterWarning(UserWarning):
 
 
 def _warn_gated(sweep: ResolvedSweep) -> None:
-    """Warn once per swept or fixed parameter that is gated to nothing."""
-    scenario = load_scenario(sweep.scenario, **sweep.fixed) if sweep.fixed else sweep.scenario
-    for g in gated_parameters(scenario, [*sweep.parameters, *sweep.fixed], varied=list(sweep.parameters)):
+    """Warn once per swept, fixed, bound or lever path that is gated to nothing.
+
+    With policies each policy's scenario is checked; a path gated under some
+    policies only is named with them (a lever's strength under the policy
+    that switches the lever off, say).
+    """
+    swept = [p for k in sweep.parameters for p in sweep.bindings.get(k, (k,))]
+    fixed = [p for k in sweep.fixed for p in sweep.bindings.get(k, (k,))]
+    names = sweep.policy_names or [None]
+    hits: dict[str, tuple[str, list[str]]] = {}
+    for name in names:
+        levers = sweep.spec.policies.get(name, {}) if name is not None else {}
+        given = sweep.overrides({}, name)
+        scenario = load_scenario(sweep.scenario, **given) if given else sweep.scenario
+        paths = [*swept, *fixed, *[p for k in levers for p in sweep.bindings.get(k, (k,))]]
+        for g in gated_parameters(scenario, paths, varied=swept):
+            hits.setdefault(g.path, (g.reason, []))[1].append(name or "")
+    for path, (reason, under) in hits.items():
+        if len(under) == len(names):
+            text = f"{path} is gated to nothing: {reason}"
+        else:
+            text = f"{path} is gated to nothing under policy {', '.join(under)}: {reason}"
         # Reported at the sweep file's line that names the parameter (shown beneath the warning).
-        warnings.warn_explicit(f"{g.path} is gated to nothing: {g.reason}", GatedParameterWarning,
-                               sweep.origin, _line_of(sweep.origin, g.path))
+        warnings.warn_explicit(text, GatedParameterWarning, sweep.origin, _line_of(sweep.origin, path))
 
 
 def _line_of(origin: str, path: str) -> int:
@@ -377,12 +644,13 @@ def _check_points(sweep: ResolvedSweep) -> None:
     """
     design = build_design(sweep)
     for idx in sorted({0, design.n_points - 1}):
-        overrides = {**sweep.fixed, **design.points[idx]}
-        try:
-            load_scenario(sweep.scenario, **overrides)
-        except ScenarioError as exc:
-            raise SweepError(f"{sweep.origin}: design point {idx} ({_describe_point(design.points[idx])}): "
-                             f"{str(exc).split(': ', 1)[-1]}") from None
+        for policy in sweep.policy_names or [None]:
+            try:
+                load_scenario(sweep.scenario, **sweep.overrides(design.points[idx], policy))
+            except ScenarioError as exc:
+                under = f" under policy {policy}" if policy is not None else ""
+                raise SweepError(f"{sweep.origin}: design point {idx} ({_describe_point(design.points[idx])})"
+                                 f"{under}: {str(exc).split(': ', 1)[-1]}") from None
 
 
 def _describe_point(point: dict[str, Any]) -> str:

@@ -193,7 +193,7 @@ def test_example_sweeps_cover_the_three_designs():
     kinds: dict[str, set[str]] = {}
     for p in SWEEPS.glob("*.toml"):
         kinds.setdefault(load_sweep(p).spec.design, set()).add(p.name)
-    assert kinds == {"grid": {"subsidy_vs_risk.toml", "emergence.toml"}, "lhs": {"clustering_lhs.toml"},
+    assert kinds == {"grid": {"subsidy_vs_risk.toml", "emergence.toml"}, "lhs": {"clustering_lhs.toml", "policy_robustness.toml"},
                      "sobol": {"cocreation_levers.toml"}}
 
 

@@ -32,6 +32,7 @@ from experiments.plots.sweeps import (
     morris_scatter,
     noise_share,
     point_heatmap,
+    policy_comparison_figure,
     save_sweep_figures,
     seed_noise_figure,
     sobol_bars,
@@ -65,5 +66,6 @@ __all__ = [
     "sobol_bars",
     "morris_scatter",
     "seed_noise_figure",
+    "policy_comparison_figure",
     "save_sweep_figures",
 ]

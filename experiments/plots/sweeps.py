@@ -1,4 +1,5 @@
-"""Figures of a sweep: main effects, a heatmap of a two-parameter grid, Sobol bars, Morris μ*–σ, seed noise.
+"""Figures of a sweep: main effects, a heatmap of a two-parameter grid, Sobol bars, Morris μ*–σ, seed noise,
+policies compared on common design points and seeds.
 
 Which figures ``kyoso plot`` draws, and from which result, is declared by the
 registered analyses (:data:`experiments.analysis.ANALYSES`, field
@@ -19,7 +20,7 @@ from experiments.sensitivity import seed_noise
 from experiments.store import read_manifest
 
 __all__ = ["main_effects_figure", "noise_share", "grid_heatmap", "point_heatmap", "sobol_bars", "morris_scatter",
-           "seed_noise_figure", "save_sweep_figures"]
+           "seed_noise_figure", "policy_comparison_figure", "save_sweep_figures"]
 
 
 _AT = {"final": "final quarter", "mean": "mean over quarters", "max": "maximum over quarters",
@@ -218,6 +219,63 @@ def seed_noise_figure(noise: pd.DataFrame, at: str = "final") -> Figure:
     return fig
 
 
+def policy_comparison_figure(result: dict, metric: str, at: str = "final") -> Figure:
+    """Policies against the reference (``result``: the "policies" analysis of :mod:`experiments.analysis`).
+
+    Left: each policy's mean with its 95% interval.  Right: the paired
+    difference policy − reference at every design point (mean over its
+    replications, 95% t-interval), points sorted by the difference, coloured
+    by whether the interval lies above 0, below 0 or across it; the dashed
+    line is the mean difference over all pairs.
+    """
+    name, ylabel, factor = _metric(metric, at)
+    summary, paired, by_point = result["summary"], result["paired"], result["by_point"]
+    ref = result["reference"]
+    fig, (left, right) = subplots(1, 2, figsize=(12.5, 4.8), gridspec_kw={"width_ratios": [1, 2.2]})
+    x = np.arange(len(summary))
+    mean = factor * summary["mean"].to_numpy(dtype=float)
+    err = np.vstack([mean - factor * summary["ci_low"].to_numpy(dtype=float),
+                     factor * summary["ci_high"].to_numpy(dtype=float) - mean])
+    left.errorbar(x, mean, yerr=np.nan_to_num(err), fmt="o", capsize=5, color="C0", label="mean, 95% interval")
+    left.set_xticks(x, [f"{p}\n(reference)" if p == ref else p for p in summary["policy"]], fontsize=8)
+    left.set_xlabel("policy")
+    left.set_ylabel(ylabel, fontsize=9)
+    left.set_title(f"{name} by policy", fontsize=10)
+    left.legend(fontsize=8, loc="best")
+    left.grid(alpha=0.3)
+    colours = {"higher": "C2", "lower": "C3", "unclear": "C7"}
+    labelled: set[str] = set()
+    offset = 0
+    for k, r in enumerate(paired.itertuples()):
+        sub = by_point[by_point["policy"] == r.policy].sort_values("diff", kind="stable")
+        xs = offset + np.arange(len(sub))
+        d = factor * sub["diff"].to_numpy(dtype=float)
+        lo = factor * sub["ci_low"].to_numpy(dtype=float)
+        hi = factor * sub["ci_high"].to_numpy(dtype=float)
+        for verdict, colour in colours.items():
+            m = (sub["verdict"] == verdict).to_numpy()
+            if m.any():
+                label = {"higher": "interval above 0", "lower": "interval below 0",
+                         "unclear": "interval across 0"}[verdict]
+                right.errorbar(xs[m], d[m], yerr=np.nan_to_num(np.vstack([d[m] - lo[m], hi[m] - d[m]])), fmt="o",
+                               ms=3, capsize=2, color=colour, label=None if label in labelled else label)
+                labelled.add(label)
+        right.hlines(factor * r.diff, xs[0] - 0.5 if len(xs) else 0, xs[-1] + 0.5 if len(xs) else 1,
+                     colors=f"C{k % 10}", linestyles="--",
+                     label=f"{r.policy} − {ref}: mean over {r.n_pairs} pairs")
+        offset += len(sub) + 2
+    right.axhline(0, color="k", lw=0.7)
+    right.set_xlabel("design point (sorted by the difference" + ("; one block per policy)" if len(paired) > 1 else ")"))
+    right.set_ylabel(f"difference in {name}" + (f" ({ylabel.rsplit('(', 1)[1]}" if "(" in ylabel else ""), fontsize=9)
+    right.set_title(f"Paired difference policy − {ref} at each design point\n(mean over replications with the "
+                    "same seeds; whiskers: 95% t interval)", fontsize=10)
+    right.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    right.grid(alpha=0.3)
+    fig.suptitle(f"Policies compared on common design points and seeds ({_at(at)} of each run)")
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
+    return fig
+
+
 def point_heatmap(points: pd.DataFrame, metric: str, at: str = "final") -> Figure:
     """:func:`grid_heatmap` of a two-parameter grid's point means (its parameters are the
     columns other than point, mean, sd and n, in order: x then y)."""
@@ -225,11 +283,14 @@ def point_heatmap(points: pd.DataFrame, metric: str, at: str = "final") -> Figur
     return grid_heatmap(points, x, y, metric, at)
 
 
-def save_sweep_figures(root: Path, out: Path, metrics: list[str] | None = None, at: str = "final") -> list[Path]:
+def save_sweep_figures(root: Path, out: Path, metrics: list[str] | None = None, at: str = "final", *,
+                       policy: str | None = None, reference: str | None = None) -> list[Path]:
     """The ``kyoso plot`` figures of a sweep directory as PNG files in ``out``.
 
     Per metric, the figure of every analysis that ran and names one; then the
-    figures that draw every metric's result together (seed noise).
+    figures that draw every metric's result together (seed noise).  With
+    policies, the analyses of ``policy`` (default the first) and the policy
+    comparison against ``reference``.
     """
     manifest = read_manifest(root)
     metrics = list(metrics or manifest["metrics"])
@@ -237,7 +298,7 @@ def save_sweep_figures(root: Path, out: Path, metrics: list[str] | None = None, 
     paths: list[Path] = []
     together: dict[str, list[dict]] = {}
     for metric in metrics:
-        res = analyze_sweep(root, metric, at=at)
+        res = analyze_sweep(root, metric, at=at, policy=policy, reference=reference)
         for a in ANALYSES:
             if a.figure is None or a.name not in res.results:
                 continue
