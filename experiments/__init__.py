@@ -13,6 +13,12 @@ One run's metrics as numbers, and scenarios side by side on common seeds::
     from experiments import outcomes, compare_scenarios
     outcomes(model, ["share_US", "supply_shortfall"], at="final")    # {name: float}
     print(compare_scenarios(["status_quo", "us_localisation"], seeds=5, quarters=32).text())
+
+Policies crossed with uncertainties, scenario discovery and robust search::
+
+    from experiments import discover, search
+    print(discover("out/policy_robustness", "trade_JP_KR", below=0.05, policy="levers_on").text())
+    search("experiments/searches/robust_levers.toml", "out/robust")
 """
 
 from importlib import import_module
@@ -29,6 +35,11 @@ _WHERE = {
     "load_results": "store", "planned_runs": "store", "read_manifest": "store",
     "results_dataset": "store", "sweep_status": "store",
     "run_sweep": "sweep",
+    "analyze_stores": "analysis", "inert_parameters": "analysis", "gated_in_store": "analysis",
+    "expand_key": "sweepfile",
+    "discover": "discovery", "DiscoveryResult": "discovery",
+    "search": "search", "SearchResult": "search",
+    "make_ema_model": "ema",
 }
 
 
@@ -58,4 +69,13 @@ __all__ = [
     "reduce_runs",
     "compare_scenarios",
     "Comparison",
+    "analyze_stores",
+    "inert_parameters",
+    "gated_in_store",
+    "expand_key",
+    "discover",
+    "DiscoveryResult",
+    "search",
+    "SearchResult",
+    "make_ema_model",
 ]

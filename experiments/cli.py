@@ -80,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_estimate(sub)
     from experiments.history import add_parser as _add_history
     _add_history(sub)
+    from experiments.discovery import add_parser as _add_discover
+    _add_discover(sub)
+    from experiments.search import add_parser as _add_search
+    _add_search(sub)
     _add_compare(sub)
     _add_levers(sub)
     db = sub.add_parser("dashboard", help="start the teaching dashboard (Mesa SolaraViz; needs the viz extra)")
@@ -606,10 +610,22 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         return 0
 
 
+def cmd_discover(args: argparse.Namespace) -> int:
+    from experiments.discovery import command
+
+    return command(args)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from experiments.search import command
+
+    return command(args)
+
+
 COMMANDS = {"run": cmd_run, "scenarios": cmd_scenarios, "validate": cmd_validate, "params": cmd_params,
             "show": cmd_show,
             "calibrate": cmd_calibrate, "validate-location": cmd_validate_location, "sweep": cmd_sweep, "estimate": cmd_estimate, "history": cmd_history, "analyze": cmd_analyze, "plot": cmd_plot,
-            "compare": cmd_compare, "levers": cmd_levers,
+            "compare": cmd_compare, "levers": cmd_levers, "search": cmd_search, "discover": cmd_discover,
             "dashboard": cmd_dashboard}
 
 
