@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_search(sub)
     _add_compare(sub)
     _add_levers(sub)
-    db = sub.add_parser("dashboard", help="start the teaching dashboard (Mesa SolaraViz; needs the viz extra)")
+    db = sub.add_parser("dashboard", help="start the teaching page and the classroom role-play (needs the viz extra)")
     db.add_argument("--port", type=_port, default=8765, help="port to listen on (default: 8765)")
     db.add_argument("--host", default="127.0.0.1",
                     help="address to listen on (default: 127.0.0.1, this machine only)")
@@ -576,38 +576,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    import importlib.util
-    import subprocess
+    from experiments.dashboard import serve
 
-    def installed(module: str) -> bool:
-        try:
-            return importlib.util.find_spec(module) is not None
-        except (ImportError, ValueError):       # ValueError: a module set to None in sys.modules
-            return False
-
-    for module in ("solara", "solara_assets", "altair", "ipyvuetify"):
-        if not installed(module):
-            raise UserError(f"dashboard: the viz extra is missing ({module} is not installed); "
-                            "install it with: pip install -e '.[viz]'")
-    from experiments.dashboard import APP
-
-    if not APP.is_file():
-        raise UserError(f"dashboard: {APP} not found")
-    # Offline classrooms: no PyPI version check, no usage telemetry.
-    cmd = [sys.executable, "-m", "solara", "run", str(APP), "--host", args.host, "--port", str(args.port),
-           "--production", "--no-open", "--no-check-version"]
-    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
-    print(f"kyoso dashboard: http://{args.host}:{args.port}/ (Ctrl-C to stop)", flush=True)
-    proc = subprocess.Popen(cmd, env=env)
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:        # Ctrl-C reaches solara too; let it finish
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        return 0
+    return serve(args.host, args.port)
 
 
 def cmd_discover(args: argparse.Namespace) -> int:
