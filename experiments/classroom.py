@@ -12,7 +12,8 @@ lock, its own :class:`~model.ChipModel` and its own teams, so games never share 
 has taken, and gets a secret team token.  **Every action is authorised in the game object by token**: a team sets
 only its own government's instruments (a request naming another government is refused with
 :class:`NotAuthorised`), and only the teacher token advances the year or ends the game.  Hiding controls on the page
-is no part of the protection.
+is no part of the protection.  A page that reloads rejoins with the token the browser kept
+(:meth:`Registry.resume`, checked like every action).
 
 **Rounds.**  A round is a year, four quarters.  Teams submit :class:`Settings` for the coming year (checked against
 the schema's bounds, one-line :class:`ClassroomError` on bad input); the teacher sees who has submitted and advances
@@ -345,6 +346,15 @@ class Game:
 
     def is_teacher(self, token: str) -> bool:
         return isinstance(token, str) and secrets.compare_digest(token.encode(), self._teacher.encode())
+
+    def role_of(self, token: Any) -> str:
+        """``"teacher"`` or ``"team"`` for a token of this game (a page rejoining after a reload); NotAuthorised
+        for anything else."""
+        with self._lock:
+            if self.is_teacher(token):
+                return "teacher"
+            self._team(token)
+            return "team"
 
     def _team(self, token: Any) -> Team:
         team = self._teams.get(token) if isinstance(token, str) else None
@@ -780,6 +790,19 @@ class Registry:
         if game is None:
             raise ClassroomError(f"join code {code!r}: no game with this code on this server")
         return game
+
+    def resume(self, code: Any, token: Any) -> tuple[Game, str]:
+        """Rejoin the game of ``code`` with a token the browser kept (after a reload): the game and ``"teacher"``
+        or ``"team"``.  The token is checked here, as for every action; a wrong or missing one is refused."""
+        game = self.get(code)
+        if not isinstance(token, str) or not token:
+            raise NotAuthorised(f"rejoin game {game.code}: no key was kept for it in this browser; join again "
+                                f"with the code")
+        try:
+            return game, game.role_of(token)
+        except NotAuthorised:
+            raise NotAuthorised(f"rejoin game {game.code}: the key kept in this browser is not a teacher's or a "
+                                f"team's of this game; join again with the code") from None
 
     def join(self, code: Any, team_name: Any, government: Any) -> tuple[Game, str]:
         """Join the game of ``code``; returns it and the team's secret token."""

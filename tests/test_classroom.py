@@ -160,6 +160,48 @@ def test_unknown_tokens_cannot_submit_or_read_a_teams_results(reg):
             game.results(token)
 
 
+# ------------------------------------------------------------------------------------------- rejoin
+def test_a_reloaded_page_rejoins_with_its_kept_token(reg):
+    """A page that reloads sends back the token it kept: the teacher is the teacher again, a team is its team
+    again (with what it submitted), in whatever case the code comes back."""
+    game, teacher = _game(reg)
+    _, a = reg.join(game.code, "Alpha", "JP")
+    _, b = reg.join(game.code, "Beta", "KR")
+    game.submit(b, "KR", {"subsidy_rate": 0.4})
+    assert reg.resume(game.code, teacher) == (game, "teacher")
+    again, kind = reg.resume(game.code.lower(), b)
+    assert (again, kind) == (game, "team")
+    assert again.team(b).government == "KR" and again.team(b).name == "Beta"
+    assert again.settings(b).subsidy_rate == 0.4
+    game.advance(teacher)                                 # the rejoined team goes on playing
+    assert reg.resume(game.code, a)[1] == "team"
+    game.submit(a, "JP", {"subsidy_rate": 0.2})
+    # the teacher token still only works as the teacher's, a team token still not as the teacher's
+    with pytest.raises(NotAuthorised, match="not the teacher"):
+        game.advance(b)
+
+
+@pytest.mark.parametrize("token", [None, "", "x" * 22, 42])
+def test_rejoin_without_a_valid_token_is_refused(reg, token):
+    game, _ = _game(reg)
+    reg.join(game.code, "Alpha", "JP")
+    with pytest.raises(NotAuthorised, match=f"rejoin game {game.code}: ") as exc:
+        reg.resume(game.code, token)
+    assert "\n" not in str(exc.value)
+
+
+def test_rejoin_with_another_games_token_or_an_unknown_code_is_refused(reg):
+    g1, t1 = _game(reg)
+    g2, _ = _game(reg)
+    _, a = reg.join(g1.code, "Alpha", "JP")
+    for token in (t1, a):
+        with pytest.raises(NotAuthorised, match=f"rejoin game {g2.code}: the key kept"):
+            reg.resume(g2.code, token)
+    unknown = next(c * 5 for c in CODE_ALPHABET if c * 5 not in (g1.code, g2.code))
+    with pytest.raises(ClassroomError, match="no game with this code"):
+        reg.resume(unknown, t1)
+
+
 # ------------------------------------------------------------------------------------------- isolation
 def test_two_games_on_one_server_share_nothing(reg):
     g1, t1 = _game(reg, seed=5)

@@ -1,6 +1,7 @@
 """The classroom in real browsers: ``solara run experiments/dashboard/classroom_page.py`` on 127.0.0.1, a teacher
 and three team browser contexts over three years, a team trying to set another team's government (the server
-refuses), and a second game running at the same time without leaking state.
+refuses), a second game running at the same time without leaking state, a team and the teacher reloading their
+pages (they get their sessions back) and the page in Japanese (``?lang=ja``).
 
 Needs ``/usr/bin/chromium`` and the ``viz`` and ``test`` extras: without them the test skips locally and FAILS in CI
 (``CI=true``).  Screenshots go to the test's tmp_path and, when ``KYOSO_ARTIFACTS`` is set, are copied there
@@ -233,6 +234,19 @@ def test_classroom_three_teams_three_years_and_a_second_game(server, chromium, t
                 teams[gov] = _page(browser, server, errors, team)
                 _join(teams[gov], code, team, gov, name)
             expect(teacher.locator("[data-testid=roster] tbody tr")).to_have_count(3, timeout=10_000)
+            # The address carries the join code, never the secret token (the teacher's page is projected).
+            for page in (teacher, *teams.values()):
+                assert f"game={code}" in page.url and "token" not in page.url, page.url
+
+            # The link ?lang=ja&game=CODE a teacher hands out: the page in Japanese, the game found, its open roles.
+            ja = _page(browser, f"{server}?lang=ja&game={code.lower()}", errors, "ja")
+            expect(ja.get_by_text("kyoso 教室 — 国の政策を担う")).to_be_visible(timeout=20_000)
+            expect(ja.get_by_text("まだ誰も選んでいない政府を選んでください:")).to_be_visible(timeout=10_000)
+            expect(ja.get_by_role("button", name="中国（CN）として参加")).to_be_visible()
+            expect(ja.get_by_role("button", name="ゲームを開く")).to_be_visible()
+            expect(ja.get_by_text(re.compile("Open game|Find game|Team: join a game|Teacher: open a game|Pick a "
+                                             "government"))).to_have_count(0)
+            ja.context.close()
             assert [r[:2] for r in _roster(teacher)] == [["Alpha", "JP Japan"], ["Beta", "KR South Korea"],
                                                          ["Gamma", "US United States"]]
             assert [r[2] for r in _roster(teacher)] == ["–", "–", "–"]
@@ -274,6 +288,16 @@ def test_classroom_three_teams_three_years_and_a_second_game(server, chromium, t
             expect(teacher.get_by_text(re.compile("year 2 of 3"))).to_be_visible(timeout=10_000)
             for page in teams.values():
                 expect(page.get_by_text("Year 2 of 3", exact=False)).to_be_visible(timeout=10_000)
+
+            # A reload (a new Solara session) gets the session back from the key the browser kept: Beta is still
+            # Korea's team (it submits below), the teacher is still the teacher (runs year 2 below).
+            beta.reload()
+            expect(beta.get_by_text("Team Beta · South Korea (KR)")).to_be_visible(timeout=20_000)
+            expect(beta.get_by_text("Year 2 of 3", exact=False)).to_be_visible()
+            assert f"game={code}" in beta.url and "token" not in beta.url
+            teacher.reload()
+            expect(teacher.get_by_text(f"Join code: {code}")).to_be_visible(timeout=20_000)
+            expect(teacher.locator("[data-testid=roster] tbody tr")).to_have_count(3, timeout=10_000)
             assert _cell(teacher, "JP", 2) == "0.5" and _cell(teacher, "KR", 2) == kr_rate
             assert _cell(teacher, "US", 7) == "✓"                         # co-creation member
             # Game 2's world did not leak: its JP runs at 0.9, game 1's at 0.5.

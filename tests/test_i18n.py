@@ -18,7 +18,8 @@ from experiments.dashboard.i18n import LANGS, catalogue, missing_keys, parse_lan
 ROOT = Path(__file__).resolve().parents[1]
 PAGE_FILES = [ROOT / "experiments" / "dashboard" / f for f in ("app.py", "charts.py")]
 #: Strings that are the same in every language (symbols, abbreviations).
-SAME_EVERYWHERE = {"ui.run_a", "ui.run_b", "ui.difference", "country.EU"}
+SAME_EVERYWHERE = {"ui.run_a", "ui.run_b", "ui.difference", "country.EU", "classroom.unit.pct"}
+CLASSROOM_PAGE = ROOT / "experiments" / "dashboard" / "classroom_page.py"
 
 
 def _fields(text: str) -> set[str]:
@@ -77,6 +78,70 @@ def test_every_key_the_page_uses_exists_in_english():
     assert len(used) > 60
     missing = sorted(k for k in used if k not in catalogue("en"))
     assert not missing, f"en.toml lacks keys the page uses: {missing}"
+
+
+def _keys_used_by_classroom() -> set[str]:
+    """Literal tr("…") keys of the classroom page, and the keys it builds: instruments' labels and tooltips, the
+    measures and units of a team's results and of the debrief (from a real game), the governments' names."""
+    from experiments.classroom import EXPORT_CONTROL, INSTRUMENTS, Registry
+    from experiments.dashboard.classroom_page import text_key
+
+    source = CLASSROOM_PAGE.read_text(encoding="utf-8")
+    keys = {f"classroom.{k}" for k in re.findall(r"""\btr\(\s*["']([a-z_]+)["']""", source)}
+    keys |= {"classroom.game_line", "classroom.game_over_line"}          # chosen by a conditional
+    keys |= {f"classroom.instrument.{n}" for n in INSTRUMENTS}
+    keys |= {f"classroom.help.{n}" for n in [*INSTRUMENTS, "export_controls"]}
+    keys |= {f"classroom.unit.{text_key(i.unit)}" for i in [*INSTRUMENTS.values(), EXPORT_CONTROL]}
+    game, teacher = Registry().create("jk_cocreation", 0, 1)
+    token = game.join("Alpha", "JP")
+    game.advance(teacher)
+    for measure, unit, _ in game.results(token)["measures"]:
+        keys |= {f"classroom.measure.{text_key(measure)}", f"classroom.unit.{text_key(unit)}"}
+    debrief = game.end(teacher)
+    for frame in (debrief.countries, debrief.world):
+        keys |= {f"classroom.measure.{text_key(m)}" for m in frame["measure"]}
+        keys |= {f"classroom.unit.{text_key(u)}" for u in frame["unit"]}
+    keys |= {f"country.{c}" for c in game.roles}
+    return keys
+
+
+def test_every_key_the_classroom_uses_exists_in_english():
+    """With the general checks above, this makes a classroom string missing in any language fail."""
+    used = _keys_used_by_classroom()
+    assert len(used) > 120
+    missing = sorted(k for k in used if k not in catalogue("en"))
+    assert not missing, f"en.toml lacks keys the classroom page uses: {missing}"
+    unused = sorted(k for k in catalogue("en") if k.startswith("classroom.") and k not in used)
+    assert not unused, f"en.toml has classroom keys the page no longer uses: {unused}"
+
+
+def test_classroom_page_speaks_the_chosen_language():
+    from experiments.dashboard.classroom_page import parse_address, text_key, tr
+
+    assert tr("open_game", "ja") == "ゲームを開く" and tr("open_game", "ko") == "게임 열기"
+    assert tr("advance", "ko", year=2, first="2026Q2", last="2027Q1") == "2년째 진행(2026Q2–2027Q1)"
+    assert text_key("%, mean over the game") == "pct_mean_over_the_game"
+    assert text_key("× base price") == "x_base_price"
+    assert parse_address("?lang=ko&game=ab-cde") == ("ko", "ab-cde")
+    assert parse_address("lang=fr") == ("en", None) and parse_address(None) == ("en", None)
+
+
+def test_missing_classroom_key_is_caught(tmp_path, monkeypatch):
+    """A Korean file without one classroom string is reported; the page shows English there, never crashes."""
+    from experiments.dashboard.classroom_page import tr
+
+    text = (i18n.I18N_DIR / "ko.toml").read_text(encoding="utf-8")
+    line = 'advance = "{year}년째 진행({first}–{last})"\n'
+    assert text.count(line) == 1
+    (tmp_path / "ko.toml").write_text(text.replace(line, ""), encoding="utf-8")
+    (tmp_path / "en.toml").write_text((i18n.I18N_DIR / "en.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setattr(i18n, "I18N_DIR", tmp_path)
+    i18n.catalogue.cache_clear()
+    try:
+        assert missing_keys("ko") == ["classroom.advance"]
+        assert tr("advance", "ko", year=1, first="a", last="b") == "Run year 1 (a–b)"
+    finally:
+        i18n.catalogue.cache_clear()
 
 
 def test_missing_key_is_caught(tmp_path, monkeypatch):

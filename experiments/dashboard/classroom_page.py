@@ -8,25 +8,39 @@ mounts :func:`ClassroomPage` at the route ``classroom``.
   :data:`experiments.classroom.REGISTRY`, shared by every session of the server.  The page passes the token with
   every action, and the game object decides: a team's panel even lets it pick another government and press
   *Submit*, and the server refuses (the protection is not in the page).
+* **Reload.**  A reload starts a new Solara session, so the token must survive in the browser:
+  ``classroom_session.vue`` (:data:`SessionSync`) keeps it in the tab's ``sessionStorage`` and the browser's
+  ``localStorage`` under the join code, and puts only ``?game=CODE`` in the address bar (``history.replaceState``,
+  as the teaching page's copy link) — never the token, because the teacher's page is on the projector.  On load
+  the page sends the kept token for ``?game=`` to :meth:`~experiments.classroom.Registry.resume`, which checks it
+  like every action; a refused token is forgotten.  ``?game=CODE`` without a kept token (a link the teacher
+  handed out) opens the join form with the game found.
 * **Live.**  Each view polls its game's ``version`` once a second (a Solara thread) and re-renders when a team
   joins or submits or the teacher advances, so the roster's ✓ and the teams' year follow without a reload.
 * **Light charts.**  Two small matplotlib figures per view (72 dpi PNG) and plain HTML tables; a year (four
   quarters) advances in well under a second on the built-in scenarios.
-* **Text.**  Every string goes through :func:`tr`: the teaching page's translations
-  (:mod:`experiments.dashboard.i18n`, keys ``classroom.*``) where they exist, else the English of :data:`TEXT`.
+* **Text.**  Every string comes from the teaching page's translation files (:mod:`experiments.dashboard.i18n`,
+  tables ``[classroom]``, ``[classroom.instrument]``, ``[classroom.help]``, ``[classroom.measure]``,
+  ``[classroom.unit]`` of ``i18n/{en,ja,ko}.toml``) through :func:`tr`; the language comes from ``?lang=`` or the
+  picker.  Messages of the game logic (a refused request, bad input) stay in English, as the model's errors do.
 """
 
 from __future__ import annotations
 
 import html
 import io
+import re
 import threading
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import parse_qs
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import reacton.ipyvuetify as rv  # noqa: E402
 import solara  # noqa: E402
 
 from experiments.classroom import (  # noqa: E402
@@ -38,139 +52,76 @@ from experiments.classroom import (  # noqa: E402
     Debrief,
     Game,
     default_roles,
+    normalise_code,
 )
+from experiments.dashboard import i18n as _i18n  # noqa: E402
+from experiments.dashboard.charts import _cjk_font  # noqa: E402
 from model.scenario import SEGMENTS, builtin_scenarios, load_scenario  # noqa: E402
 
-try:                                   # the teaching page's translations, when present
-    from experiments.dashboard import i18n as _i18n  # noqa: E402
-except ImportError:                    # pragma: no cover - the page works in English without them
-    _i18n = None
+__all__ = ["ClassroomPage", "Page", "tr", "text_key", "SessionSync"]
 
-__all__ = ["ClassroomPage", "Page", "TEXT", "tr", "LABELS"]
-
-#: English text of the page (the lead moves it into ``i18n/en.toml`` as the ``[classroom]`` table).
-TEXT: dict[str, str] = {
-    "title": "kyoso classroom — govern a country",
-    "intro": "Each team plays one government of a shared world; the model plays the rest. Every year each team "
-             "sets its instruments and submits; the teacher runs the year.",
-    "teacher_card": "Teacher: open a game",
-    "scenario": "Scenario",
-    "seed": "Random seed",
-    "years": "Years to play",
-    "roles": "Governments teams may play",
-    "open_game": "Open game",
-    "team_card": "Team: join a game",
-    "code": "Join code",
-    "team_name": "Team name",
-    "find_game": "Find game",
-    "pick_government": "Pick a government nobody has taken yet:",
-    "join_as": "Join as {name} ({code})",
-    "no_roles": "Every government of this game is taken.",
-    "join_code": "Join code: {code}",
-    "game_line": "Scenario {scenario}, seed {seed} · year {year} of {rounds} · now {quarter}",
-    "game_over_line": "Scenario {scenario}, seed {seed} · all {rounds} years played · now {quarter}",
-    "roster": "Teams",
-    "col_team": "team",
-    "col_government": "government",
-    "col_submitted": "submitted for year {year}",
-    "no_teams": "No team has joined yet. Give the class the join code.",
-    "ai_roles": "Played by the model (the scenario's own policy rules): {codes}",
-    "advance": "Run year {year} ({first}–{last})",
-    "end": "End game and show the debrief",
-    "running": "Running the year…",
-    "team_line": "Team {team} · {name} ({code}) · game {game}",
-    "year_line": "Year {year} of {rounds}: your settings apply from {first} to {last}.",
-    "submitted": "Submitted for year {year} ✓ (you may change it until the teacher runs the year)",
-    "not_submitted": "Not yet submitted for year {year}: if you do not, your last settings stay.",
-    "instruments": "Instruments",
-    "government_to_set": "Government",
-    "other_government": "You play {own}. This shows {other}'s instruments in force; only {other}'s team may set "
-                        "them — the server refuses anyone else.",
-    "in_force": "in force: {value}",
-    "export_targets": "Export controls on",
-    "export_segments": "Segments controlled (none picked = all)",
-    "export_share": "Export controls: share of deliveries blocked",
-    "cocreation": "Join the co-creation agreements (investment protection, export-control harmonisation, talent, "
-                  "standards)",
-    "fund": "Join the joint research fund",
-    "submit": "Submit for year {year}",
-    "pending": "Changes not yet submitted: {items}",
-    "submitted_ok": "Submitted {government}'s instruments for year {year}.",
-    "refused": "Refused by the server: {message}",
-    "world": "The shared world",
-    "world_chart": "Share of world fab capacity by country (%)",
-    "governments": "Governments now",
-    "col_played_by": "played by",
-    "col_rate": "subsidy rate",
-    "col_budget": "annual budget (USD bn)",
-    "col_left": "budget not yet promised (USD bn)",
-    "col_paid": "subsidies paid (USD bn)",
-    "col_share": "share of fab capacity (%)",
-    "col_cocreation": "co-creation",
-    "col_fund": "fund",
-    "col_controls": "export controls",
-    "ai": "model",
-    "partnerships": "Partnerships: {active:.0f} active, {cross:.0f}% cross-border, {members:.0f} between co-creation "
-                    "members · joint projects: {projects:.0f} · fund money left: USD {fund:.2f} bn",
-    "events": "Latest events",
-    "no_events": "No events yet.",
-    "own_results": "{name}: your results",
-    "own_chart": "{code}: share of world fab capacity (%) and capex of fab projects started (USD bn per quarter)",
-    "col_measure": "measure",
-    "col_unit": "unit",
-    "col_value": "value",
-    "debrief": "Debrief: the class's world against the status quo",
-    "debrief_intro": "The status quo is the same scenario and seed run for the same {quarters} quarters (to "
-                     "{quarter}) with nobody's changes. Differences are class − status quo.",
-    "debrief_chart": "Share of world fab capacity, class − status quo (percentage points)",
-    "debrief_world": "The world",
-    "debrief_countries": "Country by country",
-    "debrief_decisions": "What the class decided",
-    "col_class": "class",
-    "col_status_quo": "status quo",
-    "col_difference": "difference",
-    "col_year": "year",
-    "col_instrument": "instrument",
-    "col_before": "before",
-    "col_after": "after",
-    "no_decisions": "No team changed anything: the class's world is the status quo.",
-    "game_ended": "The teacher has ended the game.",
-    "leave": "Leave this game",
-}
-
-#: Short labels of the instruments (the schema gives unit, bounds and the long description).
-LABELS: dict[str, str] = {
-    "subsidy_rate": "Subsidy rate",
-    "annual_budget": "Annual subsidy budget",
-    "appropriation": "One-off appropriation this year",
-    "tax_credit": "Investment tax credit",
-    "technology_transfer": "Condition: technology transfer (its cost)",
-    "local_content": "Condition: local content (its cost)",
-    "local_sourcing_share": "Local sourcing rule",
-    "fund_contribution": "Contribution to the joint fund",
-}
-
+#: Keeps a session across reloads (see the module docstring): the browser side of :func:`ClassroomPage`.
+SessionSync = solara.component_vue(str(Path(__file__).with_name("classroom_session.vue")))(
+    lambda game, token, lang, stale, event_restore: None)
 
 def tr(key: str, lang: str = "en", **values: Any) -> str:
-    """The page's text for ``key``: the translation files' ``classroom.<key>`` if they have it, else :data:`TEXT`."""
-    if _i18n is not None:
-        try:
-            if _i18n.has(f"classroom.{key}", "en"):
-                return _i18n.t(f"classroom.{key}", lang, **values)
-        except (ValueError, OSError):
-            pass
-    text = TEXT[key]
-    return text.format(**values) if values else text
+    """The page's text for ``key``: ``classroom.<key>`` of the language's file in ``i18n/`` (English if missing)."""
+    return _i18n.t(f"classroom.{key}", lang, **values)
 
 
 def _label(name: str, lang: str) -> str:
-    if _i18n is not None:
-        try:
-            if _i18n.has(f"classroom.instrument.{name}", "en"):
-                return _i18n.t(f"classroom.instrument.{name}", lang)
-        except (ValueError, OSError):
-            pass
-    return LABELS[name]
+    """Short label of an instrument."""
+    return _i18n.t(f"classroom.instrument.{name}", lang)
+
+
+def text_key(text: str) -> str:
+    """The key of a measure's or unit's English text in the ``[classroom.measure]`` / ``[classroom.unit]`` tables
+    (``"%, mean over the game"`` → ``pct_mean_over_the_game``)."""
+    return re.sub(r"[^a-z0-9]+", "_", text.lower().replace("%", " pct ").replace("×", " x ")).strip("_")
+
+
+def _shown(table: str, text: str, lang: str) -> str:
+    """A measure's or unit's text in ``lang`` (the English text itself when the catalogue lacks it)."""
+    key = f"classroom.{table}.{text_key(text)}"
+    return _i18n.t(key, lang) if _i18n.has(key, "en") else text
+
+
+def _help(name: str, inst: Any, lang: str) -> str:
+    """An instrument's tooltip: ``classroom.help.<name>`` (the schema's description in English)."""
+    key = f"classroom.help.{name}"
+    return _i18n.t(key, lang) if _i18n.has(key, "en") else inst.description
+
+
+def _scenario(name: str, lang: str) -> str:
+    key = f"scenario.{name}.name"
+    return f"{_i18n.t(key, lang)} ({name})" if lang != "en" and _i18n.has(key, lang) else name
+
+
+def _localised(frame, lang: str) -> list[list[Any]]:
+    """Rows of a debrief table with its measure and unit columns in ``lang``."""
+    rows = frame.values.tolist()
+    cols = list(frame.columns)
+    for row in rows:
+        for col, table in (("measure", "measure"), ("unit", "unit")):
+            i = cols.index(col)
+            row[i] = _shown(table, row[i], lang)
+    return rows
+
+
+def _country(game: Game, code: str, lang: str) -> str:
+    """A government's name: the scenario's in English, the catalogue's ``country.<code>`` in other languages."""
+    if lang != "en" and _i18n.has(f"country.{code}", lang):
+        return _i18n.t(f"country.{code}", lang)
+    return game.names[code]
+
+
+@contextmanager
+def _fonts(lang: str):
+    """Charts in Japanese or Korean need a CJK font first in the family (the teaching page's)."""
+    cjk = _cjk_font()
+    family = ["DejaVu Sans"] if not cjk else ([cjk, "DejaVu Sans"] if lang in ("ja", "ko") else ["DejaVu Sans", cjk])
+    with plt.rc_context({"font.family": family}):
+        yield
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -203,10 +154,10 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def _plain(v: Any) -> str:
+def _plain(v: Any, lang: str = "en") -> str:
     """A form value as plain text (lists joined by '/')."""
     if isinstance(v, (list, tuple)):
-        return "/".join(str(x) for x in v) or "none"
+        return "/".join(str(x) for x in v) or tr("none", lang)
     return str(v)
 
 
@@ -228,22 +179,64 @@ def use_game_version(game: Game) -> int:
 
 # ---------------------------------------------------------------------------------------------- components
 @solara.component
-def ClassroomPage(lang: str = "en"):
-    """The classroom: landing (open or join a game), then the teacher's or the team's view for this session."""
+def ClassroomPage(lang: str = "en", code: str | None = None, on_lang: Callable[[str], None] | None = None):
+    """The classroom: landing (open or join a game), then the teacher's or the team's view for this session.
+
+    ``code`` is the join code from the address (``?game=``): the page first asks the browser for the key it kept
+    for that game (:data:`SessionSync`) and rejoins if the server accepts it; without a kept key the join form
+    opens with the code filled in.  ``on_lang`` receives the language picked in the page (None: no picker)."""
     session = solara.use_reactive(None)          # {"kind": "teacher"|"team", "code": ..., "token": ...}
-    solara.Title("kyoso classroom")
+    restoring = solara.use_reactive(bool(code))  # waiting for the browser's kept key
+    notice = solara.use_reactive("")
+    stale = solara.use_reactive("")              # a game whose kept key the server refused: the browser forgets it
+
+    def restore(data: Any) -> None:
+        """The browser's answer on load: the game in the address and the key it kept for it (or none)."""
+        data = data if isinstance(data, dict) else {}
+        wanted, token = data.get("game"), data.get("token")
+        try:
+            if wanted and session.value is None:
+                if token:
+                    try:
+                        game, kind = REGISTRY.resume(wanted, token)
+                    except ClassroomError as exc:
+                        notice.set(tr("rejoin_failed", lang, code=wanted, message=str(exc)))
+                        stale.set(normalise_code(wanted))
+                    else:
+                        session.set({"kind": kind, "code": game.code, "token": token})
+        finally:
+            restoring.set(False)
+
+    def leave() -> None:
+        session.set(None)
+        notice.set("")
+
+    solara.Title(tr("title", lang))
+    s = session.value
     with solara.Column(style={"max-width": "1400px", "margin": "0 auto", "padding": "12px"}) as main:
-        solara.Text(tr("title", lang), style={"font-size": "1.8em", "font-weight": "bold"})
-        s = session.value
+        SessionSync(game=s["code"] if s else None, token=s["token"] if s else None, lang=lang,
+                    stale=stale.value or None, event_restore=restore)
+        with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+            solara.Text(tr("title", lang), style={"font-size": "1.8em", "font-weight": "bold"})
+            if on_lang is not None:
+                rv.Select(label=_i18n.t("ui.language", lang), v_model=lang, dense=True, hide_details=True,
+                          items=[{"text": _i18n.t("meta.language", c), "value": c} for c in _i18n.LANGS],
+                          style_="max-width: 160px", on_v_model=on_lang, attributes={"data-testid": "language"})
+        if notice.value:
+            solara.Warning(notice.value, dense=True)
         if s is None:
-            Landing(lang=lang, on_session=session.set)
+            if restoring.value:
+                solara.Text(tr("rejoining", lang, code=normalise_code(code)))
+            else:
+                Landing(lang=lang, on_session=session.set, code=code)
         else:
             try:
                 game = REGISTRY.get(s["code"])
             except ClassroomError as exc:
                 solara.Error(str(exc))
-                solara.Button(tr("leave", lang), on_click=lambda: session.set(None))
+                solara.Button(tr("leave", lang), on_click=leave)
                 return main
+            solara.Text(tr("rejoin_note", lang), style={"font-size": "0.85em", "color": "#666"})
             if s["kind"] == "teacher":
                 TeacherView(game=game, token=s["token"], lang=lang)
             else:
@@ -252,14 +245,15 @@ def ClassroomPage(lang: str = "en"):
 
 
 @solara.component
-def Landing(lang: str, on_session: Callable[[dict], None]):
+def Landing(lang: str, on_session: Callable[[dict], None], code: str | None = None):
     scenario = solara.use_reactive(DEFAULT_SCENARIO)
     seed = solara.use_reactive(0)
     years = solara.use_reactive(3)
     roles = solara.use_reactive(default_roles(load_scenario(DEFAULT_SCENARIO)))
-    code = solara.use_reactive("")
+    given = _known_code(code)                    # a join code from the address (a link the teacher handed out)
+    typed = solara.use_reactive(given or (code or ""))
     team = solara.use_reactive("")
-    found = solara.use_reactive(None)            # join code of the game found
+    found = solara.use_reactive(given)           # join code of the game found
     error = solara.use_reactive("")
     all_govs = solara.use_memo(lambda: list(load_scenario(scenario.value).governments), [scenario.value])
 
@@ -277,7 +271,7 @@ def Landing(lang: str, on_session: Callable[[dict], None]):
 
     def find() -> None:
         try:
-            game = REGISTRY.get(code.value)
+            game = REGISTRY.get(typed.value)
         except ClassroomError as exc:
             error.set(str(exc))
             found.set(None)
@@ -304,7 +298,7 @@ def Landing(lang: str, on_session: Callable[[dict], None]):
             solara.ToggleButtonsMultiple(value=roles, values=all_govs, dense=True)
             solara.Button(tr("open_game", lang), on_click=open_game, color="primary")
         with solara.Card(tr("team_card", lang)):
-            solara.InputText(tr("code", lang), value=code, continuous_update=True)
+            solara.InputText(tr("code", lang), value=typed, continuous_update=True)
             solara.InputText(tr("team_name", lang), value=team, continuous_update=True)
             solara.Button(tr("find_game", lang), on_click=find, color="primary")
             if found.value is not None:
@@ -314,7 +308,7 @@ def Landing(lang: str, on_session: Callable[[dict], None]):
                     solara.Text(tr("pick_government", lang))
                     with solara.Row(style={"flex-wrap": "wrap"}):
                         for gov in open_roles:
-                            solara.Button(tr("join_as", lang, name=game.names[gov], code=gov),
+                            solara.Button(tr("join_as", lang, name=_country(game, gov, lang), code=gov),
                                           on_click=lambda gov=gov: join(gov))
                 else:
                     solara.Warning(tr("no_roles", lang))
@@ -345,15 +339,16 @@ def TeacherView(game: Game, token: str, lang: str):
     solara.Text(tr("join_code", lang, code=game.code), style={"font-size": "2.4em", "font-weight": "bold",
                                                               "letter-spacing": "0.15em"})
     key = "game_over_line" if game.finished else "game_line"
-    solara.Text(tr(key, lang, scenario=game.scenario, seed=game.seed, year=game.year, rounds=game.rounds,
-                   quarter=view["quarter"]))
+    solara.Text(tr(key, lang, scenario=_scenario(game.scenario, lang), seed=game.seed, year=game.year,
+                   rounds=game.rounds, quarter=view["quarter"]))
     with solara.Columns([1, 2]):
         with solara.Column():
             solara.Text(tr("roster", lang), style={"font-size": "1.3em", "font-weight": "bold"})
             roster = game.roster()
             if roster:
                 _table([tr("col_team", lang), tr("col_government", lang), tr("col_submitted", lang, year=game.year)],
-                       [[r["team"], f"{r['government']} {r['name']}", r["submitted"]] for r in roster],
+                       [[r["team"], f"{r['government']} {_country(game, r['government'], lang)}", r["submitted"]]
+                        for r in roster],
                        test_id="roster")
             else:
                 solara.Info(tr("no_teams", lang))
@@ -425,7 +420,7 @@ def TeamView(game: Game, token: str, lang: str):
         message.set(("ok", tr("submitted_ok", lang, government=gov, year=game.year)))
 
     view = game.world_view()
-    solara.Text(tr("team_line", lang, team=team.name, name=game.names[team.government], code=team.government,
+    solara.Text(tr("team_line", lang, team=team.name, name=_country(game, team.government, lang), code=team.government,
                    game=game.code), style={"font-size": "1.3em", "font-weight": "bold"})
     # Conditional parts sit in containers that are always there, so a re-render never shifts the form's fields.
     with solara.Column(gap="4px"):
@@ -450,20 +445,22 @@ def TeamView(game: Game, token: str, lang: str):
                         solara.Info(tr("other_government", lang, own=team.government, other=selected.value))
                 with solara.GridFixed(columns=2, column_gap="24px", row_gap="0px"):
                     for name, inst in INSTRUMENTS.items():
-                        with solara.Tooltip(f"{inst.description} [{inst.unit}; {inst.low:g}–{inst.high:g}] "
-                                            f"(schema: {inst.path})"):
+                        unit = _shown("unit", inst.unit, lang)
+                        with solara.Tooltip(f"{_help(name, inst, lang)} [{unit}; {inst.low:g}–{inst.high:g}] "
+                                            f"({tr('schema', lang)}: {inst.path})"):
                             with solara.Row():
                                 solara.InputFloat(f"{_label(name, lang)} ({inst.low:g}–{inst.high:g})",
-                                                  value=values[name], on_value=setter(name), suffix=inst.unit,
+                                                  value=values[name], on_value=setter(name), suffix=unit,
                                                   style={"width": "100%"})
                 solara.Text(tr("export_targets", lang))
                 solara.ToggleButtonsMultiple(value=list(targets), values=[c for c in game.countries
                                                                           if c != selected.value],
                                              on_value=setter("export_targets"), dense=True)
-                with solara.Tooltip(f"{EXPORT_CONTROL.description} [{EXPORT_CONTROL.unit}; 0–1]"):
+                unit = _shown("unit", EXPORT_CONTROL.unit, lang)
+                with solara.Tooltip(f"{_help('export_controls', EXPORT_CONTROL, lang)} [{unit}; 0–1]"):
                     with solara.Row():
                         solara.InputFloat(f"{tr('export_share', lang)} (0–1)", value=share,
-                                          on_value=setter("export_share"), suffix=EXPORT_CONTROL.unit,
+                                          on_value=setter("export_share"), suffix=unit,
                                           style={"width": "100%"})
                 solara.Text(tr("export_segments", lang))
                 solara.ToggleButtonsMultiple(value=list(values["export_segments"]), values=list(SEGMENTS),
@@ -474,7 +471,7 @@ def TeamView(game: Game, token: str, lang: str):
                 solara.Button(tr("submit", lang, year=game.year), on_click=submit, color="primary")
                 with solara.Column():
                     if edits.value:
-                        solara.Text(tr("pending", lang, items="; ".join(f"{k} = {_plain(v)}"
+                        solara.Text(tr("pending", lang, items="; ".join(f"{k} = {_plain(v, lang)}"
                                                                         for k, v in sorted(edits.value.items()))),
                                     style={"font-style": "italic"})
                 with solara.Column():
@@ -492,20 +489,25 @@ def TeamView(game: Game, token: str, lang: str):
 
 def _world_figure(view: dict[str, Any], own: str | None, lang: str, roles: tuple[str, ...]) -> bytes:
     shares = view["shares"]
+    with _fonts(lang):
+        return _png(_world_plot(shares, own, lang, roles))
+
+
+def _world_plot(shares, own: str | None, lang: str, roles: tuple[str, ...]):
     fig, ax = plt.subplots(figsize=(7.5, 3.4))
     shown = [c for c in shares.columns if c in roles or c == own]
     for c in shown:
         ax.plot(range(len(shares)), shares[c], lw=3.0 if c == own else 1.5, label=c,
                 marker="o" if len(shares) < 3 else None)
     others = shares.drop(columns=shown).sum(axis=1)
-    ax.plot(range(len(shares)), others, lw=1.0, ls="--", color="grey", label="others")
+    ax.plot(range(len(shares)), others, lw=1.0, ls="--", color="grey", label=tr("chart_others", lang))
     ticks = list(range(0, len(shares), 4))
     ax.set_xticks(ticks, [shares.index[i] for i in ticks], fontsize=10)
     ax.set_ylabel("%", fontsize=11)
     ax.set_title(tr("world_chart", lang), fontsize=12)
     ax.legend(fontsize=9, ncol=4, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return fig
 
 
 @solara.component
@@ -522,15 +524,16 @@ def WorldPanel(game: Game, view: dict[str, Any], own: str | None, lang: str):
         rows = []
         for g in view["governments"]:
             controls = ", ".join(f"{k} {v:.2f}" for k, v in g["export_controls"].items()) or "–"
-            rows.append([f"{g['government']} {g['name']}", g["played_by"] or tr("ai", lang), g["subsidy_rate"],
-                         g["annual_budget"], g["budget_left"], g["subsidy_paid"], g["share"], g["cocreation"],
-                         g["fund"], controls])
+            rows.append([f"{g['government']} {_country(game, g['government'], lang)}", g["played_by"] or tr("ai", lang),
+                         g["subsidy_rate"], g["annual_budget"], g["budget_left"], g["subsidy_paid"], g["share"],
+                         g["cocreation"], g["fund"], controls])
         _table([tr("col_government", lang), tr("col_played_by", lang), tr("col_rate", lang), tr("col_budget", lang),
                 tr("col_left", lang), tr("col_paid", lang), tr("col_share", lang), tr("col_cocreation", lang),
                 tr("col_fund", lang), tr("col_controls", lang)], rows, test_id="governments")
         solara.Text(tr("events", lang), style={"font-weight": "bold"})
         if view["events"]:
-            _table(["quarter", "type", "target", "description"],
+            _table([tr("col_quarter", lang), tr("col_event", lang), tr("col_target", lang),
+                    tr("col_description", lang)],
                    [[e["quarter"], e["type"], e["target"], e["description"]] for e in view["events"]],
                    test_id="events")
         else:
@@ -538,19 +541,24 @@ def WorldPanel(game: Game, view: dict[str, Any], own: str | None, lang: str):
 
 
 def _own_figure(series, code: str, lang: str) -> bytes:
+    with _fonts(lang):
+        return _png(_own_plot(series, code, lang))
+
+
+def _own_plot(series, code: str, lang: str):
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(7.0, 2.6))
     x = range(len(series))
     a1.plot(x, series["share"], lw=2.5, color="C0", marker="o" if len(series) < 3 else None)
-    a1.set_ylabel("% of world", fontsize=10)
+    a1.set_ylabel(tr("chart_share_axis", lang), fontsize=10)
     a2.bar(x, series["fab_capex"], color="C1")
-    a2.set_ylabel("USD bn / quarter", fontsize=10)
+    a2.set_ylabel(tr("chart_capex_axis", lang), fontsize=10)
     for ax in (a1, a2):
         ticks = list(range(0, len(series), 4))
         ax.set_xticks(ticks, [series.index[i] for i in ticks], fontsize=9)
         ax.grid(alpha=0.3)
     fig.suptitle(tr("own_chart", lang, code=code), fontsize=11)
     fig.tight_layout()
-    return _png(fig)
+    return fig
 
 
 @solara.component
@@ -559,23 +567,30 @@ def OwnResults(game: Game, token: str, version: int, lang: str):
     png = solara.use_memo(lambda: _own_figure(res["series"], res["government"], lang),
                           [game.code, len(res["series"]), lang])
     with solara.Column():
-        solara.Text(tr("own_results", lang, name=res["name"]), style={"font-size": "1.3em", "font-weight": "bold"})
+        solara.Text(tr("own_results", lang, name=_country(game, res["government"], lang)),
+                    style={"font-size": "1.3em", "font-weight": "bold"})
         solara.Image(png, format="png")
         _table([tr("col_measure", lang), tr("col_value", lang), tr("col_unit", lang)],
-               [[m, v, u] for m, u, v in res["measures"]], test_id="own-results")
+               [[_shown("measure", m, lang), v, _shown("unit", u, lang)] for m, u, v in res["measures"]],
+               test_id="own-results")
 
 
 def _debrief_figure(debrief: Debrief, lang: str) -> bytes:
     d = debrief.countries
     share = d[d["unit"] == "%"].loc[lambda x: x["measure"] == "share of world fab capacity"]
+    with _fonts(lang):
+        return _png(_debrief_plot(share, lang))
+
+
+def _debrief_plot(share, lang: str):
     fig, ax = plt.subplots(figsize=(7.5, 2.8))
     colors = ["C2" if v >= 0 else "C3" for v in share["difference"]]
     ax.bar(share["country"], share["difference"], color=colors)
     ax.axhline(0, color="black", lw=0.8)
-    ax.set_ylabel("pp", fontsize=11)
+    ax.set_ylabel(tr("chart_pp", lang), fontsize=11)
     ax.set_title(tr("debrief_chart", lang), fontsize=12)
     ax.grid(alpha=0.3, axis="y")
-    return _png(fig)
+    return fig
 
 
 @solara.component
@@ -593,14 +608,14 @@ def DebriefPanel(game: Game, debrief: Debrief | None, own: str | None, lang: str
         with solara.Columns([1, 1]):
             with solara.Column():
                 solara.Text(tr("debrief_world", lang), style={"font-weight": "bold"})
-                _table(head, debrief.world[["measure", "unit", "class", "status_quo", "difference"]].values.tolist(),
-                       test_id="debrief-world")
+                _table(head, _localised(debrief.world[["measure", "unit", "class", "status_quo", "difference"]],
+                                        lang), test_id="debrief-world")
             with solara.Column():
                 solara.Text(tr("debrief_countries", lang), style={"font-weight": "bold"})
                 d = debrief.countries
                 shown = d[d["country"] == own] if own else d[d["country"].isin(game.roles)]
                 _table([tr("col_government", lang), *head],
-                       shown[["country", "measure", "unit", "class", "status_quo", "difference"]].values.tolist(),
+                       _localised(shown[["country", "measure", "unit", "class", "status_quo", "difference"]], lang),
                        test_id="debrief-countries")
         solara.Text(tr("debrief_decisions", lang), style={"font-weight": "bold"})
         if debrief.decisions:
@@ -613,12 +628,29 @@ def DebriefPanel(game: Game, debrief: Debrief | None, own: str | None, lang: str
     return panel
 
 
+def _known_code(code: str | None) -> str | None:
+    """``code`` in canonical form if a game of this server has it, else None."""
+    if not code:
+        return None
+    try:
+        return REGISTRY.get(code).code
+    except ClassroomError:
+        return None
+
+
+def parse_address(search: str | None) -> tuple[str, str | None]:
+    """Language and join code from the address's query (``?lang=ja&game=ABCDE``); unknown values are ignored."""
+    query = parse_qs((search or "").lstrip("?"))
+    lang = _i18n.parse_lang((query.get("lang") or [""])[0]) or _i18n.DEFAULT_LANG
+    code = (query.get("game") or [""])[0].strip() or None
+    return lang, code
+
+
 @solara.component
 def Page():
-    """``solara run experiments/dashboard/classroom_page.py``: the classroom alone, language from ``?lang=``."""
+    """``solara run experiments/dashboard/classroom_page.py`` (and ``/classroom`` of the teaching page): the
+    classroom, language from ``?lang=`` (or the picker), rejoining the game of ``?game=`` after a reload."""
     router = solara.use_router()
-    lang = "en"
-    if _i18n is not None:
-        from urllib.parse import parse_qs
-        lang = _i18n.parse_lang((parse_qs(router.search or "").get("lang") or [""])[0]) or "en"
-    ClassroomPage(lang=lang)
+    first_lang, code = solara.use_memo(lambda: parse_address(router.search), [])
+    lang = solara.use_reactive(first_lang)
+    ClassroomPage(lang=lang.value, code=code, on_lang=lang.set)
