@@ -21,6 +21,7 @@ from experiments.analysis import AT, METHODS, parse_at
 from experiments.argtypes import positive_int as _positive_int
 from experiments.argtypes import seed as _seed
 from experiments.errors import UserError
+from experiments.executors import BACKENDS
 from model.scenario import ScenarioError, builtin_scenarios, known_hint, load_scenario, parse_value
 
 __all__ = ["main", "UserError"]
@@ -161,9 +162,11 @@ def _add_sweep_commands(sub: argparse._SubParsersAction) -> None:
     sw.add_argument("file", type=Path, help="sweep TOML file (see experiments/sweeps/)")
     sw.add_argument("--out", type=Path, default=None, help="sweep directory (manifest.json, runs/, failed/)")
     sw.add_argument("--workers", type=_positive_int, default=None,
-                    help="worker processes (default: CPU count; with --scheduler the cluster decides)")
-    sw.add_argument("--backend", choices=("processes", "dask", "serial"), default=None,
-                    help="processes (default), dask (LocalCluster, or --scheduler), serial")
+                    help="worker processes (processes, dask LocalCluster, mpi outside mpiexec; default: CPU count; "
+                         "with --scheduler the cluster decides)")
+    sw.add_argument("--backend", choices=BACKENDS, default=None,
+                    help="where runs execute: processes (this machine, default), dask (LocalCluster, or --scheduler), "
+                         "mpi (mpi4py: spawns --workers N, or the ranks of mpiexec; README 'MPI'), serial")
     sw.add_argument("--scheduler", default=None, metavar="ADDRESS",
                     help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (implies --backend dask)")
     sw.add_argument("--resume", action="store_true",
@@ -422,8 +425,8 @@ def _add_estimate(sub: argparse._SubParsersAction) -> None:
     es.add_argument("--out", type=Path, required=True, help="estimation directory (design/, check/, estimate.json, "
                                                              "draws.csv, fit.csv, estimated.toml, ...)")
     es.add_argument("--workers", type=_positive_int, default=None, help="worker processes (default: CPU count)")
-    es.add_argument("--backend", choices=("processes", "dask", "serial"), default=None,
-                    help="processes (default), dask (LocalCluster, or --scheduler), serial")
+    es.add_argument("--backend", choices=BACKENDS, default=None,
+                    help="processes (default), dask (LocalCluster, or --scheduler), mpi, serial")
     es.add_argument("--scheduler", default=None, metavar="ADDRESS", help="address of a running Dask scheduler")
     es.add_argument("--resume", action="store_true", help="continue the estimation in --out (finished runs are kept)")
     es.add_argument("--quick", action="store_true",

@@ -7,7 +7,20 @@
 * ``serial``: runs in the driver, one after another (debugging, tests);
 * ``dask``: ``distributed.Client(...).get_executor()``, on a ``LocalCluster``
   (one single-threaded worker process per ``--workers``) or on an existing
-  cluster given by ``--scheduler ADDRESS``.
+  cluster given by ``--scheduler ADDRESS``;
+* ``mpi``: ``mpi4py.futures.MPIPoolExecutor`` (:func:`_mpi_executor`).  Run
+  plainly (``kyoso sweep … --backend mpi --workers N``) it spawns N worker
+  processes with ``MPI_Comm_spawn``; run under ``mpiexec -n K python -m
+  mpi4py.futures -m experiments.cli sweep … --backend mpi`` (a SLURM job) the
+  K − 1 other ranks of ``MPI_COMM_WORLD`` are the workers and ``--workers``
+  is not used.  mpi4py's executor is a ``concurrent.futures.Executor`` (EMA
+  Workbench's ``MPIEvaluator`` builds on it too), so kyoso keeps one executor
+  path for every backend: workers return each run's Parquet bytes, the
+  driver writes the store.  Ctrl-C cancels the queued runs; the driver exits
+  when the runs already on the workers finish (at most one run each).
+
+Every backend runs the same :func:`experiments.sweep.execute_run`, so a
+sweep's store holds the same numbers whichever backend ran it.
 """
 
 from __future__ import annotations
@@ -25,7 +38,7 @@ from experiments.store import pid_running
 
 __all__ = ["BACKENDS", "DASK_CONFIG", "SerialExecutor", "open_executor"]
 
-BACKENDS = ("processes", "dask", "serial")
+BACKENDS = ("processes", "dask", "mpi", "serial")
 #: Dask settings for the LocalCluster the runner starts.  A worker's
 #: statistical profiler samples the task thread's stack every 10 ms and its
 #: event loop wakes every 20 ms (tick) and 500 ms (system monitor); each takes
@@ -122,6 +135,10 @@ def open_executor(backend: str = "processes", workers: int | None = None, schedu
     if backend == "serial":
         yield SerialExecutor(), 1, "serial"
         return
+    if backend == "mpi":
+        with _mpi_executor(workers) as (ex, slots, desc):
+            yield ex, slots, desc
+        return
     if backend == "processes":
         ex = ProcessPoolExecutor(max_workers=n, mp_context=_process_context(), initializer=_worker_init,
                                  initargs=(os.getpid(),))
@@ -160,3 +177,106 @@ def open_executor(backend: str = "processes", workers: int | None = None, schedu
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+# ----------------------------------------------------------------------- MPI
+#: Seconds the driver waits for spawned MPI workers to report in before it gives up.
+MPI_START_TIMEOUT = 120.0
+MPI_HINT = ("install mpi4py in this environment (pip install 'kyoso[mpi]') and an MPI runtime "
+            "(Debian/Ubuntu: apt-get install openmpi-bin; on a cluster: module load openmpi)")
+
+
+def _mpi_worker_init() -> None:
+    """In each MPI worker: ignore Ctrl-C (the driver stops the sweep) and the events-beyond-horizon warning.
+
+    Imports nothing of kyoso (the first task does): while workers run their
+    initializer the driver waits in a blocking MPI call, which Open MPI makes
+    a busy wait (3.4 CPU-seconds of the driver for importing the model here,
+    measured); during tasks mpi4py's driver polls with sleeps instead.  The
+    warning is matched by its text (``model.scenario.references``).
+    """
+    import warnings
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warnings.filterwarnings("ignore", message=r".*event\(s\) start after the run's last quarter",
+                            category=UserWarning)
+
+
+def _import_mpi() -> tuple[Any, Any]:
+    """``(MPI, MPIPoolExecutor)``, or a one-line UserError when mpi4py or the MPI library is missing.
+
+    Before MPI starts (importing ``mpi4py.MPI`` initialises it), Open MPI is
+    allowed to place more processes than cores on this machine: a plain
+    ``--workers N`` spawns N workers next to the driver, as the processes
+    backend does; under ``mpiexec`` or SLURM the launcher has already decided
+    and this setting has no effect.  A value already in the environment wins.
+    """
+    os.environ.setdefault("OMPI_MCA_rmaps_base_oversubscribe", "true")
+    try:
+        from mpi4py import MPI
+        from mpi4py.futures import MPIPoolExecutor
+    except ImportError as exc:
+        raise UserError(f"--backend mpi: mpi4py is not installed ({exc}); {MPI_HINT}") from None
+    except Exception as exc:  # mpi4py's wheel found no MPI library, or MPI_Init failed
+        raise UserError(f"--backend mpi: cannot load or start the MPI library ({type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0] if str(exc) else exc!r}); {MPI_HINT}") from None
+    return MPI, MPIPoolExecutor
+
+
+def _under_mpiexec() -> bool:
+    """Whether this process is rank 0 of ``python -m mpi4py.futures`` (the other ranks are workers)."""
+    from mpi4py.futures import _core
+
+    return getattr(_core, "SharedPool", None) is not None
+
+
+def _wait_for_workers(ex: Any, timeout: float) -> None:
+    """Start the executor's workers and wait until they are ready.
+
+    mpi4py starts the workers in a manager thread; when ``MPI_Comm_spawn``
+    fails (no slots, no launcher) that thread dies with the error and
+    ``bootup(wait=True)`` would wait forever, so this waits on the pool's
+    ready event while checking the thread (mpi4py 4.x internals, guarded:
+    without them it falls back to mpi4py's own blocking wait).
+    """
+    ex.bootup(wait=False)
+    pool = getattr(ex, "_pool", None)
+    event, thread = getattr(pool, "event", None), getattr(pool, "thread", None)
+    if event is None or thread is None:
+        ex.bootup(wait=True)
+        return
+    deadline = time.monotonic() + timeout
+    while not event.wait(0.2):
+        if not thread.is_alive():
+            raise UserError("--backend mpi: MPI could not start the worker processes (see MPI's message "
+                            "above); on one machine check that mpiexec works (mpiexec -n 2 hostname), on a "
+                            "cluster run under mpiexec/srun with python -m mpi4py.futures")
+        if time.monotonic() > deadline:
+            raise UserError(f"--backend mpi: the MPI workers did not start within {timeout:.0f} s")
+    if getattr(ex, "_broken", None):
+        raise UserError(f"--backend mpi: the MPI workers failed to start: {ex._broken}")
+
+
+@contextmanager
+def _mpi_executor(workers: int | None) -> Iterator[tuple[Executor, int, str]]:
+    """An ``MPIPoolExecutor``: spawned workers, or the ranks of ``mpiexec`` (see the module docstring)."""
+    import sys
+
+    MPI, MPIPoolExecutor = _import_mpi()
+    shared = _under_mpiexec()
+    # main=False: workers need not import the driver's __main__ (a test runner, the kyoso script, a
+    # notebook); path: the driver's sys.path, so a checkout that is not installed imports the same kyoso.
+    options: dict[str, Any] = {"initializer": _mpi_worker_init, "main": False, "path": list(sys.path)}
+    if shared:
+        ex = MPIPoolExecutor(**options)
+    else:
+        ex = MPIPoolExecutor(max_workers=workers or os.cpu_count() or 1, **options)
+    try:
+        _wait_for_workers(ex, MPI_START_TIMEOUT)
+        slots = max(1, ex.num_workers)
+        where = f"mpiexec world of {MPI.COMM_WORLD.Get_size()}" if shared else "spawned"
+        yield ex, slots, f"mpi ×{slots} ({where})"
+    except BaseException:
+        ex.shutdown(wait=False, cancel_futures=True)
+        raise
+    ex.shutdown(wait=True)
