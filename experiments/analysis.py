@@ -211,7 +211,7 @@ def _section(title: str, table: pd.DataFrame, row: Callable[[Any], str]) -> list
 def _flag(r: Any) -> str:
     if not getattr(r, "inert", False):
         return ""
-    return "  ⊘ gated to nothing" if getattr(r, "gated", "") else "  ~ no effect beyond chance"
+    return "  ⊘ gated to nothing" if getattr(r, "gated", "") else "  ~ not distinguishable from chance"
 
 
 def _report_eta2(summary: pd.DataFrame, shown: Shown) -> list[str]:
@@ -220,7 +220,7 @@ def _report_eta2(summary: pd.DataFrame, shown: Shown) -> list[str]:
                                f"range of level means {shown(r.effect_range)} {shown.suffix}".rstrip() + _flag(r))
     if "inert" in summary and summary["inert"].any():
         flagged = summary[summary["inert"]]
-        lines.append(f"  {len(flagged)} of {len(summary)} parameters cannot act or show no effect beyond chance:")
+        lines.append(f"  {len(flagged)} of {len(summary)} parameters cannot act or their effect is not distinguishable from chance (at this sample size):")
         lines += [f"    {r.parameter}: {r.why}" for r in flagged.itertuples()]
         tests = sorted({t.split(" (")[0] for t in summary["test"] if t and not t.startswith("no test")})
         if tests:

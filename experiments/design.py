@@ -57,6 +57,7 @@ __all__ = [
     "RunSpec",
     "build_design",
     "plan_runs",
+    "run_seeds",
     "reproduce_command",
 ]
 
@@ -287,23 +288,45 @@ class RunSpec:
         return out if self.policy is None else out | {"policy": self.policy}
 
 
+def _run_children(seed: int, n_points: int, replications: int, common: bool) -> list[np.random.SeedSequence]:
+    """The seed-tree children of the runs, one per (point, replication) in the order point × R + replication."""
+    _, runs_ss = _seed_children(seed)
+    if common:                        # common random numbers: one seed per replication, shared by the points
+        per_rep = runs_ss.spawn(replications)
+        return [per_rep[k % replications] for k in range(n_points * replications)]
+    return runs_ss.spawn(n_points * replications)
+
+
+def _child_seed(child: np.random.SeedSequence) -> int:
+    """A seed-tree child as the 63-bit integer ``kyoso run --seed`` takes."""
+    state = child.generate_state(2, dtype=np.uint32)
+    return ((int(state[0]) << 32) | int(state[1])) & SEED_MASK
+
+
+def run_seeds(seed: int, n_points: int, replications: int, common: bool = False) -> list[int]:
+    """The integer seed of every (point, replication), at index ``point × replications + replication``.
+
+    Run ``k`` gets child ``k`` of the runs child of ``SeedSequence(seed)``
+    (spawn key ``(1, k)``); with ``common`` (common random numbers) replication
+    ``r`` gets child ``r`` at every point (spawn key ``(1, r)``).  These are the
+    seeds :func:`plan_runs` gives a sweep, and the seeds of a search's ensemble
+    (:mod:`experiments.search`), so a run of either repeats with
+    ``kyoso run --seed``.
+    """
+    if n_points < 0 or replications < 1:
+        raise ValueError(f"run_seeds: n_points = {n_points}, replications = {replications}: "
+                         "expected n_points ≥ 0 and replications ≥ 1")
+    return [_child_seed(c) for c in _run_children(seed, n_points, replications, common)]
+
+
 def plan_runs(sweep: ResolvedSweep, design: Design) -> list[RunSpec]:
-    """Every (point, policy, replication) with its run id and seed (shared by the policies)."""
+    """Every (point, policy, replication) with its run id and seed (shared by the policies; :func:`run_seeds`)."""
     reps = sweep.spec.replications
-    n_base = design.n_points * reps
-    _, runs_ss = _seed_children(sweep.spec.seed)
-    if sweep.spec.common_seeds:       # common random numbers: one seed per replication, shared by the points
-        per_rep = runs_ss.spawn(reps)
-        children = [per_rep[k % reps] for k in range(n_base)]
-    else:
-        children = runs_ss.spawn(n_base)
-    seeds = []
-    for child in children:
-        state = child.generate_state(2, dtype=np.uint32)
-        seeds.append(((int(state[0]) << 32) | int(state[1])) & SEED_MASK)
+    children = _run_children(sweep.spec.seed, design.n_points, reps, sweep.spec.common_seeds)
+    seeds = [_child_seed(c) for c in children]
     wp = len(str(max(design.n_points - 1, 0)))
     wr = len(str(max(reps - 1, 0)))
-    policies: list[str | None] = list(getattr(sweep, "policy_names", [])) or [None]
+    policies: list[str | None] = list(sweep.policy_names) or [None]
     out = []
     for p in range(design.n_points):
         for policy in policies:

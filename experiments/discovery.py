@@ -826,6 +826,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     ds.add_argument("--permutations", type=int, default=d["permutations"], metavar="N",
                     help=f"PRIM refits on permuted labels for the seed-noise test (default: {d['permutations']}; "
                          "0: no test)")
+    ds.add_argument("--trees", type=int, default=d["trees"], metavar="N",
+                    help=f"trees of the extra-trees feature scores (default: {d['trees']})")
     ds.add_argument("--seed", type=_seed, default=d["seed"],
                     help="seed of the permutations, CART's ties and the extra trees (default: 0)")
     ds.add_argument("--out", type=Path, default=None, metavar="DIR",
@@ -842,7 +844,8 @@ def command(args: argparse.Namespace) -> int:
         check_output(args.out, force=args.force)
     res = discover(args.store, args.metric, above=args.above, below=args.below, policy=args.policy, at=args.at,
                    threshold=args.threshold, peel_alpha=args.peel_alpha, paste_alpha=args.paste_alpha,
-                   mass_min=args.mass_min, box=args.box, permutations=args.permutations, seed=args.seed)
+                   mass_min=args.mass_min, box=args.box, permutations=args.permutations, trees=args.trees,
+                   seed=args.seed)
     print(res.text())
     if args.out is not None:
         paths = res.write(args.out, force=args.force)

@@ -559,7 +559,7 @@ class LeverTable:
               markdown: str | Path | None = None) -> list[Path]:
         """``levers.csv`` and ``levers.md`` in directory ``out`` (each written to a temporary file, then renamed);
         with ``markdown``, the same markdown also to that file (docs/LEVERS.md)."""
-        from experiments.store import _atomic_write
+        from experiments.store import atomic_write
 
         written = []
         md = (self.markdown(command) + "\n").encode()
@@ -567,11 +567,11 @@ class LeverTable:
             out = Path(out)
             out.mkdir(parents=True, exist_ok=True)
             csv = out / "levers.csv"
-            _atomic_write(csv, self.table.to_csv(index=False).encode(), fsync=False)
-            _atomic_write(out / "levers.md", md, fsync=False)
+            atomic_write(csv, self.table.to_csv(index=False).encode(), fsync=False)
+            atomic_write(out / "levers.md", md, fsync=False)
             written += [csv, out / "levers.md"]
         if markdown is not None:
-            _atomic_write(Path(markdown), md, fsync=False)
+            atomic_write(Path(markdown), md, fsync=False)
             written.append(Path(markdown))
         return written
 

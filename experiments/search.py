@@ -44,9 +44,10 @@ decision making of Kasprzyk et al. 2013, as EMA Workbench's
 **The ensemble.** The uncertainties are a Latin hypercube of ``scenarios``
 points drawn once from the file's seed, and every (scenario, replication)
 has one seed, both from :mod:`experiments.design`'s seed tree
-(:func:`~experiments.design.build_design`, :func:`~experiments.design.plan_runs`
-on the ensemble as an LHS sweep): every lever set is run on the same
-scenarios and the same seeds (common random numbers), so two lever sets
+(:func:`~experiments.design.build_design` on the ensemble as an LHS sweep;
+:func:`~experiments.design.run_seeds`, the seeds ``plan_runs`` gives such a
+sweep): every lever set is run on the same scenarios and the same seeds
+(common random numbers), so two lever sets
 differ by their levers, not by their draws.  Without ``[uncertainties]`` the
 ensemble is the scenario itself (one scenario, ``replications`` seeds).
 
@@ -122,9 +123,8 @@ import sys
 import time
 import tomllib
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Annotated, Any, Literal, Union
 
 import numpy as np
@@ -144,9 +144,10 @@ from pydantic import (
 )
 
 from experiments.argtypes import positive_int as _positive_int
-from experiments.design import SEED_MASK, Design, Range, build_design, plan_runs
+from experiments.design import SEED_MASK, Design, Range, build_design, run_seeds
 from experiments.errors import UserError
 from experiments.sensitivity import OutcomeError, parse_at, reduce_runs
+from experiments.store import atomic_write, pid_running
 
 __all__ = [
     "SearchError",
@@ -461,6 +462,32 @@ class ResolvedSearch:
     seeds: np.ndarray                  # (scenarios, replications) run seeds, common to every lever set
     design: dict[str, Any]             # the ensemble's design (to_json) for the manifest
     quick: bool = False
+    bindings: dict[str, tuple[str, ...]] = field(default_factory=dict)   # every key → its concrete paths
+
+    @property
+    def expansions(self) -> dict[str, list[str]]:
+        """The keys that are bindings (a ``*`` or ``{a,b}`` in a segment) → the paths each one sets."""
+        from experiments.sweepfile import is_binding
+
+        return {k: list(v) for k, v in self.bindings.items() if is_binding(k)}
+
+    def overrides(self, scenario: int, levers: dict[str, Any]) -> dict[str, Any]:
+        """The concrete ``--set`` overrides of a run of ``levers`` in ensemble scenario ``scenario``:
+        the fixed values, the levers and the scenario's uncertainties, each binding on all its paths."""
+        from experiments.sweepfile import expand_values
+
+        return expand_values({**self.fixed, **levers, **self.points[scenario]}, self.bindings)
+
+    def task(self, run_id: str, scenario: int, replication: int, levers: dict[str, Any]) -> Any:
+        """The :class:`experiments.sweep.RunTask` of one run: ``levers`` in scenario ``scenario`` with its
+        replication's common seed."""
+        from experiments.sweep import RunTask
+
+        n_r = self.seeds.shape[1]
+        return RunTask(run_id=run_id, index=scenario * n_r + replication, point=scenario, replication=replication,
+                       seed=int(self.seeds[scenario, replication]), scenario_ref=self.scenario_ref,
+                       quarters=self.quarters, parameters=dict(self.points[scenario]), fixed={**self.fixed, **levers},
+                       metrics=tuple(self.metrics), expanded=self.overrides(scenario, levers))
 
     @property
     def n_scenarios(self) -> int:
@@ -497,56 +524,62 @@ def resolve_search(spec: SearchSpec, origin: str = "search", base_dir: Path | No
     :func:`experiments.sweepfile.resolve_sweep` (which also checks the first
     and last points against the scenario's cross-field rules and warns of
     gated parameters); its points and run seeds come from
-    :func:`~experiments.design.build_design` and :func:`~experiments.design.plan_runs`.
+    :func:`~experiments.design.build_design` and :func:`~experiments.design.run_seeds`.
+    A key of ``[levers]``, ``[uncertainties]`` or ``[fixed]`` may bind several
+    paths (``regions.TW-*.political_risk``, ``governments.{JP,KR}.subsidy_rate``):
+    it is expanded by :class:`experiments.sweepfile.KeyResolver` as in a sweep
+    file, its value is checked against every path it sets, and every run sets
+    the one value on all of them (:meth:`ResolvedSearch.overrides`).
     """
-    from experiments.sweepfile import (GatedParameterWarning, SweepSpec, _check_value, _path_info,
-                                       _resolve_scenario_ref, available_metrics, resolve_sweep, scenario_hash)
+    from experiments.sweepfile import (GatedParameterWarning, KeyResolver, SweepSpec, available_metrics,
+                                       check_value_all, resolve_scenario_ref, resolve_sweep, scenario_hash)
     from model.scenario import ScenarioError, gated_parameters, known_hint, load_scenario
 
     if quick:
         spec = _quick(spec)
-    ref = _resolve_scenario_ref(spec.scenario, base_dir)
+    ref = resolve_scenario_ref(spec.scenario, base_dir)
     try:
         scenario = load_scenario(ref)
     except ScenarioError as exc:
         raise SearchError(f"{origin}: scenario = {spec.scenario!r}: {exc}") from None
+    keys = KeyResolver(scenario, origin)          # a key may bind several paths: regions.TW-*.political_risk
 
-    def info(path: str, where: str):
+    def info(table: str, path: str):
         try:
-            return _path_info(path, scenario, where)
+            return keys.resolve(table, path)
         except UserError as exc:
             raise SearchError(str(exc)) from None
 
-    def check(inf, value, where):
+    def check(each, value, where):
         try:
-            return _check_value(inf, value, where)
+            return check_value_all(each, value, where)
         except UserError as exc:
             raise SearchError(str(exc)) from None
 
     levers: list[Lever] = []
     for path, values in spec.levers.items():
         where = f"{origin}: levers.{path}"
-        inf = info(path, where)
+        inf, each = info("levers", path)
         if isinstance(values, Range):
             if inf.kind not in ("int", "float"):
                 raise SearchError(f"{where}: a range {{low, high}} needs a numeric parameter, {inf.path} is "
                                   f"{inf.kind}; list its values instead, e.g. [true, false]")
-            low, high = check(inf, values.low, f"{where}.low"), check(inf, values.high, f"{where}.high")
+            low, high = check(each, values.low, f"{where}.low"), check(each, values.high, f"{where}.high")
             levers.append(Lever(path, inf.kind, low=low, high=high, log=values.log))
         else:
-            normed = [check(inf, v, f"{where}.{i}") for i, v in enumerate(values)]
+            normed = [check(each, v, f"{where}.{i}") for i, v in enumerate(values)]
             if len(set(map(repr, normed))) != len(normed):
                 raise SearchError(f"{where}: a value is listed twice")
             levers.append(Lever(path, inf.kind, values=normed))
     for path, rng_ in spec.uncertainties.items():
         where = f"{origin}: uncertainties.{path}"
-        inf = info(path, where)
+        inf, each = info("uncertainties", path)
         if inf.kind not in ("int", "float"):
             raise SearchError(f"{where}: {inf.path} is {inf.kind}; an uncertainty is a numeric range "
                               "(a flag or text belongs under [levers] or [fixed])")
-        check(inf, rng_.low, f"{where}.low")
-        check(inf, rng_.high, f"{where}.high")
-    fixed = {p: check(info(p, f"{origin}: fixed.{p}"), v, f"{origin}: fixed.{p}") for p, v in spec.fixed.items()}
+        check(each, rng_.low, f"{where}.low")
+        check(each, rng_.high, f"{where}.high")
+    fixed = {p: check(info("fixed", p)[1], v, f"{origin}: fixed.{p}") for p, v in spec.fixed.items()}
     known = available_metrics(scenario)
     for table, items in (("objectives", spec.objectives), ("constraints", spec.constraints)):
         for i, item in enumerate(items):
@@ -561,13 +594,15 @@ def resolve_search(spec: SearchSpec, origin: str = "search", base_dir: Path | No
         values = {lv.path: (lv.values[pick] if lv.values is not None else (lv.low if pick == 0 else lv.high))
                   for lv in levers}
         try:
-            load_scenario(scenario, **fixed, **values)
+            load_scenario(scenario, **keys.expand({**fixed, **values}))
         except ScenarioError as exc:
             raise SearchError(f"{origin}: levers: the lever set with every lever at its {corner} value breaks a "
                               f"rule of the scenario: {str(exc).split(': ', 1)[-1]}") from None
-    gated_sc = load_scenario(scenario, **fixed) if fixed else scenario
-    varied = [*spec.levers, *spec.uncertainties]
-    for g in gated_parameters(gated_sc, list(spec.levers), varied=varied):
+    gated_sc = load_scenario(scenario, **keys.expand(fixed)) if fixed else scenario
+    concrete = {k: list(v) for k, v in keys.bindings.items()}
+    lever_paths = [p for k in spec.levers for p in concrete[k]]
+    varied = [*lever_paths, *(p for k in spec.uncertainties for p in concrete[k])]
+    for g in gated_parameters(gated_sc, lever_paths, varied=varied):
         warnings.warn(f"levers.{g.path} is gated to nothing: {g.reason}", GatedParameterWarning, stacklevel=2)
 
     if spec.uncertainties:
@@ -579,17 +614,14 @@ def resolve_search(spec: SearchSpec, origin: str = "search", base_dir: Path | No
         except UserError as exc:
             raise SearchError(str(exc).replace("parameters.", "uncertainties.")) from None
         design = build_design(sweep)
-        runs = plan_runs(sweep, design)
     else:
         design = Design("none", [], [{}], np.zeros((1, 0)), {"num_vars": 0, "names": [], "bounds": []})
-        # plan_runs reads only the replications, the seed and common_seeds of the sweep
-        stand_in = SimpleNamespace(spec=SimpleNamespace(replications=spec.replications, seed=spec.seed,
-                                                        common_seeds=False))
-        runs = plan_runs(stand_in, design)  # type: ignore[arg-type]
-    seeds = np.array([r.seed for r in runs], dtype=np.int64).reshape(design.n_points, spec.replications)
+    # the seeds plan_runs gives the ensemble as an LHS sweep (independent per scenario and replication)
+    seeds = np.array(run_seeds(spec.seed, design.n_points, spec.replications),
+                     dtype=np.int64).reshape(design.n_points, spec.replications)
     return ResolvedSearch(spec=spec, origin=origin, scenario_ref=ref, scenario_hash=scenario_hash(scenario),
                           quarters=quarters, levers=levers, fixed=fixed, points=[dict(p) for p in design.points],
-                          seeds=seeds, design=design.to_json(), quick=quick)
+                          seeds=seeds, design=design.to_json(), quick=quick, bindings=dict(keys.bindings))
 
 
 def _read_toml(path: Path) -> dict:
@@ -736,12 +768,6 @@ class Evaluation:
         return not self.errors and bool(np.isfinite(self.values).all())
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    from experiments.store import _atomic_write as write
-
-    write(path, data)
-
-
 class _Store:
     """The search directory: manifest first, then one Parquet file per evaluated lever set."""
 
@@ -786,12 +812,10 @@ class _Store:
             self._remove_stale()
             return
         self.root.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.root / MANIFEST, json.dumps(manifest, indent=1, default=str).encode())
+        atomic_write(self.root / MANIFEST, json.dumps(manifest, indent=1, default=str).encode())
         self.dir.mkdir()
 
     def _remove_stale(self) -> None:
-        from experiments.store import pid_running
-
         for p in self.dir.iterdir():
             head, sep, pid = p.name.rpartition(".tmp-")
             if sep and head and pid.isdigit() and (int(pid) == os.getpid() or not pid_running(int(pid))):
@@ -820,7 +844,7 @@ class _Store:
             rows[name] = np.repeat([p[name] for p in s.points], n_r)
         for t, target in enumerate(self.targets):
             rows[target] = ev.values[t].reshape(-1)
-        _atomic_write(self.dir / f"{ev.key}.parquet", _parquet(pd.DataFrame(rows)))
+        atomic_write(self.dir / f"{ev.key}.parquet", _parquet(pd.DataFrame(rows)))
 
     def read(self, key: str) -> Evaluation:
         df = pd.read_parquet(self.dir / f"{key}.parquet")
@@ -896,12 +920,13 @@ def make_manifest(search: ResolvedSearch) -> dict[str, Any]:
         "levers": [{"path": lv.path, "kind": lv.kind, "values": lv.values, "low": lv.low, "high": lv.high,
                     "log": lv.log} for lv in s.levers],
         "fixed": s.fixed,
+        "bindings": s.expansions,
         "ensemble": {"design": s.design, "points": s.points, "seeds": s.seeds.tolist()},
         "ensemble_hash": s.ensemble_hash(),
         "seed_tree": {
             "entropy": s.spec.seed,
             "how": "root = SeedSequence(seed); children (0,) the LHS of the uncertainties, (1,) the runs: run "
-                   "(scenario j, replication r) uses child (1, j × replications + r) as experiments.design.plan_runs, "
+                   "(scenario j, replication r) uses child (1, j × replications + r) (experiments.design.run_seeds), "
                    "the same for every lever set; (2,) seeds Python's random module for Platypus",
         },
         "targets": [f"{m}@{a}" for m, a in s.spec.targets],
@@ -1066,11 +1091,10 @@ class _Search:
 
     def _run(self, todo: dict[str, dict[str, Any]]) -> dict[str, Evaluation]:
         """Run every (lever set, scenario, replication) of ``todo`` on the executor; store each lever set when done."""
-        from experiments.sweep import RunTask, _stream
+        from experiments.sweep import stream_tasks
 
         s = self.s
         n_s, n_r = s.seeds.shape
-        metrics = tuple(s.metrics)
         targets = s.spec.targets
         pending = {k: {"values": np.full((len(targets), n_s, n_r), np.nan), "errors": [], "left": n_s * n_r}
                    for k in todo}
@@ -1080,9 +1104,7 @@ class _Search:
             for k, levers in todo.items():
                 for j in range(n_s):
                     for r in range(n_r):
-                        yield RunTask(run_id=f"{k}|{j}|{r}", index=j * n_r + r, point=j, replication=r,
-                                      seed=int(s.seeds[j, r]), scenario_ref=s.scenario_ref, quarters=s.quarters,
-                                      parameters=dict(s.points[j]), fixed={**s.fixed, **levers}, metrics=metrics)
+                        yield s.task(f"{k}|{j}|{r}", j, r, levers)
 
         def take(outcome: Any) -> None:
             k, j, r = outcome.run_id.split("|")
@@ -1102,7 +1124,7 @@ class _Search:
                 finished[k] = self.store.read(k)        # the stored values, as a resumed search reads them
                 self.stored.add(k)
 
-        _stream(self.executor, self.slots, tasks(), take)
+        stream_tasks(self.executor, self.slots, tasks(), take)
         return finished
 
     # ---------------------------------------------------------- objectives
@@ -1255,9 +1277,9 @@ def search(file_or_spec: str | Path | dict | SearchSpec | ResolvedSearch, out: s
         bar.close()
     table = state.table()
     levers = [lv.path for lv in resolved.levers]
-    _atomic_write(out / "evaluations.csv", table.to_csv(index=False).encode())
+    atomic_write(out / "evaluations.csv", table.to_csv(index=False).encode())
     front = table[table["pareto"]].drop(columns=["pareto"]).reset_index(drop=True)
-    _atomic_write(out / "pareto.csv", front.to_csv(index=False).encode())
+    atomic_write(out / "pareto.csv", front.to_csv(index=False).encode())
     result = SearchResult(root=out, name=resolved.spec.name, objectives=list(resolved.spec.objectives),
                           constraints=list(resolved.spec.constraints), levers=levers, evaluations=table,
                           pareto=front, nfe=state.nfe, ran=state.ran, cached=state.cached, runs=state.runs,
@@ -1285,12 +1307,10 @@ def _progress(total: int, name: str, enabled: bool) -> Any:
 
 def estimate_evaluation(search: ResolvedSearch) -> float:
     """Seconds of one evaluation (a lever set over the ensemble) on one worker: the first run timed here × runs."""
-    from experiments.sweep import RunTask, execute_run
+    from experiments.sweep import execute_run
 
     levers = {lv.path: (lv.values[0] if lv.values is not None else lv.low) for lv in search.levers}
-    task = RunTask(run_id="probe", index=0, point=0, replication=0, seed=int(search.seeds[0, 0]),
-                   scenario_ref=search.scenario_ref, quarters=search.quarters, parameters=dict(search.points[0]),
-                   fixed={**search.fixed, **levers}, metrics=tuple(search.metrics))
+    task = search.task("probe", 0, 0, levers)
     execute_run(task)                                  # loads the scenario once, as a worker does
     t0 = time.perf_counter()
     outcome = execute_run(task)

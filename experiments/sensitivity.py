@@ -438,7 +438,7 @@ def inert_parameters(values: pd.DataFrame, parameters: list[str], *, design: str
             row |= {"inert": True, "why": f"gated to nothing: {row['gated']}"}
         elif np.isfinite(row["p_value"]) and row["p_value"] >= alpha:
             eta = f"η² {row['eta2']:.3f}, by chance ≈ {row['eta2_null']:.3f}; " if np.isfinite(row["eta2"]) else ""
-            row |= {"inert": True, "why": f"no effect beyond chance ({eta}{row['test'].split(' (')[0]} "
+            row |= {"inert": True, "why": f"effect not distinguishable from chance ({eta}{row['test'].split(' (')[0]} "
                                           f"p = {row['p_value']:.2g})"}
         rows.append(row)
     return pd.DataFrame(rows, columns=["parameter", "eta2", "eta2_null", "p_value", "test", "gated", "inert", "why"])

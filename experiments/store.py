@@ -47,6 +47,7 @@ __all__ = [
     "planned_runs",
     "remove_stale_temporaries",
     "pid_running",
+    "atomic_write",
 ]
 
 MANIFEST = "manifest.json"
@@ -56,8 +57,14 @@ SESSIONS = "sessions.jsonl"
 _TMP = ".tmp-"
 
 
-def _atomic_write(path: Path, data: bytes, *, fsync: bool = True) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same directory and ``os.replace``."""
+def atomic_write(path: Path, data: bytes, *, fsync: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically: to ``<name>.tmp-<pid>`` in the same directory, then ``os.replace``.
+
+    A reader never sees half a file; on an error or Ctrl-C the temporary file is
+    removed and the exception propagates.  ``fsync=False`` skips flushing to disk
+    (for tables and reports that can be written again).  The temporary name is
+    what :func:`remove_stale_temporaries` recognises.
+    """
     tmp = path.with_name(f"{path.name}{_TMP}{os.getpid()}")
     try:
         with open(tmp, "wb") as fh:
@@ -167,7 +174,7 @@ class SweepStore:
             remove_stale_temporaries(store.root)     # left by a driver that was killed mid-write
             return store
         store.root.mkdir(parents=True, exist_ok=True)
-        _atomic_write(store.root / MANIFEST, json.dumps(manifest, indent=1, default=str).encode())
+        atomic_write(store.root / MANIFEST, json.dumps(manifest, indent=1, default=str).encode())
         store.runs_dir.mkdir()
         store.failed_dir.mkdir()
         return store
@@ -210,7 +217,7 @@ class SweepStore:
     def write_run(self, run_id: str, payload: bytes) -> Path:
         """Store one finished run's Parquet bytes atomically."""
         path = self.runs_dir / f"{run_id}.parquet"
-        _atomic_write(path, payload)
+        atomic_write(path, payload)
         return path
 
     def write_failure(self, run_id: str, record: dict[str, Any]) -> Path:
@@ -224,7 +231,7 @@ class SweepStore:
             except (OSError, json.JSONDecodeError):
                 attempts = []
         body = {**record, "time": attempt["time"], "attempts": attempts + [attempt]}
-        _atomic_write(path, json.dumps(body, indent=1, default=str).encode())
+        atomic_write(path, json.dumps(body, indent=1, default=str).encode())
         return path
 
     def log_session(self, info: dict[str, Any]) -> None:

@@ -49,6 +49,7 @@ __all__ = [
     "SerialExecutor",
     "open_executor",
     "execute_run",
+    "stream_tasks",
     "metrics_table",
     "make_manifest",
     "run_sweep",
@@ -308,11 +309,17 @@ def _tasks(sweep: ResolvedSweep, runs: list[RunSpec]) -> Iterator[RunTask]:
                       expanded=sweep.overrides(r.parameters, r.policy) if concrete else None)
 
 
-def _stream(executor: Executor, slots: int, tasks: Iterator[RunTask], take: Callable[[RunOutcome], None]) -> None:
-    """Submit ``tasks`` keeping at most ``slots × WINDOW_PER_SLOT`` in flight; ``take`` each outcome as it arrives.
+def stream_tasks(executor: Executor, slots: int, tasks: Iterator[RunTask],
+                 take: Callable[[RunOutcome], None]) -> None:
+    """Run ``tasks`` on ``executor`` (:func:`execute_run` in the workers) and hand each outcome to ``take``.
 
-    An exception from a future (a runner error, not a failed run) cancels what
-    is pending and propagates: the sweep stops loudly.
+    At most ``slots × WINDOW_PER_SLOT`` tasks are in flight (``slots``: the
+    executor's worker count), so a lazy iterator of many tasks is read only as
+    workers free up; outcomes arrive in the order they finish, not the order
+    submitted.  A failed run is an outcome with ``ok = False``; an exception
+    from a future (a runner error, not a failed run) or from ``take`` cancels
+    what is pending and propagates: the caller stops loudly.  Used by
+    :func:`run_sweep` and by :mod:`experiments.search`.
     """
     window = max(1, slots * WINDOW_PER_SLOT)
     pending: set[Future] = set()
@@ -393,7 +400,7 @@ def run_sweep(sweep: ResolvedSweep, out: str | Path, *, backend: str = "processe
                     bar.set_postfix_str(f"failed={len(failed)}", refresh=False)
 
             try:
-                _stream(executor, slots, _tasks(sweep, todo), take)
+                stream_tasks(executor, slots, _tasks(sweep, todo), take)
             finally:
                 bar.close()
             done_now = store.done_ids()

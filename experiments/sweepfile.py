@@ -95,7 +95,13 @@ __all__ = [
     "available_metrics",
     "scenario_hash",
     "expand_key",
+    "expand_values",
     "is_binding",
+    "KeyResolver",
+    "check_value",
+    "check_value_all",
+    "path_info",
+    "resolve_scenario_ref",
 ]
 
 _RANGE_KEYS = {"low", "high", "log"}
@@ -300,11 +306,7 @@ class ResolvedSweep:
         return {k: list(v) for k, v in self.bindings.items() if is_binding(k)}
 
     def _expand(self, values: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in values.items():
-            for path in self.bindings.get(key, (key,)):
-                out[path] = value
-        return out
+        return expand_values(values, self.bindings)
 
     def overrides(self, point: dict[str, Any], policy: str | None = None) -> dict[str, Any]:
         """The concrete ``--set`` overrides of one run: fixed values, the policy's levers, the point."""
@@ -324,6 +326,18 @@ def _is_glob(part: str) -> bool:
 def is_binding(key: str) -> bool:
     """Whether a sweep-file key binds several paths (a glob or a brace list in some segment)."""
     return any(_is_glob(part) for part in split_path(key))
+
+
+def expand_values(values: dict[str, Any], bindings: dict[str, tuple[str, ...] | list[str]]) -> dict[str, Any]:
+    """Values keyed by a file's keys → concrete ``--set`` overrides: a binding's value on each of its paths.
+
+    ``bindings`` maps keys to their concrete paths (:attr:`ResolvedSweep.bindings`,
+    :attr:`KeyResolver.bindings`); a key it does not list is a path itself."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        for path in bindings.get(key, (key,)):
+            out[path] = value
+    return out
 
 
 def _braces(part: str) -> list[str]:
@@ -413,11 +427,14 @@ def _merged_info(key: str, infos: list[PathInfo], where: str) -> PathInfo:
                     unit=infos[0].unit, description=infos[0].description)
 
 
-def _check_all(infos: list[PathInfo], value: Any, where: str) -> Any:
-    """:func:`_check_value` against every path a key sets (the first refusal names its path)."""
+def check_value_all(infos: list[PathInfo], value: Any, where: str) -> Any:
+    """:func:`check_value` against every path a key sets (a binding sets several); returned normalised.
+
+    The first refusal names its path, so a value that one of the bound paths
+    does not allow is refused with that path's bounds."""
     out = value
     for info in infos:
-        out = _check_value(info, value, where)
+        out = check_value(info, value, where)
     return out
 
 
@@ -443,8 +460,16 @@ def _within(info: PathInfo, v: float) -> bool:
     return True
 
 
-def _check_value(info: PathInfo, value: Any, where: str) -> Any:
-    """Check one value against the schema's type and bounds; return it normalised."""
+def check_value(info: PathInfo, value: Any, where: str) -> Any:
+    """One value checked against the schema's type and bounds of a path; returned normalised.
+
+    ``info`` is the path's :class:`~model.scenario.PathInfo` (:func:`path_info`);
+    booleans and text must match exactly, a number becomes ``int`` or ``float``
+    as the path's kind (an integer path refuses 1.5) and must lie within the
+    schema's bounds.  A refusal is a one-line :class:`SweepError` that starts
+    with ``where`` (e.g. ``"sweep.toml: parameters.params.w_risk.low"``) and
+    names the value and what was expected.
+    """
     kind = info.kind
     if kind == "bool":
         if not isinstance(value, bool):
@@ -469,7 +494,14 @@ def _check_value(info: PathInfo, value: Any, where: str) -> Any:
     return value
 
 
-def _resolve_scenario_ref(name: str, base_dir: Path | None) -> str:
+def resolve_scenario_ref(name: str, base_dir: Path | None) -> str:
+    """What a file's ``scenario = ...`` names, as ``kyoso run`` takes it.
+
+    A built-in scenario name stays as it is; a path is taken relative to
+    ``base_dir`` (the directory of the sweep or search file) and made absolute
+    if it exists.  Anything else is returned unchanged, so that loading it
+    gives the scenario loader's own error message.
+    """
     if name in builtin_scenarios():
         return name
     path = Path(name)
@@ -484,26 +516,55 @@ def scenario_hash(scenario: Scenario) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _path_info(path: str, scenario: Scenario, where: str) -> PathInfo:
-    """The schema's description of a dotted path, or a one-line SweepError naming ``where``."""
+def path_info(path: str, scenario: Scenario, where: str) -> PathInfo:
+    """The schema's description of one concrete dotted path of ``scenario`` (kind, bounds, unit).
+
+    :func:`model.scenario.describe_path` with its error turned into a one-line
+    :class:`SweepError` that starts with ``where``.  A key with a ``*`` or
+    ``{a,b}`` is not a path: expand it first (:func:`expand_key`, or
+    :meth:`KeyResolver.resolve`).
+    """
     try:
         return describe_path(path, scenario)
     except ScenarioError as exc:
         raise SweepError(f"{where}: {str(exc).split(': ', 1)[-1]}") from None
 
 
-class _Keys:
-    """Expands the sweep file's keys against the scenario and refuses a path set twice."""
+class KeyResolver:
+    """Resolves a file's keys (paths or bindings) against a scenario and refuses a path set twice.
+
+    One resolver serves every table of one file (``[parameters]``, ``[fixed]``,
+    the policies; a search file's ``[levers]``, ``[uncertainties]``,
+    ``[fixed]``): :meth:`resolve` expands a key with :func:`expand_key`,
+    describes each concrete path (:func:`path_info`) and records which table
+    sets it, so that ``regions.TW-*.political_risk`` under one table and
+    ``regions.TW-Hsinchu.political_risk`` under another is refused.
+    :attr:`bindings` maps every key resolved so far to its concrete paths and
+    :meth:`expand` turns values keyed by the file's keys into concrete overrides.
+    """
 
     def __init__(self, scenario: Scenario, origin: str) -> None:
         self.scenario, self.origin = scenario, origin
         self.bindings: dict[str, tuple[str, ...]] = {}
         self.owner: dict[str, str] = {}           # concrete path → the key (with its section) that sets it
 
-    def infos(self, section: str, key: str, shared: bool = False) -> tuple[PathInfo, list[PathInfo]]:
+    def expand(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Values keyed by the file's keys → the same values on every concrete path (:func:`expand_values`)."""
+        return expand_values(values, self.bindings)
+
+    def resolve(self, section: str, key: str, shared: bool = False) -> tuple[PathInfo, list[PathInfo]]:
+        """The key's description (bindings: their common kind and unit, the tightest bounds) and each path's.
+
+        ``section`` names the table in messages (``"parameters"``,
+        ``"policies.NAME"``); ``shared``: the key is a policy lever, which
+        several policies may set.  Raises a one-line :class:`SweepError`
+        naming ``ORIGIN: SECTION.KEY`` for a path not in the scenario, a glob
+        matching nothing, paths of different kinds or units, or a path another
+        key already sets.
+        """
         where = f"{self.origin}: {section}.{key}"
         paths = expand_key(key, self.scenario, where)
-        infos = [_path_info(p, self.scenario, f"{where} ({p})" if is_binding(key) else where) for p in paths]
+        infos = [path_info(p, self.scenario, f"{where} ({p})" if is_binding(key) else where) for p in paths]
         self.bindings[key] = tuple(i.path for i in infos)
         for info in infos:
             label = f"{section}.{key}"
@@ -516,34 +577,34 @@ class _Keys:
 
 def resolve_sweep(spec: SweepSpec, origin: str = "sweep", base_dir: Path | None = None) -> ResolvedSweep:
     """Check a parsed sweep against the scenario it names (paths, bindings, types, bounds, policies, metrics)."""
-    ref = _resolve_scenario_ref(spec.scenario, base_dir)
+    ref = resolve_scenario_ref(spec.scenario, base_dir)
     try:
         scenario = load_scenario(ref)
     except ScenarioError as exc:
         raise SweepError(f"{origin}: scenario = {spec.scenario!r}: {exc}") from None
-    keys = _Keys(scenario, origin)
+    keys = KeyResolver(scenario, origin)
     infos: dict[str, PathInfo] = {}
     params: dict[str, Any] = {}
     for path, values in spec.parameters.items():
         where = f"{origin}: parameters.{path}"
-        info, each = keys.infos("parameters", path)
+        info, each = keys.resolve("parameters", path)
         infos[path] = info
         if isinstance(values, Range):
             if info.kind not in ("int", "float"):
                 raise SweepError(f"{where}: a range {{low, high}} needs a numeric parameter, "
                                  f"{info.path} is {info.kind}; list its values with the grid design")
-            low = _check_all(each, values.low, f"{where}.low")
-            high = _check_all(each, values.high, f"{where}.high")
+            low = check_value_all(each, values.low, f"{where}.low")
+            high = check_value_all(each, values.high, f"{where}.high")
             params[path] = Range(low=low, high=high, log=values.log)
         else:
-            normed = [_check_all(each, v, f"{where}.{i}") for i, v in enumerate(values)]
+            normed = [check_value_all(each, v, f"{where}.{i}") for i, v in enumerate(values)]
             if len(set(normed)) != len(normed):
                 raise SweepError(f"{where}: a value is listed twice")
             params[path] = normed
     fixed: dict[str, Any] = {}
     for path, value in spec.fixed.items():
         where = f"{origin}: fixed.{path}"
-        fixed[path] = _check_all(keys.infos("fixed", path)[1], value, where)
+        fixed[path] = check_value_all(keys.resolve("fixed", path)[1], value, where)
     policies, levers = _resolve_policies(spec, keys, scenario, origin)
     known = available_metrics(scenario)
     for i, m in enumerate(spec.metrics):
@@ -559,7 +620,7 @@ def resolve_sweep(spec: SweepSpec, origin: str = "sweep", base_dir: Path | None 
     return resolved
 
 
-def _resolve_policies(spec: SweepSpec, keys: _Keys, scenario: Scenario,
+def _resolve_policies(spec: SweepSpec, keys: KeyResolver, scenario: Scenario,
                       origin: str) -> tuple[dict[str, dict[str, Any]], dict[str, PathInfo]]:
     """Each policy's effective lever values (a lever a policy leaves out keeps the scenario's value)."""
     given: dict[str, dict[str, Any]] = {}
@@ -569,7 +630,7 @@ def _resolve_policies(spec: SweepSpec, keys: _Keys, scenario: Scenario,
         given[name] = {}
         for path, value in table.items():
             where = f"{origin}: policies.{name}.{path}"
-            info, concrete = keys.infos(f"policies.{name}", path, shared=True)
+            info, concrete = keys.resolve(f"policies.{name}", path, shared=True)
             key = _norm(path)
             if key in given[name]:
                 raise SweepError(f"{where}: {key} is set twice in this policy")
@@ -577,7 +638,7 @@ def _resolve_policies(spec: SweepSpec, keys: _Keys, scenario: Scenario,
                 raise SweepError(f"{where}: {key} is {levers[key].kind} in another policy, here {info.kind}")
             levers.setdefault(key, info)
             each.setdefault(key, concrete)
-            given[name][key] = _check_all(concrete, value, where)
+            given[name][key] = check_value_all(concrete, value, where)
     effective: dict[str, dict[str, Any]] = {}
     for name in spec.policies:
         effective[name] = {}
@@ -589,7 +650,7 @@ def _resolve_policies(spec: SweepSpec, keys: _Keys, scenario: Scenario,
             if any(v != current[0] for v in current):
                 raise SweepError(f"{origin}: policies.{name}: does not set {key}, whose scenario values differ "
                                  f"across the paths it binds; set {key} in every policy")
-            effective[name][key] = _check_value(info, current[0], f"{origin}: policies.{name}.{key}")
+            effective[name][key] = check_value(info, current[0], f"{origin}: policies.{name}.{key}")
     return effective, levers
 
 

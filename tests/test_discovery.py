@@ -249,7 +249,9 @@ def test_the_command_writes_its_files(policy_store, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "directory exists and is not empty" in err
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
-    assert main([*args, "--force", "--permutations", "0"]) == 0
+    assert main([*args, "--force", "--permutations", "0", "--trees", "7"]) == 0
+    assert "(extra trees, 7 trees;" in capsys.readouterr().out
+    assert json.loads((out / "discover.json").read_text())["settings"]["trees"] == 7
 
 
 @pytest.mark.parametrize("extra, message", [
@@ -262,6 +264,8 @@ def test_the_command_writes_its_files(policy_store, tmp_path, capsys):
     (["--metric", "share_US", "--above", "0", "--policy", "subsidies"], "--policy 'subsidies': not a policy"),
     (["--metric", "share_US", "--above", "0", "--policy", "none", "--at", "2040Q1"], "--at 2040Q1"),
     (["--metric", "share_US", "--above", "0", "--policy", "none", "--threshold", "0"], "--threshold 0.0"),
+    (["--metric", "share_US", "--above", "0", "--policy", "none", "--trees", "0"],
+     "--trees 0: expected a whole number ≥ 1"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(policy_store, tmp_path, capsys, extra, message):
     out = tmp_path / "never"

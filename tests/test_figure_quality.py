@@ -48,7 +48,9 @@ def _visible(t: Text) -> bool:
 
 
 def _ticks(axis) -> list[Text]:
-    """The tick labels drawn: visible, with text, at a location inside the view."""
+    """The tick labels drawn: visible, with text, at a location inside the view (none on an axes turned off)."""
+    if not axis.axes.axison:
+        return []
     lo, hi = sorted(axis.get_view_interval())
     out = []
     for tick in axis.get_major_ticks():
@@ -330,3 +332,56 @@ def test_comparison_figure_quality():
     fig = plots.scenario_intervals(summary)
     assert "axis not from 0" in fig.axes[1].get_title()          # the unit-cost index: the break is said
     check_quality(fig, "scenario_intervals")
+
+
+# ------------------------------------------------------------- discover and search figures
+def test_discover_figure_quality(tmp_path):
+    """The four figures ``kyoso discover`` writes, from a sweep store whose metric has a known box."""
+    pytest.importorskip("ema_workbench")
+    from experiments.discovery import FIGURES, discover
+
+    root = tmp_path / "lhs"
+    _store(root, "lhs", 60, 2)
+    res = discover(root, "share_US", above=0.25, permutations=0, trees=20, seed=1)
+    figures = res.figures()
+    assert sorted(figures) == sorted(FIGURES)
+    for name, draw in figures.items():
+        check_quality(draw(), f"discover:{name}")
+
+
+def _search_result(objectives: list[dict], n: int = 24, seed: int = 0):
+    """A SearchResult with ``n`` evaluated lever sets of made-up robust values on the objectives' metrics
+    (the figure reads only the table; no search is run)."""
+    from experiments.search import Objective, SearchResult, nondominated
+
+    objs = [Objective(**o) for o in objectives]
+    rng = np.random.default_rng(seed)
+    t = rng.uniform(size=n)
+    cols = {}
+    scale = {"share_JP": 0.3, "subsidy_paid_cumulative": 10.0, "capacity_fab": 300.0, "unit_cost_index": 0.1}
+    for k, o in enumerate(objs):                  # non-negative values in the metric's stored unit, conflicting
+        base = t if k % 2 == 0 else 1 - t
+        cols[o.label] = scale[o.metric] * (base + 0.3 * rng.uniform(size=n))
+    df = pd.DataFrame({"key": [f"k{i}" for i in range(n)], "order": np.arange(n), "nfe": np.arange(n), **cols})
+    df["feasible"] = True
+    df["pareto"] = nondominated(df[[o.label for o in objs]].to_numpy(), [o.sense for o in objs])
+    return SearchResult(root=Path("."), name="robust_levers", objectives=objs, constraints=[], levers=[],
+                        evaluations=df, pareto=df[df["pareto"]], nfe=n)
+
+
+SEARCH_OBJECTIVES = [
+    {"metric": "share_JP", "at": "mean", "direction": "max", "robustness": "percentile", "q": 10},
+    {"metric": "subsidy_paid_cumulative", "direction": "min"},
+    {"metric": "capacity_fab", "direction": "max", "robustness": "regret"},
+    {"metric": "unit_cost_index", "at": "2030Q1", "direction": "min", "robustness": "regret", "q": 10},
+]
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4])
+def test_search_figure_quality(k):
+    """The Pareto figure ``kyoso search`` writes, for one to four objectives."""
+    from experiments.plots.search import pareto_figure
+
+    result = _search_result(SEARCH_OBJECTIVES[:k])
+    assert 1 <= int(result.evaluations["pareto"].sum()) < len(result.evaluations)
+    check_quality(pareto_figure(result), f"search:{k} objectives")

@@ -338,7 +338,7 @@ def test_a_parameter_without_effect_is_flagged_although_its_eta2_is_positive():
     res = inert_parameters(_synthetic(1), ["a", "b", "c"], gated={"b": "closed gate"}).set_index("parameter")
     assert not res.loc["a", "inert"] and res.loc["a", "p_value"] < 0.01
     assert res.loc["c", "inert"] and res.loc["c", "eta2"] > 0 and res.loc["c", "eta2_null"] > 0
-    assert "no effect beyond chance" in res.loc["c", "why"] and "permutation" in res.loc["c", "test"]
+    assert "not distinguishable from chance" in res.loc["c", "why"] and "permutation" in res.loc["c", "test"]
     assert res.loc["b", "inert"] and res.loc["b", "why"] == "gated to nothing: closed gate"
     # seeded: the same answer twice
     pd.testing.assert_frame_equal(inert_parameters(_synthetic(1), ["a", "c"]), inert_parameters(_synthetic(1), ["a", "c"]))

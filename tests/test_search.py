@@ -403,3 +403,154 @@ def test_without_uncertainties_the_ensemble_is_the_scenario_and_constraints_bind
     assert (ev["feasible"] == (limit <= 5.0)).all() and (ev["cap"] == limit).all()
     assert ev["feasible"].any() and not ev["feasible"].all()          # the limit splits the grid
     assert result.pareto["feasible"].all() and len(result.pareto) >= 1
+
+
+# ------------------------------------------------------------------ bindings
+BOUND = SEARCH.replace(f'"{JP}" = [0.0, 0.2, 0.4]\n"{US}" = [0.0, 0.3]',
+                       '"governments.{JP,US}.subsidy_rate" = [0.0, 0.3]') \
+    .replace('"governments.CN.subsidy_rate" = { low = 0.0, high = 0.4 }',
+             '"regions.{JP-North,KR-Seoul}.political_risk" = { low = 0.2, high = 0.5 }') \
+    .replace("[levers]", '[fixed]\n"governments.{KR,CN}.tax_credit" = 0.1\n\n[levers]') \
+    .replace("nfe = 48", "nfe = 6").replace("population = 6", "population = 2").replace("replications = 2",
+                                                                                      "replications = 1")
+
+
+def test_bindings_set_one_value_on_every_bound_path_in_every_run(tmp_path, monkeypatch):
+    """A binding under [levers], [uncertainties] and [fixed] sets its value on every path it names, in the
+    runs the workers get (captured here) and in the scenario each run builds."""
+    from model.scenario import load_scenario
+
+    resolved = S.load_search(_write(tmp_path, BOUND))
+    risk = "regions.{JP-North,KR-Seoul}.political_risk"
+    assert resolved.expansions == {
+        "governments.{JP,US}.subsidy_rate": ["governments.JP.subsidy_rate", "governments.US.subsidy_rate"],
+        risk: ["regions.JP-North.political_risk", "regions.KR-Seoul.political_risk"],
+        "governments.{KR,CN}.tax_credit": ["governments.KR.tax_credit", "governments.CN.tax_credit"]}
+    assert [lv.path for lv in resolved.levers] == ["governments.{JP,US}.subsidy_rate"]
+    draws = [p[risk] for p in resolved.points]
+    assert len(set(draws)) == 2 and all(0.2 <= d <= 0.5 for d in draws)
+    real, tasks = sweep_module.execute_run, []
+
+    def record(task):
+        tasks.append(task)
+        return real(task)
+
+    monkeypatch.setattr(sweep_module, "execute_run", record)
+    result = _run(_write(tmp_path, BOUND), tmp_path / "out")
+    assert len(result.evaluations) == 2 and len(tasks) == 2 * 2        # both lever values × both scenarios
+    for task in tasks:
+        sc = load_scenario(task.scenario_ref, **task.overrides)
+        drawn = resolved.points[task.point][risk]
+        assert sc.regions["JP-North"].political_risk == sc.regions["KR-Seoul"].political_risk == drawn
+        assert sc.regions["US-West"].political_risk == 0.499                            # not bound: as in tiny
+        lever = task.fixed["governments.{JP,US}.subsidy_rate"]
+        assert sc.governments["JP"].subsidy_rate == sc.governments["US"].subsidy_rate == lever
+        assert sc.governments["KR"].tax_credit == sc.governments["CN"].tax_credit == 0.1
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["bindings"] == resolved.expansions
+    # the stored values are those of the model run with every bound path set by hand
+    stored = pd.concat(pd.read_parquet(f) for f in (tmp_path / "out" / "evaluations").glob("*.parquet"))
+    assert {risk, "governments.{JP,US}.subsidy_rate"} <= set(stored)          # the keys are the columns
+    row = stored[(stored["governments.{JP,US}.subsidy_rate"] == 0.3) & (stored["scenario"] == 1)].iloc[0]
+    drawn = resolved.points[1][risk]
+    model = run_scenario(TINY, seed=int(row["seed"]), quarters=resolved.quarters,
+                         overrides={JP: 0.3, US: 0.3, "regions.JP-North.political_risk": drawn,
+                                    "regions.KR-Seoul.political_risk": drawn, "governments.KR.tax_credit": 0.1,
+                                    "governments.CN.tax_credit": 0.1})
+    direct = reduce_runs(model.metrics(), ["capacity_fab", "unit_cost_index"], "final").iloc[0]
+    assert row["capacity_fab@final"] == direct["capacity_fab"]
+    assert row["unit_cost_index@final"] == direct["unit_cost_index"]
+
+
+def test_the_taiwan_binding_of_the_issue_reaches_all_three_regions(tmp_path):
+    """``regions.TW-*.political_risk`` as an uncertainty of the baseline: every run sets the scenario's draw on
+    TW-Hsinchu, TW-Central and TW-Tainan (checked on the scenario a run builds; no model is run)."""
+    from model.scenario import load_scenario
+
+    text = f'''
+name = "tw"
+scenario = "baseline"
+quarters = 4
+scenarios = 3
+seed = 5
+
+[levers]
+"governments.{{JP,KR}}.subsidy_rate" = {{ low = 0.0, high = 0.3 }}
+
+[uncertainties]
+"regions.TW-*.political_risk" = {{ low = 0.3, high = 0.9 }}
+
+[[objectives]]
+metric = "share_JP"
+direction = "max"
+
+[algorithm]
+name = "nsga2"
+nfe = 4
+'''
+    resolved = S.load_search(_write(tmp_path, text))
+    tw = ["TW-Hsinchu", "TW-Central", "TW-Tainan"]
+    assert resolved.expansions["regions.TW-*.political_risk"] == [f"regions.{r}.political_risk" for r in tw]
+    for j, point in enumerate(resolved.points):
+        task = resolved.task("probe", j, 0, {"governments.{JP,KR}.subsidy_rate": 0.25})
+        sc = load_scenario(task.scenario_ref, **task.overrides)
+        assert [sc.regions[r].political_risk for r in tw] == [point["regions.TW-*.political_risk"]] * 3
+        assert sc.governments["JP"].subsidy_rate == sc.governments["KR"].subsidy_rate == 0.25
+        assert task.seed == int(resolved.seeds[j, 0])
+
+
+@pytest.mark.parametrize("old, new, message", [
+    (_U, '"regions.XX-*.political_risk" = { low = 0.1, high = 0.4 }', "uncertainties.regions.XX-*.political_risk: "
+                                                                       "'XX-*' matches no key"),
+    (_U, '"governments.{JP,CN}.subsidy_rate" = { low = 0.0, high = 0.4 }',
+     "uncertainties.governments.{JP,CN}.subsidy_rate: sets governments.JP.subsidy_rate, which "
+     "levers.governments.JP.subsidy_rate sets too"),
+    (_L, '"regions.*.political_risk" = [0.1, 1.5]', "levers.regions.*.political_risk.1 = 1.5: outside the schema's "
+                                                    "bounds"),
+    (_L, '"governments.{JP,KR}.{subsidy_rate,bloc}" = [0.0, 0.1]', "the matched paths are of different kinds"),
+    ("[levers]", '[fixed]\n"governments.*.subsidy_rate" = 0.1\n\n[levers]',
+     "fixed.governments.*.subsidy_rate: sets governments.JP.subsidy_rate, which levers.governments.JP.subsidy_rate "
+     "sets too"),
+])
+def test_bad_bindings_fail_with_one_line_naming_the_key(tmp_path, old, new, message):
+    path = _write(tmp_path, SEARCH.replace(old, new, 1))
+    with pytest.raises(S.SearchError) as err:
+        S.load_search(path)
+    text = str(err.value)
+    assert "\n" not in text and message in text and text.startswith(str(path)), text
+
+
+def test_the_ensemble_seeds_are_the_run_seeds_of_a_sweep(tmp_path):
+    """run_seeds is what plan_runs gives a sweep (with and without common seeds), and the search's ensemble
+    uses it: scenario j, replication r has the seed of run (j, r) of the same LHS sweep."""
+    from experiments.design import build_design, plan_runs, run_seeds
+    from experiments.sweepfile import parse_sweep, resolve_sweep
+
+    resolved = S.load_search(_write(tmp_path))
+    raw = {"name": "same", "scenario": TINY, "quarters": 8, "replications": 2, "seed": 7, "design": "lhs",
+           "samples": 2, "metrics": ["capacity_fab"],
+           "parameters": {"governments.CN.subsidy_rate": {"low": 0.0, "high": 0.4}}}
+    for common in (False, True):
+        sweep = resolve_sweep(parse_sweep({**raw, "common_seeds": common}))
+        design = build_design(sweep)
+        planned = [r.seed for r in plan_runs(sweep, design)]
+        assert run_seeds(7, 2, 2, common=common) == planned
+        if not common:
+            assert resolved.seeds.reshape(-1).tolist() == planned
+            assert resolved.points == design.points
+        else:
+            assert planned[:2] == planned[2:] and planned[0] != planned[1]       # one seed per replication
+    alone = S.load_search(_write(tmp_path, SEARCH.replace("scenarios = 2\n", "").replace(
+        '[uncertainties]\n"governments.CN.subsidy_rate" = { low = 0.0, high = 0.4 }\n', ""), "alone.toml"))
+    assert alone.seeds.reshape(-1).tolist() == run_seeds(7, 1, 2) == planned_first(raw)
+    with pytest.raises(ValueError, match="replications = 0"):
+        run_seeds(7, 2, 0)
+
+
+def planned_first(raw: dict) -> list[int]:
+    """The seeds of the first point of a sweep (its runs (0, r) are the runs (0, r) of any sweep of that seed)."""
+    from experiments.design import build_design, plan_runs
+    from experiments.sweepfile import parse_sweep, resolve_sweep
+
+    sweep = resolve_sweep(parse_sweep(raw))
+    return [r.seed for r in plan_runs(sweep, build_design(sweep)) if r.point == 0]

@@ -139,5 +139,5 @@ def test_a_failed_write_leaves_no_temporary_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(st.os, "fsync", broken)
     with pytest.raises(OSError, match="disk full"):
-        st._atomic_write(tmp_path / "x.parquet", b"data")
+        st.atomic_write(tmp_path / "x.parquet", b"data")
     assert list(tmp_path.iterdir()) == []

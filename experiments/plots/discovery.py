@@ -45,7 +45,7 @@ def prim_trajectory_figure(trajectory: pd.DataFrame, *, title: str = "", thresho
     ax.set_ylabel("density (share of the box's runs that are cases, 0–1)")
     ax.set_title(f"PRIM peeling trajectory{': ' + title if title else ''}", fontsize=10)
     bar = fig.colorbar(sc, ax=ax, ticks=range(top + 1))
-    bar.set_label("restricted inputs")
+    bar.set_label("restricted inputs (count)")
     ax.grid(alpha=0.3)
     if len(chosen) or threshold is not None:
         ax.legend(loc="lower left", fontsize=8)
@@ -64,7 +64,7 @@ def prim_box_figure(box: pd.DataFrame, stats: dict[str, Any], *, title: str = ""
     """The chosen box: per restricted input its limits within the input's sampled range (scaled to
     0–1), with the limits and their quasi-p values written beside it."""
     n = max(len(box), 1)
-    fig, ax = subplots(figsize=(8.0, 1.2 + 0.55 * n))
+    fig, ax = subplots(figsize=(8.0, 1.5 + 0.55 * n))
     labels = []
     for k, r in enumerate(box.itertuples()):
         lo, hi, rlo, rhi = (_num(v) for v in (r.low, r.high, r.range_low, r.range_high))
@@ -87,8 +87,9 @@ def prim_box_figure(box: pd.DataFrame, stats: dict[str, Any], *, title: str = ""
     ax.set_xlabel("position within the sampled range (0 = lowest, 1 = highest value sampled)")
     if not len(box):
         ax.text(0.5, 0, "the box restricts no input", ha="center", va="center", fontsize=9)
+    ax.set_ylabel("restricted input")
     ax.set_title(f"PRIM box{': ' + title if title else ''}\ncoverage {stats['coverage']:.2f}, density "
-                 f"{stats['density']:.2f}, mass {stats['mass']:.2f}; pale ~: every limit of the input has quasi-p "
+                 f"{stats['density']:.2f}, mass {stats['mass']:.2f}\npale ~: every limit of the input has quasi-p "
                  "≥ 0.05 (not significant)", fontsize=10)
     fig.tight_layout()
     return fig
@@ -122,6 +123,7 @@ def feature_scores_figure(scores: pd.DataFrame, *, title: str = "", inert: list[
     ax.barh(range(len(s)), s["score"], color="C0", hatch=hatch, edgecolor="k", linewidth=0.4)
     ax.set_yticks(range(len(s)), [parameter_name(p) for p in s["parameter"]], fontsize=8)
     ax.set_xlabel("feature score (share of the impurity decrease, 0–1)")
+    ax.set_ylabel("input")
     ax.set_xlim(0, max(float(s["score"].max()) * 1.15, 0.05) if len(s) else 1)
     if len(s):
         ax.axvline(1 / len(s), color="0.4", ls="--", lw=0.9, label=f"equal shares (1/{len(s)})")

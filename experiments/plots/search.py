@@ -69,7 +69,7 @@ def pareto_figure(result: SearchResult) -> Figure:
         order = df["order"].to_numpy()
         ax.scatter(order[ok & ~front], y[ok & ~front], s=12, c="0.7", label="evaluated")
         ax.scatter(order[front], y[front], s=30, c="#d62728", label="best")
-        ax.set_xlabel("lever set, in the order evaluated")
+        ax.set_xlabel("lever set (number, in the order evaluated)")
         ax.set_ylabel(label, fontsize=8)
         ax.legend(loc="best", fontsize=8, frameon=False)
         fig.suptitle(title, fontsize=10)
@@ -77,7 +77,8 @@ def pareto_figure(result: SearchResult) -> Figure:
         return fig
     n = k - 1
     size = max(3.2, 9.0 / n)
-    fig, axes = subplots(n, n, figsize=(size * n + 1.0, size * n + 0.6), squeeze=False)
+    # a column shares its objective's x axis, a row its y axis: labels and tick labels on the outer panels only
+    fig, axes = subplots(n, n, figsize=(size * n + 1.0, size * n + 0.6), squeeze=False, sharex="col", sharey="row")
     labels = [objective_label(o) for o in objs]
     for r in range(n):
         for c in range(n):

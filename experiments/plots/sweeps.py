@@ -239,8 +239,8 @@ def policy_comparison_figure(result: dict, metric: str, at: str = "final") -> Fi
     left.errorbar(x, mean, yerr=np.nan_to_num(err), fmt="o", capsize=5, color="C0", label="mean, 95% interval")
     left.set_xticks(x, [f"{p}\n(reference)" if p == ref else p for p in summary["policy"]], fontsize=8)
     left.set_xlabel("policy")
-    left.set_ylabel(ylabel, fontsize=9)
-    left.set_title(f"{name} by policy", fontsize=10)
+    left.set_ylabel(textwrap.fill(ylabel, 42), fontsize=9)      # long metric labels wrap, never clip
+    left.set_title(textwrap.fill(f"{name} by policy", 40), fontsize=10)
     left.legend(fontsize=8, loc="best")
     left.grid(alpha=0.3)
     colours = {"higher": "C2", "lower": "C3", "unclear": "C7"}
@@ -266,7 +266,8 @@ def policy_comparison_figure(result: dict, metric: str, at: str = "final") -> Fi
         offset += len(sub) + 2
     right.axhline(0, color="k", lw=0.7)
     right.set_xlabel("design point (sorted by the difference" + ("; one block per policy)" if len(paired) > 1 else ")"))
-    right.set_ylabel(f"difference in {name}" + (f" ({ylabel.rsplit('(', 1)[1]}" if "(" in ylabel else ""), fontsize=9)
+    right.set_ylabel(textwrap.fill(f"difference in {name}" + (f" ({ylabel.rsplit('(', 1)[1]}" if "(" in ylabel else ""),
+                                   48), fontsize=9)
     right.set_title(f"Paired difference policy − {ref} at each design point\n(mean over replications with the "
                     "same seeds; whiskers: 95% t interval)", fontsize=10)
     right.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
