@@ -696,11 +696,15 @@ def _policies(manifest: dict[str, Any]) -> list[str]:
     return [str(n) for n in names]
 
 
-def store_inputs(store: str | Path, metric: str, *, at: str | int = "final",
-                 policy: str | None = None) -> tuple[pd.DataFrame, list[str], dict[str, Any], str | None, list[str]]:
+def store_inputs(store: str | Path, metric: str, *, at: str | int = "final", policy: str | None = None,
+                 versus: str | None = None) -> tuple[pd.DataFrame, list[str], dict[str, Any], str | None, list[str]]:
     """One row per finished run of ``store`` (of ``policy``): :func:`~experiments.sensitivity.run_values`
     of ``metric`` with the design's uncertainty columns; returns (values, inputs, manifest, policy, notes).
-    User errors: not a store, unknown metric, bad ``at``, a policy missing, unknown or not applicable."""
+
+    With ``versus``, ``value`` is the paired difference policy − ``versus`` of the runs that share a design
+    point and replication (and so a seed): what the policy changes, with the seed noise both runs share
+    removed.  User errors: not a store, unknown metric, bad ``at``, a policy missing, unknown or not
+    applicable, ``versus`` without policies or equal to ``policy``."""
     from experiments.sensitivity import parse_at, run_values
     from experiments.store import load_results, read_manifest
     from model.scenario import known_hint
@@ -719,13 +723,21 @@ def store_inputs(store: str | Path, metric: str, *, at: str | int = "final",
             raise UserError(f"--policy {policy!r}: not a policy of this sweep ({known_hint(policy, policies)})")
     elif policy is not None:
         raise UserError(f"--policy {policy!r}: this sweep has no [policies]")
+    if versus is not None:
+        if not policies:
+            raise UserError(f"--versus {versus!r}: this sweep has no [policies] to compare")
+        if versus not in policies:
+            raise UserError(f"--versus {versus!r}: not a policy of this sweep ({known_hint(versus, policies)})")
+        if versus == policy:
+            raise UserError(f"--versus {versus!r}: the same policy as --policy; choose another reference")
     inputs = [str(p) for p in manifest["design"]["names"]]
     columns = ["run_id", "point", "replication", "seed", *inputs, "step", "quarter", metric]
     if policies:
         columns.append("policy")
     results = load_results(store, columns=list(dict.fromkeys(columns)))
+    everything = results
     if policies:
-        results = results[results["policy"].astype(str) == policy]
+        results = everything[everything["policy"].astype(str) == policy]
         if results.empty:
             raise UserError(f"--policy {policy}: no finished run of this policy in {store}")
     values = run_values(results, metric, at, inputs)
@@ -733,6 +745,14 @@ def store_inputs(store: str | Path, metric: str, *, at: str | int = "final",
     planned = sum(1 for r in manifest.get("runs", []) if not policies or str(r.get("policy")) == policy)
     if planned and planned > len(values):
         notes.append(f"{planned - len(values)} planned runs are missing (failed or not run yet)")
+    if versus is not None:
+        ref = run_values(everything[everything["policy"].astype(str) == versus], metric, at, inputs)
+        pair = values.merge(ref[["point", "replication", "value"]], on=["point", "replication"],
+                            suffixes=("", "_versus"), how="inner", validate="one_to_one")
+        if len(pair) < len(values):
+            notes.append(f"{len(values) - len(pair)} runs of {policy} have no finished run of {versus} "
+                         "at the same design point and replication and are left out")
+        values = pair.assign(value=pair["value"] - pair["value_versus"]).drop(columns="value_versus")
     bad = values["value"].isna()
     if bad.any():
         notes.append(f"{int(bad.sum())} runs with a missing (NaN) {metric} are left out")
@@ -758,7 +778,7 @@ def discover(store: str | Path, metric: str, *, above: float | None = None, belo
              peel_alpha: float = DEFAULTS["peel_alpha"], paste_alpha: float = DEFAULTS["paste_alpha"],
              mass_min: float = DEFAULTS["mass_min"], box: int | None = None,
              permutations: int = DEFAULTS["permutations"], trees: int = DEFAULTS["trees"],
-             seed: int = DEFAULTS["seed"], inert: bool = True) -> DiscoveryResult:
+             seed: int = DEFAULTS["seed"], inert: bool = True, versus: str | None = None) -> DiscoveryResult:
     """Scenario discovery of ``metric`` in the sweep ``store`` (the ``kyoso discover`` command)::
 
         res = discover("out/study", "share_JP", below=0.05, policy="levers_on")
@@ -766,10 +786,12 @@ def discover(store: str | Path, metric: str, *, above: float | None = None, belo
         res.write("out/study_discover")
 
     ``inert=False`` skips the check of inert inputs (it runs its own permutation test per input).
+    ``versus="status_quo"`` classifies the paired difference policy − status_quo (same design point and
+    seed) instead of the policy's own value: which uncertainties make the policy gain little or lose.
     """
     case_labels([], above=above, below=below)                        # exactly one of them
     _check_settings(threshold, peel_alpha, paste_alpha, mass_min, permutations, trees, seed)
-    values, inputs, manifest, policy, notes = store_inputs(store, metric, at=at, policy=policy)
+    values, inputs, manifest, policy, notes = store_inputs(store, metric, at=at, policy=policy, versus=versus)
     y = case_labels(values["value"], above=above, below=below)
     direction, limit = ("above", float(above)) if above is not None else ("below", float(below))
     v = values["value"].to_numpy(dtype=float)
@@ -790,7 +812,8 @@ def discover(store: str | Path, metric: str, *, above: float | None = None, belo
                                    permutations=permutations, trees=trees, seed=seed)
     settings = {"at": at, "threshold": threshold, "peel_alpha": peel_alpha, "paste_alpha": paste_alpha,
                 "mass_min": mass_min, "box": box, "permutations": permutations, "trees": trees, "seed": seed}
-    return DiscoveryResult(metric=metric, at=at, direction=direction, limit=limit, policy=policy, inputs=inputs,
+    label = policy if versus is None else f"{policy} − {versus} (paired on design point and seed)"
+    return DiscoveryResult(metric=metric, at=at, direction=direction, limit=limit, policy=label, inputs=inputs,
                            x=x.reset_index(drop=True), y=y, values=values.assign(case=y), prim=pr, cart=cr,
                            scores=fs, noise=nz, settings=settings, inert=flagged, design=design,
                            store=str(store), notes=notes)
@@ -810,6 +833,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                     help="cases of interest: runs whose metric is < X")
     ds.add_argument("--policy", default=None, help="the policy whose runs are analysed (needed when the sweep has "
                                                    "several [policies])")
+    ds.add_argument("--versus", default=None, metavar="P",
+                    help="classify the paired difference --policy − P (same design point and seed) instead of the "
+                         "policy's own value: which uncertainties make the policy gain little or lose")
     ds.add_argument("--at", default="final", metavar="final|mean|max|min|STEP|QUARTER",
                     help="reduce each run to its final-quarter value (default), its mean, max or min over the "
                          "quarters, or its value at a step number or quarter such as 2030Q1")
@@ -845,7 +871,7 @@ def command(args: argparse.Namespace) -> int:
     res = discover(args.store, args.metric, above=args.above, below=args.below, policy=args.policy, at=args.at,
                    threshold=args.threshold, peel_alpha=args.peel_alpha, paste_alpha=args.paste_alpha,
                    mass_min=args.mass_min, box=args.box, permutations=args.permutations, trees=args.trees,
-                   seed=args.seed)
+                   seed=args.seed, versus=args.versus)
     print(res.text())
     if args.out is not None:
         paths = res.write(args.out, force=args.force)

@@ -266,6 +266,8 @@ def test_the_command_writes_its_files(policy_store, tmp_path, capsys):
     (["--metric", "share_US", "--above", "0", "--policy", "none", "--threshold", "0"], "--threshold 0.0"),
     (["--metric", "share_US", "--above", "0", "--policy", "none", "--trees", "0"],
      "--trees 0: expected a whole number ≥ 1"),
+    (["--metric", "share_US", "--above", "0", "--policy", "none", "--versus", "none"], "--versus 'none': the same"),
+    (["--metric", "share_US", "--above", "0", "--policy", "none", "--versus", "subsid"], "--versus 'subsid': not a"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(policy_store, tmp_path, capsys, extra, message):
     out = tmp_path / "never"
@@ -278,3 +280,22 @@ def test_bad_input_is_one_line_and_writes_nothing(policy_store, tmp_path, capsys
 def test_policy_on_a_store_without_policies(box_store, capsys):
     assert main(["discover", str(box_store), "--metric", "hhi_country", "--above", "0.5", "--policy", "x"]) == 2
     assert "--policy 'x': this sweep has no [policies]" in capsys.readouterr().err
+
+
+def test_versus_classifies_the_paired_difference(policy_store):
+    """--versus: the value is policy − reference at the same design point and replication (same seed)."""
+    own = store_inputs(policy_store, "share_US", policy="subsidy")[0].set_index(["point", "replication"])
+    ref = store_inputs(policy_store, "share_US", policy="none")[0].set_index(["point", "replication"])
+    diff = store_inputs(policy_store, "share_US", policy="subsidy", versus="none")[0]
+    diff = diff.set_index(["point", "replication"])["value"].sort_index()
+    expected = (own["value"] - ref["value"]).sort_index()
+    pd.testing.assert_series_equal(diff, expected, check_names=False)
+    cut = float(np.median(diff))
+    res = discover(policy_store, "share_US", below=cut, policy="subsidy", versus="none", permutations=0)
+    assert res.policy.startswith("subsidy − none") and len(res.y) == len(diff)
+    assert "policy subsidy − none (paired on design point and seed)" in res.text()
+
+
+def test_versus_on_a_store_without_policies(box_store, capsys):
+    assert main(["discover", str(box_store), "--metric", "hhi_country", "--above", "0.5", "--versus", "x"]) == 2
+    assert "--versus 'x': this sweep has no [policies] to compare" in capsys.readouterr().err
