@@ -11,102 +11,37 @@ teacher and team views are also written to ``docs/figures/`` for the README.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from browser_support import CHROMIUM_ARGS, free_port, require_browser, solara_server
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "experiments" / "dashboard" / "classroom_page.py"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
 SERVER_START_TIMEOUT = 40.0
 CODE = re.compile(r"Join code: ([A-Z0-9]{5})")
 VIEW = {"width": 1440, "height": 1000}
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
-
-
-def _missing(reason: str) -> None:
-    if _in_ci():
-        pytest.fail(f"{reason} (CI=true: the classroom browser test must run in CI; .ci/run installs Chromium)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def chromium() -> Path:
-    for module, extra in (("playwright", "test"), ("solara", "viz")):
-        if importlib.util.find_spec(module) is None:
-            _missing(f"{module} is not installed (pip install -e '.[{extra}]')")
-    if not CHROMIUM.exists():
-        _missing(f"{CHROMIUM} not found (apt-get install -y chromium)")
-    return CHROMIUM
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """Stop the server and everything it started (it runs in its own process group)."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=5)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(timeout=5)
+    return require_browser("classroom browser test")
 
 
 @pytest.fixture
 def server(chromium, tmp_path):
-    port = _free_port()
-    log = (tmp_path / "solara.log").open("wb")
+    port = free_port()
     env = {**os.environ, "MPLBACKEND": "Agg", "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
            "SOLARA_THEME_SHOW_BANNER": "False"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "solara", "run", str(PAGE), "--host", "127.0.0.1", "--port", str(port),
-         "--production", "--no-open", "--no-check-version"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"solara exited with status {proc.returncode}:\n"
-                            f"{(tmp_path / 'solara.log').read_text(errors='replace')[-3000:]}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"solara did not answer on {url} within {SERVER_START_TIMEOUT:.0f} s")
-            time.sleep(0.3)
+    command = [sys.executable, "-m", "solara", "run", str(PAGE), "--host", "127.0.0.1", "--port", str(port),
+               "--production", "--no-open", "--no-check-version"]
+    with solara_server(command, env, tmp_path / "solara.log", port, SERVER_START_TIMEOUT) as url:
         yield url
-    finally:
-        _stop(proc)
-        log.close()
 
 
 # ------------------------------------------------------------------------------------------------ helpers

@@ -10,22 +10,18 @@ set, are copied there.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
-import numpy as np
 import pytest
 
+from browser_support import CHROMIUM, CHROMIUM_ARGS, free_port, require_browser, solara_server
 from experiments.dashboard import check_port, server_command, server_env
 from experiments.dashboard.session import (
     KEY_METRICS,
@@ -41,9 +37,6 @@ from experiments.dashboard.session import (
 from experiments.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
 SERVER_START_TIMEOUT = 60.0
 
 
@@ -182,69 +175,14 @@ def test_dashboard_command_rejects_a_bad_port(capsys):
 
 
 # ================================================================== browser
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
-
-
-def _missing(reason: str) -> None:
-    if _in_ci():
-        pytest.fail(f"{reason} (CI=true: the dashboard test must run in CI; .ci/run installs Chromium)")
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """Stop the server and everything it started (it runs in its own process group)."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=5)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(timeout=5)
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    for module, extra in (("playwright", "test"), ("solara", "viz")):
-        if importlib.util.find_spec(module) is None:
-            _missing(f"{module} is not installed (pip install -e '.[{extra}]')")
-    if not CHROMIUM.exists():
-        _missing(f"{CHROMIUM} not found (apt-get install -y chromium)")
+    require_browser("dashboard test")
     logdir = tmp_path_factory.mktemp("solara")
-    port = _free_port()
-    log = (logdir / "solara.log").open("wb")
-    proc = subprocess.Popen(server_command("127.0.0.1", port), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            env=server_env(), start_new_session=True)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"solara exited with status {proc.returncode}:\n"
-                            f"{(logdir / 'solara.log').read_text(errors='replace')[-3000:]}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"solara did not answer on {url} within {SERVER_START_TIMEOUT:.0f} s")
-            time.sleep(0.3)
+    port = free_port()
+    with solara_server(server_command("127.0.0.1", port), server_env(), logdir / "solara.log", port,
+                       SERVER_START_TIMEOUT) as url:
         yield url
-    finally:
-        _stop(proc)
-        log.close()
     text = (logdir / "solara.log").read_text(errors="replace")
     assert "Traceback" not in text, text[-3000:]
     assert "samesite" not in text, "the cookie warning is not silenced"
