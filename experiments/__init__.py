@@ -17,7 +17,7 @@ One run's metrics as numbers, and scenarios side by side on common seeds::
 Policies crossed with uncertainties, scenario discovery and robust search::
 
     from experiments import discover, search
-    print(discover("out/policy_robustness", "trade_JP_KR", below=0.05, policy="levers_on").text())
+    print(discover("out/policy_robustness", "trade_JP_KR", below=7.5, policy="levers_on", at="mean").text())
     search("experiments/searches/robust_levers.toml", "out/robust")
 """
 

@@ -121,7 +121,6 @@ import os
 import random
 import sys
 import time
-import tomllib
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,7 +146,8 @@ from experiments.argtypes import positive_int as _positive_int
 from experiments.design import SEED_MASK, Design, Range, build_design, run_seeds
 from experiments.errors import UserError
 from experiments.sensitivity import OutcomeError, parse_at, reduce_runs
-from experiments.store import atomic_write, pid_running
+from experiments.store import atomic_write, output_in_use, pid_running
+from experiments.sweepfile import read_toml
 
 __all__ = [
     "SearchError",
@@ -624,22 +624,10 @@ def resolve_search(spec: SearchSpec, origin: str = "search", base_dir: Path | No
                           seeds=seeds, design=design.to_json(), quick=quick, bindings=dict(keys.bindings))
 
 
-def _read_toml(path: Path) -> dict:
-    if not path.is_file():
-        raise SearchError(f"search file {str(path)!r}: not found")
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise SearchError(f"{path}: malformed TOML: {exc}") from None
-    except OSError as exc:
-        raise SearchError(f"{path}: cannot read: {exc.strerror}") from None
-
-
 def load_search(path: str | Path, *, quick: bool = False) -> ResolvedSearch:
     """Read, validate and resolve a search file; raises :class:`SearchError` (one line)."""
     path = Path(path)
-    spec = parse_search(_read_toml(path), str(path))
+    spec = parse_search(read_toml(path, SearchError, "search file"), str(path))
     return resolve_search(spec, str(path), base_dir=path.resolve().parent, quick=quick)
 
 
@@ -780,12 +768,7 @@ class _Store:
     @staticmethod
     def check(root: Path, manifest: dict[str, Any], *, resume: bool) -> bool:
         """Refuse a file, a non-empty directory without ``resume`` and, with it, a different search."""
-        if root.exists() and not root.is_dir():
-            raise UserError(f"--out {root}: exists and is not a directory")
-        non_empty = root.is_dir() and any(root.iterdir())
-        if non_empty and not resume:
-            raise UserError(f"--out {root}: directory exists and is not empty (use --resume to continue the "
-                            "search in it; nothing is ever deleted)")
+        non_empty = output_in_use(root, resume=resume, what="search")
         if non_empty:
             path = root / MANIFEST
             try:

@@ -38,6 +38,7 @@ import pandas as pd
 from experiments.errors import UserError
 
 __all__ = [
+    "output_in_use",
     "MANIFEST",
     "SweepStore",
     "read_manifest",
@@ -76,6 +77,18 @@ def atomic_write(path: Path, data: bytes, *, fsync: bool = True) -> None:
     except BaseException:            # an error or Ctrl-C: no temporary file is left behind
         tmp.unlink(missing_ok=True)
         raise
+
+
+def output_in_use(root: Path, *, resume: bool, what: str) -> bool:
+    """Whether ``--out root`` holds earlier work to resume; refuse a file, and a non-empty directory
+    without ``resume`` (one line naming the ``what`` — sweep, search — that would continue there)."""
+    if root.exists() and not root.is_dir():
+        raise UserError(f"--out {root}: exists and is not a directory")
+    non_empty = root.is_dir() and any(root.iterdir())
+    if non_empty and not resume:
+        raise UserError(f"--out {root}: directory exists and is not empty "
+                        f"(use --resume to continue the {what} in it; nothing is ever deleted)")
+    return non_empty
 
 
 def pid_running(pid: int) -> bool:
@@ -154,12 +167,7 @@ class SweepStore:
         """
         store = cls(root)
         root = store.root
-        if root.exists() and not root.is_dir():
-            raise UserError(f"--out {root}: exists and is not a directory")
-        non_empty = root.is_dir() and any(root.iterdir())
-        if non_empty and not resume:
-            raise UserError(f"--out {root}: directory exists and is not empty "
-                            "(use --resume to continue the sweep in it; nothing is ever deleted)")
+        non_empty = output_in_use(root, resume=resume, what="sweep")
         if non_empty:
             store._check_same_sweep(read_manifest(root), manifest)
         return non_empty

@@ -51,7 +51,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-import numpy as np
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -69,7 +68,6 @@ from pydantic import (
 
 from experiments.design import DESIGNS, SEED_MASK, Range, build_design
 from experiments.errors import SweepError
-from experiments.runner import metrics_table
 from model.scenario import (
     PathInfo,
     Scenario,
@@ -90,6 +88,7 @@ __all__ = [
     "SweepSpec",
     "ResolvedSweep",
     "load_sweep",
+    "read_toml",
     "parse_sweep",
     "resolve_sweep",
     "available_metrics",
@@ -718,18 +717,23 @@ def _describe_point(point: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in point.items())
 
 
+def read_toml(path: Path, error: type[Exception], kind: str) -> dict:
+    """A TOML file as data; ``error`` (one line naming the file) when it is missing, unreadable or
+    malformed.  Sweep and search files are read by this."""
+    if not path.is_file():
+        raise error(f"{kind} {str(path)!r}: not found")
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path}: malformed TOML: {exc}") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read: {exc.strerror}") from None
+
+
 def load_sweep(path: str | Path) -> ResolvedSweep:
     """Read, validate and resolve a sweep file; raises :class:`SweepError` (one line)."""
     path = Path(path)
     origin = str(path)
-    if not path.is_file():
-        raise SweepError(f"sweep file {origin!r}: not found")
-    try:
-        with path.open("rb") as fh:
-            raw = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise SweepError(f"{origin}: malformed TOML: {exc}") from None
-    except OSError as exc:
-        raise SweepError(f"{origin}: cannot read: {exc.strerror}") from None
-    spec = parse_sweep(raw, origin)
+    spec = parse_sweep(read_toml(path, SweepError, "sweep file"), origin)
     return resolve_sweep(spec, origin, base_dir=path.resolve().parent)
