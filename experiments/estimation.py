@@ -266,24 +266,24 @@ class LocationData:
     announced: np.ndarray    # year (NaN where the data have none)
     base_weights: np.ndarray
     base_scale: float
+    mode: str = "terms"      # the location scenario's location_money
 
 
 def location_data(scenario: str = "baseline") -> LocationData:
-    from experiments.calibration import observed_choices, stack_observations
+    from experiments.calibration import mode_weights, observed_choices, stack_observations
     from model import ChipModel
-    from model.phases import invest
 
     model = ChipModel(scenario, rng=0)
     obs = observed_choices(model)
-    terms, chosen = stack_observations(obs)
+    mode = model.spec.params.location_money
+    terms, chosen = stack_observations(obs, mode)      # value mode: the money terms as one value term
     years: dict[tuple[str, str, str], float] = {}
     for fid, firm in model.spec.firms.items():
         for site in firm.sites:
             if site.status.value == "building":
                 years[(fid, site.region, site.segment)] = float(site.announced) if site.announced else np.nan
     announced = np.array([years.get((o.firm, o.region, o.segment), np.nan) for o in obs])
-    return LocationData(terms, chosen, announced, invest.term_weights(model.spec).copy(),
-                        float(model.spec.params.logit_scale))
+    return LocationData(terms, chosen, announced, mode_weights(model.spec), float(model.spec.params.logit_scale), mode)
 
 
 def location_likelihood(data: LocationData, values: dict[str, float], mask: np.ndarray | None = None) -> float:
@@ -657,15 +657,16 @@ def location_scores(loc: LocationData, point: dict[str, float], split: int) -> p
 
 
 def _weights_scale(loc: LocationData, point: dict[str, float]) -> tuple[np.ndarray, float]:
-    from experiments.calibration import WEIGHT_NAMES
+    from experiments.calibration import free_weight_names, weight_slot
 
     w, scale = loc.base_weights.copy(), loc.base_scale
+    acting = free_weight_names(loc.mode)
     for path, v in point.items():
         name = path.split(".")[-1]
         if name == "logit_scale":
             scale = v
-        elif name in WEIGHT_NAMES:
-            w[WEIGHT_NAMES.index(name)] = v
+        elif name in acting:
+            w[weight_slot(name, loc.mode)] = v
     return w, scale
 
 

@@ -164,6 +164,22 @@ LEVERS: tuple[Lever, ...] = (
           "baseline", {"governments.KR.subsidy_rate": 0.20},
           "Korea pays no grants in the baseline (its support is loans and a tax credit); a 20% grant enters the "
           "net-subsidy term of location choice for Korean regions (ODD §7.5)."),
+    Lever("kr_policy_loans_off", "Korea's KDB policy loans USD 12.3 bn → 0 (the ₩17 trn of 2024 removed)", "policy",
+          "baseline", {"governments.KR.loan_budget": 0.0},
+          "The loans cover 10% of the capex of a Korean firm's project in Korea at 0.9 points below its cost of "
+          "debt (ODD §7.1): the project's discount rate falls by 0.1 × 0.009, its grant equivalent enters the "
+          "net-subsidy term of location choice (§7.5) and the loan's part is financed outside the firm's own "
+          "check (§7.4). The envelope is lent within the first few years of a run; after that the row measures "
+          "what the earlier projects left behind."),
+    Lever("kr_loan_terms", "Korean policy loans on SME terms: 30% of capex at 1.5 points below (baseline 10%, 0.9)",
+          "policy", "baseline", {"governments.KR.loan_share": 0.30, "governments.KR.loan_rate_cut": 0.015},
+          "Larger, cheaper loans from the same USD 12.3 bn envelope (1.2–1.5 points is the preference reported for "
+          "SMEs): a larger rate relief per project (0.0045 against 0.0009 a year) and more of the capex outside "
+          "the finance check, but each project takes three times as much of the envelope."),
+    Lever("kr_loans_foreign", "Korean policy loans open to foreign firms building in Korea (baseline: Korean firms "
+          "only)", "policy", "baseline", {"governments.KR.loan_home_only": False},
+          "Foreign firms' projects in Korea also get the loan (ODD §7.1), so the location pull of the loan reaches "
+          "them, and the envelope is shared with them."),
     Lever("us_tax_credit", "US investment tax credit 0.35 → 0 (the 48D credit repealed)", "policy", "baseline",
           {"governments.US.tax_credit": 0.0},
           "The tax credit is part of the net subsidy of a US location (ODD §7.5), paid on completion and not "

@@ -3,13 +3,18 @@
 The 41 announced (building) sites of named firms in the baseline are real
 location choices (``experiments.calibration.observed_choices``).  They are
 split into folds (a seeded random permutation, repeated); on each training
-part three models are scored on the held-back sites:
+part four models are scored on the held-back sites:
 
 * ``baseline``: the scenario's own 12 weights, not fitted to these sites;
 * ``12-term``: all 12 weights fitted by maximum likelihood on the training
   sites within the schema's bounds (as ``kyoso calibrate --fit``);
 * ``home+brownfield``: only ``w_home`` and ``w_expansion`` (the other ten
-  weights 0), fitted by maximum likelihood on the same training sites.
+  weights 0), fitted by maximum likelihood on the same training sites;
+* ``value``: the money terms in one currency (``location_money = "value"``,
+  ODD 7.5): ``w_value`` on the project's relative profitability index at
+  each region and the eight non-money weights, fitted the same way (in the
+  weights table its ``w_subsidy`` column holds ``w_value``, and the labour,
+  risk and tariff columns are 0).
 
 Scores on the held-back sites: mean log-likelihood per site, McFadden's
 pseudo-R² against equal shares over the regions, and the hit rates (the
@@ -31,8 +36,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments.calibration import (WEIGHT_NAMES, fit_logit, log_probabilities, observed_choices,
-                                     stack_observations, weight_bounds)
+from experiments.calibration import (WEIGHT_NAMES, fit_logit, free_weight_names, log_probabilities,
+                                     mode_weights, observed_choices, stack_observations, weight_bounds, weight_slot)
 from experiments.errors import UserError
 
 __all__ = ["kfold_splits", "latest_split", "score", "cross_validate", "validate_location", "LocationValidation",
@@ -40,7 +45,9 @@ __all__ = ["kfold_splits", "latest_split", "score", "cross_validate", "validate_
 
 #: The weights of the two-variable comparison model: home country and brownfield expansion.
 TWO_TERMS: tuple[str, ...] = ("w_home", "w_expansion")
-MODELS: tuple[str, ...] = ("baseline", "12-term", "home+brownfield")
+MODELS: tuple[str, ...] = ("baseline", "12-term", "home+brownfield", "value")
+#: Free weights of each model: none, all twelve, home and brownfield, and the money terms in one currency
+#: (``w_value`` and the eight non-money weights; ODD 7.5).
 FOLD_COLUMNS: tuple[str, ...] = ("model", "repeat", "fold", "n_train", "n_test", "train_loglik", "test_loglik",
                                  "pseudo_r2", "top1", "top3")
 SUMMARY_COLUMNS: tuple[str, ...] = ("model", "free_weights", "in_sample_loglik", "in_sample_pseudo_r2",
@@ -114,6 +121,12 @@ def _fit(model: str, terms: np.ndarray, chosen: np.ndarray, base: np.ndarray, sc
         return base
     if model == "12-term":
         return fit_logit(terms, chosen, base, range(len(WEIGHT_NAMES)), scale, weight_bounds(WEIGHT_NAMES))[0]
+    if model == "value":             # terms are value terms here; w_value sits in the subsidy slot
+        names = free_weight_names("value")
+        idx = [weight_slot(n, "value") for n in names]
+        w0 = base.copy()
+        w0[[i for i in range(len(base)) if i not in idx]] = 0.0
+        return fit_logit(terms, chosen, w0, idx, scale, weight_bounds(names))[0]
     idx = [WEIGHT_NAMES.index(n) for n in TWO_TERMS]
     w0 = np.zeros_like(base)
     w0[idx] = base[idx]
@@ -186,24 +199,32 @@ class LocationValidation:
 
 
 def cross_validate(terms: np.ndarray, chosen: np.ndarray, base: np.ndarray, scale: float, *, folds: int = 5,
-                   repeats: int = 5, seed: int = 0, splits: list | None = None
+                   repeats: int = 5, seed: int = 0, splits: list | None = None,
+                   value: tuple[np.ndarray, np.ndarray] | None = None
                    ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float], pd.DataFrame]:
-    """Cross-validate the three models on stacked observations (pure: no model is built).
+    """Cross-validate the models on stacked observations (pure: no model is built).
 
     ``splits`` (repeat, fold, train, test) replace the seeded k-fold splits when given
     (e.g. :func:`latest_split`); sites never held back then count in no held-out score.
+    ``value`` = (value terms, their starting weights) (``calibration.value_terms``, ``mode_weights``) adds the
+    model with the money terms in one currency; without it that model is left out.
     """
     n, n_regions = len(chosen), terms.shape[-1]
     if splits is None:
         splits = kfold_splits(n, folds, repeats=repeats, seed=seed)
     repeats = 1 + max(r for r, *_ in splits)
+    models = MODELS if value is not None else tuple(m for m in MODELS if m != "value")
+    data = {m: (terms, base) for m in models}
+    if value is not None:
+        data["value"] = value
     rows = []
-    held = {m: np.full((repeats, n), np.nan) for m in MODELS}   # held-out log-likelihood of each site, per repeat
+    held = {m: np.full((repeats, n), np.nan) for m in models}   # held-out log-likelihood of each site, per repeat
     for r, k, train, test in splits:
-        for m in MODELS:
-            w = _fit(m, terms[train], chosen[train], base, scale)
-            tr = score(terms[train], chosen[train], w, scale)
-            te = score(terms[test], chosen[test], w, scale)
+        for m in models:
+            t, b = data[m]
+            w = _fit(m, t[train], chosen[train], b, scale)
+            tr = score(t[train], chosen[train], w, scale)
+            te = score(t[test], chosen[test], w, scale)
             held[m][r, test] = te["site_loglik"]
             rows.append({"model": m, "repeat": r, "fold": k, "n_train": len(train), "n_test": len(test),
                          "train_loglik": tr["loglik"], "test_loglik": te["loglik"], "pseudo_r2": te["pseudo_r2"],
@@ -211,17 +232,19 @@ def cross_validate(terms: np.ndarray, chosen: np.ndarray, base: np.ndarray, scal
     fold_table = pd.DataFrame(rows, columns=list(FOLD_COLUMNS))
     uniform = np.log(1.0 / n_regions)
     summary, weights = [], {}
-    for m in MODELS:
-        w = _fit(m, terms, chosen, base, scale)
+    for m in models:
+        t, b = data[m]
+        w = _fit(m, t, chosen, b, scale)
         weights[m] = w
-        full = score(terms, chosen, w, scale)
+        full = score(t, chosen, w, scale)
         f = fold_table[fold_table["model"] == m]
         pooled = np.nanmean(held[m], axis=1)             # per repeat: mean over its held-out sites
         # hit rates pooled per repeat = site-weighted mean of the folds' rates
         wsum = f.groupby("repeat").apply(lambda g: pd.Series({c: np.average(g[c], weights=g["n_test"])
                                                                for c in ("top1", "top3")}),
                                          include_groups=False)
-        summary.append({"model": m, "free_weights": {"baseline": 0, "12-term": len(WEIGHT_NAMES)}.get(m, len(TWO_TERMS)),
+        summary.append({"model": m, "free_weights": {"baseline": 0, "12-term": len(WEIGHT_NAMES),
+                                                     "value": len(free_weight_names("value"))}.get(m, len(TWO_TERMS)),
                         "in_sample_loglik": full["loglik"], "in_sample_pseudo_r2": full["pseudo_r2"],
                         "heldout_loglik": float(pooled.mean()), "heldout_loglik_sd": float(f["test_loglik"].std()),
                         "heldout_pseudo_r2": float(1.0 - pooled.mean() / uniform),
@@ -256,9 +279,12 @@ def validate_location(scenario: Any = "baseline", *, folds: int = 5, repeats: in
                         "expected at least 2 to cross-validate")
     terms, chosen = stack_observations(obs)
     base = invest.term_weights(model.spec).astype(float)
+    vspec = model.spec.model_copy(update={"params": model.spec.params.model_copy(update={"location_money": "value"})})
+    value = (stack_observations(obs, "value")[0], mode_weights(vspec))
     splits = latest_split([o.online_step for o in obs]) if split == "latest" else None
     fold_table, summary, paired, weights = cross_validate(terms, chosen, base, model.spec.params.logit_scale,
-                                                          folds=folds, repeats=repeats, seed=seed, splits=splits)
+                                                          folds=folds, repeats=repeats, seed=seed, splits=splits,
+                                                          value=value)
     if split == "latest":
         folds, repeats = 1, 1
     home, brown = (terms[np.arange(len(chosen)), WEIGHT_NAMES.index(n), chosen] > 0.5 for n in TWO_TERMS)

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import mesa
 
+from .queries import firm_technology
+
 if TYPE_CHECKING:
     from .model import ChipModel
     from .world import FundState, GovernmentState, InstituteState
@@ -69,7 +71,13 @@ class Firm(mesa.Agent):
 
     @property
     def technology(self) -> float:
-        return float(self._w.chain.tech[self.idx])
+        """Its segment levels weighted by its live capacity per segment (:func:`model.queries.firm_technology`)."""
+        return float(firm_technology(self._w)[self.idx])
+
+    @property
+    def technology_by_segment(self) -> dict[str, float]:
+        """Its technology level in each segment (docs/ODD.md §5.5)."""
+        return dict(zip(self._w.segments.ids, self._w.chain.tech[self.idx].tolist()))
 
     def sites(self) -> list[int]:
         """Numbers of all of this firm's sites (any status)."""

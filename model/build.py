@@ -267,24 +267,36 @@ def build_levers(sc: Scenario, geo: Geography) -> Levers:
 
 def initial_technology(sc: Scenario, segments: Segments, firms: Firms, sites: SiteRegistry,
                        cap: np.ndarray) -> np.ndarray:
-    """Technology per firm: given in the scenario, else derived from its sites (docs/ODD.md §5).
+    """Technology per firm and segment (firm × segment): given in the scenario, else derived from the firm's
+    operating sites in the segment (docs/ODD.md §5.5).
 
-    A fab firm: floor + (1 − floor) × its leading-edge share of fab capacity;
-    others: floor + (1 − floor) × sqrt(its size relative to the segment's largest),
-    with floor = ``knowledge.technology_floor``.
+    With floor τ0 = ``knowledge.technology_floor``: in a fab segment d, τ0 + (1 − τ0) × the leading-edge share
+    of the firm's operating capacity in d; in another segment, τ0 + (1 − τ0) × sqrt(its capacity in d relative
+    to the largest firm's there); in a segment where it has no operating capacity, τ0 (nothing shows a lead
+    there, and a lead in one process does not carry to another: Samsung leads in memory, not in foundry logic;
+    model assumption).  A firm's ``technology`` replaces the derived level in every segment, its
+    ``technology_by_segment`` in the segments it names.  A firm in one segment gets the level kyoso had per
+    firm before levels were per segment.
     """
-    fab_mask = segments.fab_mask
-    lead_sites = sites.select(OPERATING) & fab_mask[sites.col("segment")] & sites.col("leading_edge")
-    lead = sites.sum_by(("firm",), (firms.n,), weight=lead_sites.astype(float))
-    fab_cap = cap[:, fab_mask].sum(axis=1)
-    seg_max = cap.max(axis=0)
-    rel = np.divide(cap, seg_max, out=np.zeros_like(cap), where=seg_max > 0).max(axis=1)
+    n_f, n_s = cap.shape
+    lead_sites = sites.select(OPERATING) & sites.col("leading_edge")
+    lead = sites.sum_by(("firm", "segment"), (n_f, n_s), weight=lead_sites.astype(float))
+    seg_max = cap.max(axis=0) if n_f else np.zeros(n_s)
+    rel = np.divide(cap, seg_max, out=np.zeros_like(cap), where=seg_max > 0)
+    share = np.divide(lead, cap, out=np.zeros_like(cap), where=cap > 0)
     floor = sc.knowledge.technology_floor
     span = 1.0 - floor
-    derived = np.where(fab_cap > 0, floor + span * np.divide(lead, fab_cap, out=np.zeros_like(lead), where=fab_cap > 0),
-                       floor + span * np.sqrt(rel))
-    given = [sc.firms[f].technology if f in sc.firms else None for f in firms.ids]
-    return np.array([g if g is not None else d for g, d in zip(given, derived)], dtype=float)
+    tech = np.where(segments.fab_mask[None, :], floor + span * share, floor + span * np.sqrt(rel))
+    tech[cap <= 0] = floor
+    for f, fid in enumerate(firms.ids):
+        spec = sc.firms.get(fid)
+        if spec is None:
+            continue
+        if spec.technology is not None:
+            tech[f] = spec.technology
+        for seg, level in spec.technology_by_segment.items():
+            tech[f, SEGMENTS.index(seg)] = level
+    return tech
 
 
 def build_value_chain(sc: Scenario, geo: Geography, segments: Segments, firms: Firms, sites: SiteRegistry,

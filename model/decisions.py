@@ -33,6 +33,10 @@ __all__ = [
     "expected_projects",
     "project_counts",
     "can_finance",
+    "policy_loan",
+    "loan_rate_relief",
+    "loan_discount_rate",
+    "loan_grant_equivalent",
     "MONEY_TERMS",
     "value_utility",
     "adaptive",
@@ -250,13 +254,50 @@ def project_counts(expected: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
 
 
 def can_finance(cash: np.ndarray, debt: np.ndarray, annual_revenue: np.ndarray,
-                capex: np.ndarray, equity_share: float, max_leverage: float) -> np.ndarray:
+                capex: np.ndarray, equity_share: float, max_leverage: float,
+                loan: np.ndarray | float = 0.0) -> np.ndarray:
     """Finances justify a project: enough cash for the equity part, and debt
     within ``max_leverage`` × annual revenue (firms with no revenue yet may
-    invest only without debt)."""
-    enough_cash = cash >= equity_share * capex
+    invest only without debt).
+
+    A policy loan (USD bn, ODD 7.1) finances its part of the capex outside
+    this check: the equity part is ``equity_share`` × (capex − loan), and a
+    loan of the whole capex needs neither cash nor leverage room.
+    """
+    own = capex - loan if np.any(loan) else capex
+    enough_cash = cash >= equity_share * own
     leverage_ok = np.where(annual_revenue > 0, debt <= max_leverage * annual_revenue, debt <= 0)
-    return enough_cash & leverage_ok
+    return enough_cash & (leverage_ok | (own <= 0))
+
+
+def policy_loan(share: np.ndarray, available: np.ndarray, capex: np.ndarray | float,
+                eligible: np.ndarray | bool = True) -> np.ndarray:
+    """The policy loan (USD bn) a project of ``capex`` gets: share × capex within the envelope still
+    available, 0 where it is not eligible (ODD 7.1).  Arrays broadcast (e.g. decisions × countries)."""
+    wanted = np.asarray(share, dtype=float) * capex
+    return np.where(eligible, np.minimum(wanted, np.maximum(available, 0.0)), 0.0)
+
+
+def loan_rate_relief(loan: np.ndarray, capex: np.ndarray | float, rate_cut: np.ndarray) -> np.ndarray:
+    """Fall of a project's discount rate from a policy loan (per year): the share of its capex the loan covers
+    times the loan's rate cut, a WACC effect (ODD 7.4)."""
+    capex = np.asarray(capex, dtype=float)
+    share = np.divide(loan, capex, out=np.zeros(np.broadcast_shapes(np.shape(loan), capex.shape)), where=capex > 0)
+    return share * rate_cut
+
+
+def loan_discount_rate(rate: np.ndarray, relief: np.ndarray) -> np.ndarray:
+    """A project's discount rate with a policy loan: rate − relief, never below 0 (per year)."""
+    return np.maximum(rate - relief, 0.0)
+
+
+def loan_grant_equivalent(relief: np.ndarray, rate_per_year: float, years: float) -> np.ndarray:
+    """The grant (share of capex) worth as much as a policy loan's interest saving: relief × the annuity
+    factor of ``years`` at ``rate_per_year`` — the present value of saving loan share × rate cut of capex
+    every year of the loan (for the location logit's net-subsidy term, ODD 7.5)."""
+    d = float(rate_per_year)
+    annuity = years if d <= 0 else (1.0 - (1.0 + d) ** (-years)) / d
+    return np.asarray(relief, dtype=float) * annuity
 
 
 # ----------------------------------------------------------- investment on value

@@ -24,7 +24,7 @@ what is in force as arrays the other phases read:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from .sites import SiteRegistry
     from .world import GovernmentState
 
-__all__ = ["EventBook", "ActiveEvent"]
+__all__ = ["EventBook", "ActiveEvent", "consultation_relief"]
 
 @dataclass
 class ActiveEvent:
@@ -77,6 +77,7 @@ class EventBook(SubState):
             self.scheduled.append((start, end, ev))
         self.active: list[ActiveEvent] = []
         self.rows: list[dict[str, Any]] = []
+        self.relief = consultation_relief(sc, geo.countries)
         self.restriction = np.zeros((n_c, n_c, n_s))
         self.tariff = np.zeros((n_c, n_c))
         for g in governments:
@@ -213,7 +214,7 @@ class EventBook(SubState):
             segs = [SEGMENTS.index(x) for x in sp.segments] or list(range(len(SEGMENTS)))
             if sp.type == "export_restriction":
                 e, i = self.cidx[sp.exporter], self.cidx[sp.importer]
-                keep[e, i, segs] *= 1.0 - sp.magnitude
+                keep[e, i, segs] *= 1.0 - sp.magnitude * (1.0 - self.relief[e, i])
             elif sp.type == "blockade":
                 c = self.cidx[sp.country]
                 others = np.arange(n_c) != c
@@ -264,7 +265,8 @@ class EventBook(SubState):
                 continue
             segs = [SEGMENTS.index(x) for x in sp.segments] or list(range(len(SEGMENTS)))
             if sp.type == "export_restriction":
-                keep[self.cidx[sp.exporter], self.cidx[sp.importer], segs] *= 1.0 - sp.magnitude
+                e, i = self.cidx[sp.exporter], self.cidx[sp.importer]
+                keep[e, i, segs] *= 1.0 - sp.magnitude * (1.0 - self.relief[e, i])
             elif sp.type == "blockade":
                 c = self.cidx[sp.country]
                 keep[c, np.arange(n_c) != c, :] *= 1.0 - sp.magnitude
@@ -297,15 +299,39 @@ class EventBook(SubState):
         return str(sp.country)
 
 
+def consultation_relief(sc: Scenario, countries: Sequence[str]) -> np.ndarray:
+    """Share of an export restriction from e to i that is licensed through (countries × countries).
+
+    With harmonised export controls on (``cocreation.export_control``), the
+    members' export-control authorities consult each other, so a restriction
+    between two members acts at (1 − ``restriction_relief``) of its magnitude
+    (ODD §7.16); 0 elsewhere, on the diagonal and with the lever off.
+    """
+    co = sc.cocreation
+    lever = co.export_control
+    n = len(countries)
+    relief = np.zeros((n, n))
+    if lever.enabled and lever.restriction_relief > 0:
+        members = set(co.members_of(lever))
+        mask = np.array([c in members for c in countries])
+        relief[np.ix_(mask, mask)] = lever.restriction_relief
+        np.fill_diagonal(relief, 0.0)
+    return relief
+
+
 def apply_policy(gov: GovernmentState, settings: dict[str, float]) -> dict[str, float]:
     """Set a government's instruments (ODD §7.16, policy_change): rates and the yearly
-    appropriation are replaced, ``budget`` is added to what is left (a new appropriation).
+    appropriation are replaced, ``budget`` is added to what is left (a new appropriation),
+    and so is ``loan_budget`` to the policy-loan envelope.
     Returns the replaced values, which the event's end restores."""
     before: dict[str, float] = {}
     for name, value in settings.items():
         if name == "budget":
             gov.budget += value
             gov.appropriated_total += value
+        elif name == "loan_budget":
+            gov.loan_budget += value
+            gov.loan_appropriated += value
         else:
             before[name] = getattr(gov, name)
             setattr(gov, name, float(value))

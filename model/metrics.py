@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .queries import KWPM_QUARTER_TO_USD_BN, skilled_pools, unit_cost_index
+from .queries import KWPM_QUARTER_TO_USD_BN, firm_technology, skilled_pools, unit_cost_index
 from .scenario import FAB_SEGMENTS, SEGMENTS
 from .sites import BUILDING, OPERATING
 
@@ -133,6 +133,13 @@ METRICS: tuple[Metric, ...] = (
            "money"),
     Metric("government_budget", "government budgets", "USD bn",
            "sum of budgets not yet paid out (includes committed money)", "money"),
+    Metric("policy_loans_lent", "policy loans made", "USD bn per quarter",
+           "principal of the policy loans governments made to projects started this quarter (ODD 7.1)", "money"),
+    Metric("policy_loans_outstanding", "policy loans in force", "USD bn",
+           "principal of the policy loans made and not yet repaid (each is in force for params.project_life years)",
+           "money"),
+    Metric("policy_loan_budget", "policy-loan envelopes left", "USD bn",
+           "sum of the governments' loan_budget not yet lent", "money"),
     Metric("unit_cost_index", "unit cost index", "step 0 = 1",
            r"capacity-weighted mean of $c_i/\bar p_s$ over operating sites, over its step-0 value", "money"),
     Metric("firm_cash", "firms' cash", "USD bn", "sum over firms", "money"),
@@ -167,12 +174,20 @@ METRICS: tuple[Metric, ...] = (
            "partnerships ended, switched and formed in 3.6", "value_chain"),
     Metric("trust_jk", "JP–KR trust", "index 0–1", "country-pair trust JP–KR (NaN if either country is missing)",
            "value_chain"),
-    Metric("technology_mean", "mean technology", "index 0–1", "mean technology over all firms", "value_chain"),
-    Metric("technology_JP", "JP firms' technology", "index 0–1", "mean technology of JP-home firms", "value_chain"),
-    Metric("technology_KR", "KR firms' technology", "index 0–1", "mean technology of KR-home firms", "value_chain"),
+    Metric("technology_mean", "mean technology", "index 0–1",
+           "mean over all firms of a firm's technology: its segment levels weighted by its live capacity in each "
+           "segment (its best level if it has none)", "value_chain"),
+    Metric("technology_JP", "JP firms' technology", "index 0–1",
+           "mean technology of JP-home firms (each firm's levels weighted by its live capacity per segment)",
+           "value_chain"),
+    Metric("technology_KR", "KR firms' technology", "index 0–1",
+           "mean technology of KR-home firms (each firm's levels weighted by its live capacity per segment)",
+           "value_chain"),
     Metric("knowledge_gap_jk", "JP–KR knowledge gap", "index 0–1",
-           "mean absolute technology gap over active JP–KR partnerships and active JP–KR joint projects that have "
-           "run at least one quarter (NaN if none)", "value_chain"),
+           "mean absolute technology gap over active JP–KR partnerships (the buyer's level in its fab segment "
+           "against the supplier's in the input) and active JP–KR joint projects that have run at least one "
+           "quarter (the two firms' levels in the project's segments); the gaps the sharing rule sees (NaN if "
+           "none)", "value_chain"),
     Metric("knowledge_sharing_rate", "knowledge sharing rate", "share",
            "mean over active partnerships with deliveries this quarter (their `sharing`) and active projects "
            "(their latest sharing rate) (NaN if none)", "value_chain", display="share 0–1"),
@@ -322,6 +337,7 @@ def value_chain(w: World, sc: Scenario) -> dict[str, float]:
     jk = ((hb == jp) & (hs == kr)) | ((hb == kr) & (hs == jp))
     members = np.zeros(len(geo.countries), dtype=bool)
     members[[code[c] for c in sc.cocreation.members if c in code]] = True
+    tech, tech_f = w.chain.tech, firm_technology(w)
     row: dict[str, float] = {
         "supply_shortfall": float(w.supply.shortfall),
         "spot_deliveries": float(w.supply.spot_deliveries),
@@ -331,15 +347,16 @@ def value_chain(w: World, sc: Scenario) -> dict[str, float]:
         "partnerships_members": float((cross & members[hb] & members[hs]).sum()),
         "partnership_changes": float(w.supply.partnership_changes),
         "trust_jk": float(w.chain.country_trust[jp, kr]) if jp >= 0 and kr >= 0 else float("nan"),
-        "technology_mean": float(w.chain.tech.mean()) if len(w.chain.tech) else float("nan"),
-        "technology_JP": _mean(w.chain.tech[w.firms.home == jp]),
-        "technology_KR": _mean(w.chain.tech[w.firms.home == kr]),
+        "technology_mean": float(tech_f.mean()) if len(tech_f) else float("nan"),
+        "technology_JP": _mean(tech_f[w.firms.home == jp]),
+        "technology_KR": _mean(tech_f[w.firms.home == kr]),
     }
     for k, s in enumerate(SEGMENTS):
         if s in FAB_SEGMENTS:
             row[f"shortfall_{s}"] = float(w.supply.shortfall_by_segment[k])
     # Knowledge between Japan and Korea: partnerships and the fund's projects.
-    gaps = np.abs(w.chain.tech[book.buyer[act][jk]] - w.chain.tech[book.supplier[act][jk]]).tolist()
+    ljk = act[jk]
+    gaps = np.abs(tech[book.buyer[ljk], book.buyer_segment[ljk]] - tech[book.supplier[ljk], book.input[ljk]]).tolist()
     sharing = book.sharing[act][book.delivered[act] > 0].tolist()
     project_sharing = []
     fund = w.chain.fund
@@ -349,7 +366,8 @@ def value_chain(w: World, sc: Scenario) -> dict[str, float]:
                 project_sharing.append(p["sharing"][-1])
                 a, b = w.firms.home[p["leader"]], w.firms.home[p["follower"]]
                 if {a, b} == {jp, kr}:
-                    gaps.append(abs(w.chain.tech[p["leader"]] - w.chain.tech[p["follower"]]))
+                    gaps.append(abs(tech[p["leader"], p["leader_segment"]]
+                                    - tech[p["follower"], p["follower_segment"]]))
     row["knowledge_gap_jk"] = _mean(np.array(gaps))
     row["knowledge_sharing_rate"] = _mean(np.array(sharing + project_sharing))
     row["project_sharing_rate"] = _mean(np.array(project_sharing))
@@ -448,6 +466,7 @@ def money(w: World, sc: Scenario, op: np.ndarray) -> dict[str, float]:
         "subsidy_committed": float(sum(g.outstanding for g in govs)),
         "tax_credit_paid": float(flows["tax_credit"].sum()),
         "government_budget": float(sum(g.budget for g in govs)),
+        **_policy_loans(w),
         "unit_cost_index": unit_cost_index(w, sc),
         "firm_cash": float(w.ledger.cash.sum()),
         "cost_per_output": _cost_per_output(w),
@@ -458,6 +477,14 @@ def money(w: World, sc: Scenario, op: np.ndarray) -> dict[str, float]:
         "firm_debt": float(w.ledger.debt.sum()),
         "revenue": float(flows["revenue"].sum()),
     }
+
+
+def _policy_loans(w: World) -> dict[str, float]:
+    """Policy loans made this quarter, in force, and the envelopes left (USD bn)."""
+    pol, t = w.policy, w.clock.step
+    return {"policy_loans_lent": float(pol.loan_amount[pol.loan_start == t].sum()),
+            "policy_loans_outstanding": float(pol.loan_amount[pol.loans_in_force(t)].sum()),
+            "policy_loan_budget": float(sum(g.loan_budget for g in pol.governments))}
 
 
 def _fab_starts(w: World) -> dict[str, float]:

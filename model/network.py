@@ -8,7 +8,8 @@ ARIO-style propagation models (Hallegatte 2008; Inoue & Todo 2019).  The
 rules here are pure functions over arrays; ``PartnershipBook`` stores the
 partnerships as columns, like the site registry.
 
-Knowledge: the leading partner (higher technology) decides how much to
+Knowledge: the leading partner (higher technology, each partner's level in the
+segment it has the link in: the buyer's fab segment, the supplier's input) decides how much to
 share.  It weighs what the partnership brings it (complementarity, plus the
 next stage's money under stage-gated funding) against the profit it expects
 to lose when the follower closes the gap: that loss is larger the closer the
@@ -104,7 +105,8 @@ def rivalry(has_segment: np.ndarray, leader: np.ndarray, follower: np.ndarray, o
 
 
 def yield_cost_factor(tech: np.ndarray, penalty: float) -> np.ndarray:
-    """Unit-cost multiplier of technology (yield loss below the frontier): 1 + penalty × (1 − tech)."""
+    """Unit-cost multiplier of technology (yield loss below the frontier): 1 + penalty × (1 − tech),
+    with ``tech`` a site's firm's level in the site's segment (:func:`model.queries.site_technology`)."""
     return 1.0 + penalty * (1.0 - np.asarray(tech, dtype=float))
 
 

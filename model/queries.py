@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from .scenario import Scenario
     from .world import World
 
-__all__ = ["site_unit_cost", "input_bill", "yield_share", "site_price_technology", "project_leading_edge",
+__all__ = ["site_unit_cost", "input_bill", "yield_share", "site_technology", "firm_technology",
+           "site_price_technology", "project_leading_edge",
            "unit_cost_index", "present_capacity", "skilled_pools", "labour_shortage",
            "firm_capacity_summary", "KWPM_QUARTER_TO_USD_BN"]
 
@@ -37,7 +38,7 @@ def site_unit_cost(w: World, sc: Scenario) -> np.ndarray:
 
     The wage rule of :func:`model.markets.unit_cost` holds the inputs at base
     prices; their price changes since pass through, Σ_u a[s, u] (p_u − p̄_u);
-    the sum × the yield factor of its firm's technology, 1 +
+    the sum × the yield factor of its firm's technology in the site's segment, 1 +
     ``knowledge.yield_penalty`` × (1 − tech) (docs/ODD.md §7.3).
     """
     s, seg = w.sites, w.segments
@@ -45,7 +46,7 @@ def site_unit_cost(w: World, sc: Scenario) -> np.ndarray:
     base = markets.unit_cost(seg.base_price[k], seg.cost_share[k], seg.labour_intensity[k],
                              w.geo.labour_cost[s.col("region")], sc.params.reference_wage)
     inputs = (input_bill(w) - input_bill(w, seg.base_price))[k]
-    return (base + inputs) * network.yield_cost_factor(w.chain.tech[s.col("firm")], sc.knowledge.yield_penalty)
+    return (base + inputs) * network.yield_cost_factor(site_technology(w), sc.knowledge.yield_penalty)
 
 
 def yield_share(w: World) -> np.ndarray:
@@ -55,11 +56,33 @@ def yield_share(w: World) -> np.ndarray:
     return ramp_share(s.col("online_step"), w.clock.step, w.segments.ramp[s.col("segment")])
 
 
+def site_technology(w: World) -> np.ndarray:
+    """Each site's firm's technology in the site's segment (docs/ODD.md §5.5)."""
+    s = w.sites
+    return w.chain.tech[s.col("firm"), s.col("segment")]
+
+
+def firm_technology(w: World) -> np.ndarray:
+    """Each firm's technology as one number (docs/ODD.md §7.21): its segment levels weighted by its live
+    (operating and building) capacity in each segment, the segments it is in (§2.2); a firm with no live
+    capacity, its best level.  A firm in one segment: its level there."""
+    tech = w.chain.tech
+    cap = w.sites.sum_by(("firm", "segment"), tech.shape, status=LIVE)
+    tot = cap.sum(axis=1)
+    share = np.divide(cap, tot[:, None], out=np.zeros_like(cap), where=tot[:, None] > 0)
+    # As the level in its largest segment plus the weighted deviations from it, so that a firm in one segment,
+    # or with one level in all its segments, gets exactly that level.
+    main = tech[np.arange(len(tot)), cap.argmax(axis=1)] if tech.shape[1] else np.zeros(len(tot))
+    weighted = main + (share * (tech - main[:, None])).sum(axis=1)
+    best = tech.max(axis=1) if tech.shape[1] else np.zeros(len(tot))
+    return np.where(tot > 0, weighted, best)
+
+
 def site_price_technology(w: World) -> np.ndarray:
-    """Technology that sets each site's price premium (docs/ODD.md §7.15): its firm's,
+    """Technology that sets each site's price premium (docs/ODD.md §7.15): its firm's in the site's segment,
     capped at the segment's leading-edge threshold unless the site is leading-edge."""
     s = w.sites
-    t = w.chain.tech[s.col("firm")]
+    t = site_technology(w)
     thr = w.segments.le_threshold[s.col("segment")]
     capped = np.where(np.isnan(thr), t, np.minimum(t, np.nan_to_num(thr, nan=1.0)))
     return np.where(s.col("leading_edge"), t, capped)
@@ -67,8 +90,8 @@ def site_price_technology(w: World) -> np.ndarray:
 
 def project_leading_edge(w: World, firm: int | np.ndarray, segment: int | np.ndarray) -> np.ndarray:
     """Whether a site of ``firm`` in ``segment`` would be leading-edge now (its firm's
-    technology ≥ the segment's threshold); construction decides it on completion."""
-    return leading_edge_allowed(w.chain.tech[firm], w.segments.le_threshold[segment])
+    technology in ``segment`` ≥ the segment's threshold); construction decides it on completion."""
+    return leading_edge_allowed(w.chain.tech[firm, segment], w.segments.le_threshold[segment])
 
 
 def unit_cost_index(w: World, sc: Scenario, raw: bool = False) -> float:

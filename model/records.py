@@ -13,16 +13,16 @@ import pandas as pd
 
 from .decisions import TERMS
 from .metrics import trade_value
-from .queries import firm_capacity_summary
+from .queries import firm_capacity_summary, firm_technology
 from .scenario import SEGMENTS, quarter_label
-from .sites import STATUS_ORDER
+from .sites import LIVE, STATUS_ORDER
 from .world import FIRM_FLOWS
 
 if TYPE_CHECKING:
     from .scenario import Scenario
     from .world import World
 
-__all__ = ["Recorder", "quarter_label", "EVENT_COLUMNS", "INVESTMENT_COLUMNS", "TRADE_COLUMNS"]
+__all__ = ["Recorder", "quarter_label", "EVENT_COLUMNS", "INVESTMENT_COLUMNS", "TRADE_COLUMNS", "TECH_COLUMNS"]
 
 EVENT_COLUMNS = ["step", "quarter", "type", "target", "magnitude", "description", "event", "id", "origin",
                  "end_step", "recovery_quarters", "source"]
@@ -36,6 +36,8 @@ INVESTMENT_COLUMNS = (
 TRADE_COLUMNS = ["step", "quarter", "supplier_home", "buyer_home", "input", "volume", "value"]
 _FIRM_FLOWS = FIRM_FLOWS
 _LINK_STATE = ("trust", "ordered", "delivered", "sharing", "disrupted")
+#: Columns of the firms table with the firm's technology in each segment (NaN where it holds no live capacity).
+TECH_COLUMNS = tuple(f"technology_{s}" for s in SEGMENTS)
 
 
 class Recorder:
@@ -45,7 +47,8 @@ class Recorder:
         self.site_steps: list[tuple[int, int]] = []        # (step, number of sites)
         self.site_cols: dict[str, list[np.ndarray]] = {k: [] for k in ("status", "capacity")}
         self.firm_cols: dict[str, list[np.ndarray]] = {
-            k: [] for k in ("cash", "debt", "capacity", "building", "n_sites", *_FIRM_FLOWS)
+            k: [] for k in ("cash", "debt", "capacity", "building", "n_sites", *_FIRM_FLOWS, "technology",
+                            *TECH_COLUMNS)
         }
         self.firm_steps: list[int] = []
         self.link_steps: list[int] = []
@@ -68,6 +71,11 @@ class Recorder:
         self.firm_cols["n_sites"].append(n_sites)
         for k in _FIRM_FLOWS:
             self.firm_cols[k].append(w.ledger.flows[k].copy())
+        self.firm_cols["technology"].append(firm_technology(w))
+        tech = w.chain.tech
+        live = w.sites.sum_by(("firm", "segment"), tech.shape, status=LIVE) > 0
+        for k, col in enumerate(TECH_COLUMNS):
+            self.firm_cols[col].append(np.where(live[:, k], tech[:, k], np.nan))
         book = w.chain.partners
         act = np.flatnonzero(book.active)
         self.link_steps.append(step)

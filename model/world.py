@@ -120,6 +120,19 @@ class GovernmentState(SubState):
     paid_total: float = 0.0          # USD bn paid since the start
     tax_credit_total: float = 0.0    # USD bn of tax credits granted
     appropriated_total: float = 0.0
+    loan_budget: float = 0.0         # USD bn of the policy-loan envelope not yet lent (ODD 7.1)
+    loan_share: float = 0.0          # share of an eligible project's capex a loan covers
+    loan_rate_cut: float = 0.0       # per year below the firm's cost of debt
+    loan_home_only: bool = True      # loans only to firms whose home is this country
+    lent_total: float = 0.0          # USD bn lent since the start
+    loan_appropriated: float = 0.0   # USD bn added to the envelope by policy_change events
+
+    def __post_init__(self) -> None:
+        # The policy-loan instrument is read from the scenario's spec (``rules``) when there is one.
+        r = self.rules
+        if r is not None and hasattr(r, "loan_budget"):
+            self.loan_budget, self.loan_share = float(r.loan_budget), float(r.loan_share)
+            self.loan_rate_cut, self.loan_home_only = float(r.loan_rate_cut), bool(r.loan_home_only)
 
     @property
     def tit_for_tat(self) -> bool:
@@ -179,6 +192,19 @@ class GovernmentState(SubState):
         self.budget = max(self.budget - amount, 0.0)
         self.paid_total += amount
 
+    def loan_for(self, capex: float) -> float:
+        """The policy loan a project of ``capex`` would get now: loan_share × capex within the envelope left."""
+        if self.loan_share <= 0.0 or self.loan_budget <= 0.0:
+            return 0.0
+        return min(self.loan_share * capex, self.loan_budget)
+
+    def lend(self, amount: float) -> float:
+        """Lend up to ``amount`` from the envelope; returns what was lent."""
+        lent = min(max(amount, 0.0), self.loan_budget)
+        self.loan_budget -= lent
+        self.lent_total += lent
+        return lent
+
 
 @dataclass(eq=False)
 class Policy(SubState):
@@ -198,11 +224,27 @@ class Policy(SubState):
     market: np.ndarray = field(default_factory=lambda: np.zeros(0))        # share of world demand
     tariff: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))   # importer × exporter
     tariff_exempt_local: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    loan_share: np.ndarray = field(default_factory=lambda: np.zeros(0))     # policy loan, share of capex
+    loan_rate_cut: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per year below the cost of debt
+    loan_available: np.ndarray = field(default_factory=lambda: np.zeros(0))  # USD bn of the envelope not lent
+    loan_home_only: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    # The policy loans made (one entry per loan, ODD 7.1): borrower, lender country, principal (USD bn), rate
+    # cut (per year), the step it was made and the first step it is no longer in force (repaid).
+    loan_firm: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    loan_country: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    loan_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    loan_cut: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    loan_start: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    loan_end: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def refresh(self, events: EventBook) -> None:
         """Policy arrays from the governments; tariffs in force from the events."""
         gs = self.governments
         self.rate = np.array([g.subsidy_rate for g in gs])
+        self.loan_share = np.array([g.loan_share for g in gs])
+        self.loan_rate_cut = np.array([g.loan_rate_cut for g in gs])
+        self.loan_available = np.array([g.loan_budget if g.loan_share > 0 else 0.0 for g in gs])
+        self.loan_home_only = np.array([g.loan_home_only for g in gs], dtype=bool)
         self.available = np.array([g.available for g in gs])
         self.tax_credit = np.array([g.tax_credit for g in gs])
         self.condition = np.array([g.condition_cost for g in gs])
@@ -210,6 +252,24 @@ class Policy(SubState):
         self.market = np.array([g.market_share for g in gs])
         self.tariff = events.tariff
         self.tariff_exempt_local = events.tariff_exempt_local
+
+    @property
+    def lends(self) -> bool:
+        """Whether any government offers a policy loan now (envelope left and a share above 0)."""
+        return bool((self.loan_available > 0).any())
+
+    def record_loan(self, firm: int, country: int, amount: float, cut: float, start: int, end: int) -> None:
+        """Note a policy loan made (the arrays grow by one entry)."""
+        self.loan_firm = np.append(self.loan_firm, np.int64(firm))
+        self.loan_country = np.append(self.loan_country, np.int64(country))
+        self.loan_amount = np.append(self.loan_amount, float(amount))
+        self.loan_cut = np.append(self.loan_cut, float(cut))
+        self.loan_start = np.append(self.loan_start, np.int64(start))
+        self.loan_end = np.append(self.loan_end, np.int64(end))
+
+    def loans_in_force(self, step: int) -> np.ndarray:
+        """Mask of the policy loans made and not yet repaid at ``step``."""
+        return (self.loan_start <= step) & (step < self.loan_end)
 
 
 @dataclass(eq=False)
@@ -317,7 +377,7 @@ class ValueChain(SubState):
     levers: Levers
     partners: PartnershipBook
     country_trust: np.ndarray        # country × country, 0–1
-    tech: np.ndarray                 # firm technology level, 0–1
+    tech: np.ndarray                 # firm × segment technology level, 0–1 (docs/ODD.md §5.5, §7.12)
     institutes: list[InstituteState]
     fund: FundState | None
     firm_unit_cost: np.ndarray       # firm × segment, USD per unit

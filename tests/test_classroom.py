@@ -313,7 +313,9 @@ def test_export_controls_start_as_restrictions_and_are_lifted(reg):
     jp_i, cn_i, kr_i = (game.countries.index(c) for c in ("JP", "CN", "KR"))
     eq, lg = SEGMENTS.index("equipment"), SEGMENTS.index("logic")
     assert w.events.restriction[jp_i, cn_i, eq] == pytest.approx(0.7)
-    assert w.events.restriction[jp_i, kr_i, eq] == pytest.approx(0.2)
+    # JP and KR harmonise export controls in jk_cocreation: consultation licenses part of it through (ODD §7.16)
+    relief = game.model.spec.cocreation.export_control.restriction_relief
+    assert relief > 0 and w.events.restriction[jp_i, kr_i, eq] == pytest.approx(0.2 * (1 - relief))
     assert w.events.restriction[jp_i, cn_i, lg] == 0.0
     assert game.in_force("JP").controls == {"CN": 0.7, "KR": 0.2}
     game.submit(jp, "JP", {"export_controls": {"CN": 0.7}})  # KR lifted, CN unchanged

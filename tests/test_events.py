@@ -65,6 +65,41 @@ def test_export_restriction_cuts_the_listed_links_and_is_recorded():
     assert list(e["type"]) == ["export_restriction"] and e["step"].iloc[0] == 2 and e["target"].iloc[0] == "JP->KR:materials"
 
 
+@pytest.mark.parametrize("relief", [0.0, 0.5, 1.0])
+def test_harmonised_export_controls_relieve_restrictions_between_members_only(relief):
+    """With cocreation.export_control on, a restriction between members acts at m (1 − relief); one from a
+    member to a non-member, and a blockade, act in full (ODD §7.16)."""
+    events = [{"type": "export_restriction", "start": "2025Q3", "exporter": "JP", "importer": "KR",
+               "segments": ["materials"], "magnitude": 0.8},
+              {"type": "export_restriction", "start": "2025Q3", "exporter": "JP", "importer": "CN",
+               "segments": ["materials"], "magnitude": 0.8},
+              {"type": "blockade", "start": "2025Q3", "country": "KR", "magnitude": 0.4}]
+    m = _model(events, **{"cocreation.members": ["JP", "KR"], "cocreation.export_control.enabled": True,
+                          "cocreation.export_control.restriction_relief": relief})
+    _run_to(m, 2)
+    c = {k: i for i, k in enumerate(m.world.geo.countries)}
+    r = m.world.events.restriction
+    mat = SEGMENTS.index("materials")
+    assert r[c["JP"], c["KR"], mat] == pytest.approx(0.8 * (1 - relief))
+    assert r[c["JP"], c["CN"], mat] == pytest.approx(0.8)
+    assert r[c["KR"], c["JP"], mat] == pytest.approx(0.4)           # the blockade is not relieved
+    off = _model(events, **{"cocreation.members": ["JP", "KR"], "cocreation.export_control.enabled": False,
+                            "cocreation.export_control.restriction_relief": relief})
+    _run_to(off, 2)
+    assert off.world.events.restriction[c["JP"], c["KR"], mat] == pytest.approx(0.8)
+
+
+def test_consultation_relief_is_a_members_matrix_with_a_zero_diagonal():
+    from model.events import consultation_relief
+
+    sc = load_scenario("jk_cocreation")
+    countries = ["JP", "KR", "US"]
+    rel = consultation_relief(sc, countries)
+    share = sc.cocreation.export_control.restriction_relief
+    assert rel.tolist() == [[0.0, share, 0.0], [share, 0.0, 0.0], [0.0, 0.0, 0.0]]
+    assert not consultation_relief(load_scenario("status_quo"), countries).any()
+
+
 def test_tariff_with_local_exemption_favours_building_in_the_importer():
     m = _model([{"type": "tariff", "start": "2025Q2", "country": "US", "magnitude": 1.0, "exempt_local": True}])
     _run_to(m, 1)
@@ -221,9 +256,13 @@ def test_visibility_switches_suppliers_ahead_of_a_restriction():
         return int(((b.input[act] == 0) & (m.world.firms.home[b.supplier[act]] == jp)
                     & (m.world.firms.home[b.buyer[act]] == kr)).sum())
 
-    seeing = _run_to(_model(restr, **kw, **{"resilience.visibility_share": 1.0}), 2)
-    blind = _run_to(_model(restr, **kw), 2)
-    assert jp_kr_materials(seeing) < jp_kr_materials(blind)
+    # Over seeds (one seed's network can go either way: seen − blind per seed ranges from −4 to +2 links)
+    diffs = []
+    for seed in range(8):
+        seeing = _run_to(_model(restr, rng=seed, **kw, **{"resilience.visibility_share": 1.0}), 2)
+        blind = _run_to(_model(restr, rng=seed, **kw), 2)
+        diffs.append(jp_kr_materials(seeing) - jp_kr_materials(blind))
+    assert np.mean(diffs) < 0, diffs
     assert seeing.tables()["firms"].query("step == 2")["opex"].sum() > 0
 
 

@@ -15,14 +15,15 @@ def test_baseline_golden_values():
     last = t["metrics"].iloc[-1]
     # Updated for the economic core of issue 10: the project cap removed, wages that respond to shortages,
     # screening and the CHIPS guardrail, prices on available capacity, investment on value, finance, buyers
-    # paying suppliers, technology, investor risk, demand response and local content.
-    assert len(t["investments"]) == 520
-    assert last["capacity_fab"] == pytest.approx(43758.0, abs=1e-6)
-    assert last["share_US"] == pytest.approx(0.14237396590337767, rel=1e-9)
-    assert last["subsidy_paid_cumulative"] == pytest.approx(120.68675, rel=1e-9)
-    assert last["clustering_index"] == pytest.approx(0.09801329839567126, rel=1e-9)
-    assert last["supply_shortfall"] == pytest.approx(0.006039183170610157, rel=1e-9)
-    assert last["partnerships_jk"] == 28
+    # paying suppliers, technology (per firm and segment), investor risk, demand response, local content and
+    # Korea's policy loans.
+    assert len(t["investments"]) == 449
+    assert last["capacity_fab"] == pytest.approx(42908.0, abs=1e-6)
+    assert last["share_US"] == pytest.approx(0.13191013330847395, rel=1e-9)
+    assert last["subsidy_paid_cumulative"] == pytest.approx(121.45300000000003, rel=1e-9)
+    assert last["clustering_index"] == pytest.approx(0.09904428371332584, rel=1e-9)
+    assert last["supply_shortfall"] == pytest.approx(0.02427643130211109, rel=1e-9)
+    assert last["partnerships_jk"] == 26
 
 
 # Every output table of every built-in scenario, seeds 0-2, full horizon, against the

@@ -28,7 +28,7 @@ name = "NAME"
 scenario = "TINY"
 quarters = 10
 replications = 2
-seed = 11
+seed = 12
 design = "lhs"
 samples = 4
 metrics = ["share_US", "hhi_country"]
@@ -106,7 +106,7 @@ def test_policies_are_crossed_with_the_design_on_common_seeds(tmp_path):
 
 
 def test_common_seeds_keep_their_meaning_with_policies(tmp_path):
-    text = BASE.replace("NAME", "c").replace("seed = 11", "seed = 11\ncommon_seeds = true") + POLICIES
+    text = BASE.replace("NAME", "c").replace("seed = 12", "seed = 12\ncommon_seeds = true") + POLICIES
     sweep = sweep_of(tmp_path, text)
     runs = plan_runs(sweep, build_design(sweep))
     by_rep = pd.DataFrame([{"rep": r.replication, "seed": r.seed} for r in runs]).groupby("rep")["seed"].nunique()
@@ -291,7 +291,7 @@ def test_two_stores_of_one_design_are_compared_as_policies(stores, tmp_path, cap
     assert "Paired differences policy − off" in capsys.readouterr().out
     assert pd.read_csv(tmp_path / "t_policies.csv")["policy"].tolist() == ["on"]
     # a store of another design is refused in one line
-    other = sweep_of(tmp_path / "src", BASE.replace("NAME", "other").replace("seed = 11", "seed = 12"))
+    other = sweep_of(tmp_path / "src", BASE.replace("NAME", "other").replace("seed = 12", "seed = 13"))
     run_sweep(other, tmp_path / "other", backend="serial", progress=False)
     assert main(["analyze", str(stores["off"]), str(tmp_path / "other"), "--metric", "share_US"]) == 2
     err = capsys.readouterr().err

@@ -157,7 +157,7 @@ def test_sites_completed_in_the_model_are_leading_edge_only_above_the_threshold(
     le = s.col("leading_edge")
     assert not le[new & np.isnan(thr)].any()
     # Technology never falls, so a firm that reached the threshold on completion is above it now.
-    assert (w.chain.tech[s.col("firm")][new & le] >= thr[new & le]).all()
+    assert (w.chain.tech[s.col("firm"), s.col("segment")][new & le] >= thr[new & le]).all()
     assert m.metrics()["leading_edge_share"].between(0, 1).all()
 
 
@@ -205,7 +205,7 @@ def _revenue_and_cost(tech):
 
 
 def test_higher_technology_lowers_unit_cost_and_raises_revenue_share():
-    share_lo, cost_lo = _revenue_and_cost(None)          # derived: 0.53
+    share_lo, cost_lo = _revenue_and_cost(None)          # derived: logic 0.81, memory 0.5
     share_hi, cost_hi = _revenue_and_cost(0.95)
     assert (cost_hi < cost_lo).all()                     # paired on the seed
     assert (share_hi - share_lo).mean() > 0 and (share_hi > share_lo).mean() >= 5 / 6, (share_lo, share_hi)
@@ -245,5 +245,7 @@ def test_premium_moves_revenue_between_firms_but_not_the_total():
     produce_and_account(w, sc, np.random.default_rng(0))
     flat = w.ledger.flows["revenue"]
     assert with_premium.sum() == pytest.approx(flat.sum(), rel=1e-12)
-    f_hi, f_lo = w.firms.ids.index("tsmc"), w.firms.ids.index("sk_hynix")
+    # A logic leader gains, a logic firm that started at the floor loses (memory firms all start at the floor:
+    # no memory site is flagged leading-edge, so their levels differ only by what they learned).
+    f_hi, f_lo = w.firms.ids.index("tsmc"), w.firms.ids.index("smic")
     assert with_premium[f_hi] > flat[f_hi] and with_premium[f_lo] < flat[f_lo]

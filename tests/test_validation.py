@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from experiments.calibration import WEIGHT_NAMES, fit_logit, log_probabilities
+from experiments.calibration import (WEIGHT_NAMES, fit_logit, log_probabilities, mode_weights, value_terms,
+                                     weight_slot)
 from experiments.errors import UserError
 from experiments.validation import (FOLD_COLUMNS, MODELS, SUMMARY_COLUMNS, TWO_TERMS, cross_validate, kfold_splits,
                                     score)
@@ -109,10 +111,19 @@ def test_cross_validation_prefers_the_true_two_term_model_out_of_sample():
     w_true[[HOME, EXP]] = 1.5, 3.0
     terms, chosen = synthetic(60, 12, w_true, seed=11)
     base = np.ones(len(WEIGHT_NAMES))
-    folds, summary, paired, weights = cross_validate(terms, chosen, base, 1.0, folds=5, repeats=2, seed=0)
+    # the value model sees the same choices through a noise index in place of the money terms
+    index = 1.0 + 0.2 * np.random.default_rng(3).normal(size=(60, 12))
+    folds, summary, paired, weights = cross_validate(terms, chosen, base, 1.0, folds=5, repeats=2, seed=0,
+                                                     value=(value_terms(terms, index), base))
     assert list(folds.columns) == list(FOLD_COLUMNS) and list(summary.columns) == list(SUMMARY_COLUMNS)
     assert list(summary["model"]) == list(MODELS) and len(folds) == 5 * 2 * len(MODELS)
     s = summary.set_index("model")
+    assert s.loc["value", "free_weights"] == 9 and weights.loc["value", "w_labour"] == 0.0
+    assert s.loc["home+brownfield", "heldout_loglik"] > s.loc["value", "heldout_loglik"]   # 9 weights, 7 of noise
+    without = cross_validate(terms, chosen, base, 1.0, folds=5, repeats=2, seed=0)[1]
+    assert "value" not in set(without["model"])
+    pd.testing.assert_frame_equal(without.reset_index(drop=True),
+                                  summary[summary["model"] != "value"].reset_index(drop=True))
     assert s.loc["12-term", "in_sample_loglik"] >= s.loc["home+brownfield", "in_sample_loglik"]
     assert s.loc["home+brownfield", "heldout_loglik"] > s.loc["12-term", "heldout_loglik"]
     assert paired["ci_low"] <= paired["diff"] <= paired["ci_high"] and paired["n"] == 60
@@ -215,3 +226,24 @@ def test_the_latest_split_of_the_baseline_scores_only_the_held_back_sites():
     assert "coming online last" in r.text()
     with pytest.raises(UserError, match="split = 'random'"):
         validate_location("baseline", split="random")
+
+
+def test_value_terms_give_the_models_value_mode_utility():
+    """The announced-site fit in value mode scores regions as the model does (decisions.value_utility): the money
+    rows of the terms replaced by the relative profitability index − 1 in the subsidy slot, w_value there."""
+    from model import load_scenario
+    from model.phases import invest
+
+    rng = np.random.default_rng(5)
+    terms = rng.normal(size=(len(decisions.TERMS), 1, 6))
+    index = np.array([[1.2, 0.9, -np.inf, 1.0, 1.4, 0.7]])
+    allowed = np.isfinite(index)
+    spec = load_scenario("baseline", **{"params.location_money": "value", "params.w_value": 2.5})
+    contrib, _ = decisions.location_utility(terms, invest.term_weights(spec))
+    v_model = decisions.value_utility(contrib, index, spec.params.w_value, allowed)
+    vt = value_terms(terms[:, 0, :], index[0])
+    _, v_fit = decisions.location_utility(vt, mode_weights(spec))
+    assert v_fit == pytest.approx(v_model[0])
+    assert mode_weights(spec)[weight_slot("w_value", "value")] == 2.5
+    with pytest.raises(ValueError, match="w_risk.*not a weight of location_money = 'value'"):
+        weight_slot("w_risk", "value")

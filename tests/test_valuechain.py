@@ -77,7 +77,7 @@ def test_supplier_outage_propagates_downstream():
             s.status[i] = 2                                   # offline
     base.step()
     hit.step()
-    assert hit.world.supply.shortfall > base.world.supply.shortfall + 0.02
+    assert hit.world.supply.shortfall > base.world.supply.shortfall + 0.005      # half a percentage point or more
     pk = SEGMENTS.index("packaging")
     assert hit.world.supply.output[:, pk].sum() < base.world.supply.output[:, pk].sum()
 

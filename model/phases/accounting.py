@@ -53,7 +53,7 @@ def produce_and_account(w: World, sc: Scenario, rng: np.random.Generator) -> Non
                      + w.risk.visible * sc.resilience.visibility_cost)
     flows["inputs"], flows["input_tariff"] = input_payments(w)
     flows["fund"] = w.chain.fund_grants.copy()
-    flows["interest"] = led.debt * p.interest_rate / 4.0
+    flows["interest"] = led.debt * p.interest_rate / 4.0 - loan_interest_saving(w)
     # Operating sites wear: sustaining capex in cash on their replacement value; sites built in the model
     # depreciate their capex straight-line for tax; start-state sites are taken as written off (ODD 7.15).
     operating = s.select(OPERATING)
@@ -77,6 +77,25 @@ def produce_and_account(w: World, sc: Scenario, rng: np.random.Generator) -> Non
     repay = np.where(borrow > 0, 0.0, np.minimum(debt, p.repayment_share * cash))
     led.cash = cash - repay
     led.debt = debt - repay
+
+
+def loan_interest_saving(w: World) -> np.ndarray | float:
+    """What each firm's policy loans in force save it in interest this quarter (USD bn): principal × rate cut / 4
+    (ODD 7.1); 0.0 without loans.
+
+    The principal is not booked as debt: the ledger holds one pool of debt at ``params.interest_rate`` that
+    finances any cash shortfall and is repaid from positive cash, so a loan drawn into it would change only the
+    timing of cash and debt, and a cash-rich firm would repay it at once.  What the preferential rate is worth
+    to the firm — the interest it saves on the loan's part of its funding — is booked as lower interest, for as
+    long as the loan is in force (the valuation's discount-rate effect, ODD 7.4, prices the same saving).  The
+    flows still add up: net worth changes by exactly the booked flows.
+    """
+    pol = w.policy
+    if len(pol.loan_amount) == 0:
+        return 0.0
+    live = pol.loans_in_force(w.clock.step)
+    return np.bincount(pol.loan_firm[live], weights=pol.loan_amount[live] * pol.loan_cut[live] / 4.0,
+                       minlength=w.firms.n)
 
 
 def input_payments(w: World) -> tuple[np.ndarray, np.ndarray]:

@@ -94,8 +94,8 @@ def _pay_milestones(w: World, sc: Scenario, building: np.ndarray, reached: np.nd
 def _complete(w: World, done: np.ndarray) -> None:
     """Completed sites operate from now on; the host country grants the tax credit on the capex.
 
-    A site started in the model is leading-edge if its firm's technology now
-    reaches its segment's ``leading_edge_threshold`` (announced sites keep the
+    A site started in the model is leading-edge if its firm's technology in
+    the site's segment now reaches the segment's ``leading_edge_threshold`` (announced sites keep the
     flag of the scenario).
     """
     if len(done) == 0:
@@ -103,7 +103,8 @@ def _complete(w: World, done: np.ndarray) -> None:
     s = w.sites
     s.status[done] = OPERATING
     new = done[s.start_step[done] >= 0]
-    s.leading_edge[new] = leading_edge_allowed(w.chain.tech[s.firm[new]], w.segments.le_threshold[s.segment[new]])
+    s.leading_edge[new] = leading_edge_allowed(w.chain.tech[s.firm[new], s.segment[new]],
+                                               w.segments.le_threshold[s.segment[new]])
     w.counters.completed_capacity_total += float(s.capacity[done][s.start_step[done] >= 0].sum())
     credit = s.tax_credit[done] * s.capex_total[done]
     np.add.at(w.ledger.flows["tax_credit"], s.firm[done], credit)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,7 @@ from ..scenario import quarter_label
 from ..sites import BUILDING, LIVE
 from .base import phase
 from .location import admissible_regions, location_inputs, prepare_location_cache
-from .valuation import project_values, value_projects
+from .valuation import best_loan, grant_equivalent, project_values, value_projects
 
 if TYPE_CHECKING:
     from ..scenario import Scenario
@@ -65,8 +66,10 @@ def firms_invest(w: World, sc: Scenario, rng: np.random.Generator) -> None:
         lam = value_projects(w, sc, share, seg_total)
     capex = seg.project_size * seg.capex_per_capacity
     annual_rev = 4.0 * w.ledger.flows["revenue"]
+    # A policy loan finances its part outside the firm's own check: counted here at the best loan the firm could
+    # get anywhere (its location is not chosen yet), and at the chosen region's when the project starts (ODD 7.1).
     ok = decisions.can_finance(w.ledger.cash[:, None], w.ledger.debt[:, None], annual_rev[:, None],
-                               capex[None, :], p.equity_share, p.max_leverage)
+                               capex[None, :], p.equity_share, p.max_leverage, best_loan(w, capex))
     c.quarter_value_pairs = int((lam > 0).sum())
     c.quarter_finance_blocked = int(((lam > 0) & ~ok).sum())
     lam = np.where(ok, lam, 0.0)
@@ -84,6 +87,9 @@ def firms_invest(w: World, sc: Scenario, rng: np.random.Generator) -> None:
             return
     inputs, grant, capex_i = location_inputs(w, sc, prepare_location_cache(w, sc), fi, si,
                                              allowed=open_[open_.any(axis=1)] if open_ is not None else None)
+    loan_equiv = grant_equivalent(w, sc, fi, capex_i) if p.location_money == "terms" else None
+    if loan_equiv is not None:          # a policy loan enters location choice as its grant equivalent (ODD 7.5)
+        inputs = dataclasses.replace(inputs, net_subsidy=inputs.net_subsidy + loan_equiv)
     terms = decisions.location_terms(inputs, p.coordination_spread)
     contrib, v = decisions.location_utility(terms, term_weights(sc))
     if p.location_money == "value":
@@ -130,16 +136,18 @@ def _start_in_random_order(w: World, sc: Scenario, rng: np.random.Generator, b: 
     country, bloc = geo.country.tolist(), geo.country_bloc.tolist()
     eq, lev = p.equity_share, p.max_leverage
     step, pol = w.clock.step, w.policy
+    lends = pol.lends
     rows: list[tuple[int, int, bool, float, bool, int]] = []    # k, site, expansion, capex, deferred, deferrals
     for k in rng.permutation(len(firms)).tolist():
         f, seg = firms[k], segs[k]
-        # The firm's earlier projects this quarter have set cash aside
-        # (the scalar form of decisions.can_finance).
-        need = eq * b.capex[k]
-        debt, rev = debts[f], revs[f]
-        if free_cash[f] < need or (debt > lev * rev if rev > 0 else debt > 0):
-            continue
         r = b.choice[k]
+        # The firm's earlier projects this quarter have set cash aside (the scalar form of
+        # decisions.can_finance); a policy loan of the chosen country finances its part outside it (ODD 7.1).
+        loan = _policy_loan(pol, homes[f], country[r], b.capex[k]) if lends else 0.0
+        need = eq * (b.capex[k] - loan) if loan > 0 else eq * b.capex[k]
+        debt, rev = debts[f], revs[f]
+        if free_cash[f] < need or (loan < b.capex[k] and (debt > lev * rev if rev > 0 else debt > 0)):
+            continue
         if pol.guardrail_until[f] >= step and pol.concern[country[r]]:
             continue                    # a grant taken earlier this quarter already bars the country (ODD 7.1)
         # Real-options wait: defer while uncertainty about the chosen region is
@@ -153,7 +161,8 @@ def _start_in_random_order(w: World, sc: Scenario, rng: np.random.Generator, b: 
             continue
         free_cash[f] -= need
         expansion = bool(b.has_site[k, r])
-        site = start_project(w, sc, f, seg, r, capex=b.capex[k], grant=float(b.grant[k, r]), expansion=expansion)
+        site = start_project(w, sc, f, seg, r, capex=b.capex[k], grant=float(b.grant[k, r]), expansion=expansion,
+                             loan=loan)
         deferrals = int(risk.deferral_count[f, seg])
         rows.append((k, site, expansion, b.capex[k], False, deferrals))
         c.deferral_quarters_total += deferrals
@@ -194,11 +203,24 @@ def _investment_rows(w: World, b: _Batch, rows: list[tuple[int, int, bool, float
     }
 
 
+def _policy_loan(pol: Any, home: int, host: int, capex: float) -> float:
+    """The policy loan the government of ``host`` lends now to a project of a firm whose home is ``home``."""
+    gov = pol.governments[host]
+    return gov.loan_for(capex) if (home == host or not gov.loan_home_only) else 0.0
+
+
 def start_project(w: World, sc: Scenario, firm: int, segment: int, region: int, *, capex: float, grant: float,
-                  expansion: bool) -> int:
-    """Register a new project: the government commits its grant, the site starts building."""
+                  expansion: bool, loan: float = 0.0) -> int:
+    """Register a new project: the government commits its grant and lends its policy loan (drawn from its
+    envelope now, in force for params.project_life years, ODD 7.1), the site starts building."""
     c = int(w.geo.country[region])
     gov = w.policy.governments[c]
+    t = w.clock.step
+    if loan > 0:
+        lent = gov.lend(loan)
+        w.policy.loan_available[c] = gov.loan_budget if gov.loan_share > 0 else 0.0
+        if lent > 0:
+            w.policy.record_loan(firm, c, lent, gov.loan_rate_cut, t, t + int(round(4 * sc.params.project_life)))
     years = gov.rules.guardrail_years if gov.rules is not None else 0.0
     if years > 0 and grant > 0 and _started_in_concern(w, firm):
         grant = 0.0                     # a guardrailed grant is not offered to a firm expanding there now
@@ -233,11 +255,11 @@ def _started_in_concern(w: World, firm: int) -> bool:
 
 def transfer_technology(w: World, sc: Scenario, firm: int, segment: int, country: int, demand: float) -> None:
     """A grant's technology-transfer condition: firms of the host country present in the segment close
-    min(1, transfer_per_capex × demand) of their gap to the recipient's technology (ODD 7.6)."""
+    min(1, transfer_per_capex × demand) of their gap to the recipient's technology, in that segment (ODD 7.6)."""
     share = min(1.0, sc.knowledge.transfer_per_capex * demand)
     if share <= 0:
         return
-    tech = w.chain.tech
+    tech = w.chain.tech[:, segment]                  # a view: the levels in the project's segment
     s = w.sites
     live = s.select(LIVE) & (s.col("segment") == segment)
     local = np.unique(s.col("firm")[live])

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["PHASE", "learn", "update_trust", "partnership_spillovers", "run_fund"]
 
 
-@phase("learning", "3.7", reads=("firms", "clock"), writes=("chain",))
+@phase("learning", "3.7", reads=("firms", "sites", "clock"), writes=("chain",))
 def learn(w: World, sc: Scenario, rng: np.random.Generator) -> None:
     """Trust follows deliveries; knowledge spills; the joint fund runs its projects.
 
@@ -75,16 +75,21 @@ def _has_segment(w: World) -> np.ndarray:
 
 
 def partnership_spillovers(w: World, sc: Scenario) -> None:
-    """Knowledge flows from the leading to the following partner of each working link."""
+    """Knowledge flows from the leading to the following partner of each working link, in the segment the
+    follower has the link in (the buyer's fab segment, the supplier's input segment); then every firm's own
+    R&D raises its level in every segment (docs/ODD.md §7.12)."""
     book = w.chain.partners
     kn = sc.knowledge
     book.sharing[: book.n] = 0.0
     act = np.flatnonzero(book.active & (book.col("delivered") > 0))
+    tech = w.chain.tech
     if len(act):
         b, s = book.buyer[act], book.supplier[act]
-        tb, ts = w.chain.tech[b], w.chain.tech[s]
+        d, u = book.buyer_segment[act], book.input[act]
+        tb, ts = tech[b, d], tech[s, u]          # the buyer in its fab segment, the supplier in the input it supplies
         gap = np.abs(ts - tb)
         follower = np.where(ts > tb, b, s)
+        follower_seg = np.where(ts > tb, d, u)
         leader = np.where(ts > tb, s, b)
         rival = network.rivalry(_has_segment(w), leader, follower, kn.rival_weight)
         share = network.sharing_rate(gap, book.trust[act], book.keep[act], kn.base_sharing,
@@ -93,8 +98,8 @@ def partnership_spillovers(w: World, sc: Scenario) -> None:
         book.sharing[act] = share
         gain = network.knowledge_gain(gap, share, kn.partnership_spill)
         gain = network.kept_gain(gain, book.keep[act], book.licensed[act], book.licence_end[act], w.clock.step)
-        np.add.at(w.chain.tech, follower, gain)
-    np.minimum(w.chain.tech + kn.own_progress, 1.0, out=w.chain.tech)
+        np.add.at(tech, (follower, follower_seg), gain)
+    np.minimum(tech + kn.own_progress, 1.0, out=tech)
 
 
 # ------------------------------------------------------------------- the fund
@@ -119,20 +124,29 @@ def _pick_firm(w: World, country: int, rng_u: float, exclude: int = -1) -> int:
 
 
 def start_projects(w: World, sc: Scenario, rng: np.random.Generator) -> None:
-    """Start this quarter's joint projects between firms of two member countries."""
+    """Start this quarter's joint projects between firms of two member countries.
+
+    A project concerns each firm's largest segment by operating capacity at its start (fixed for the
+    project): the leader is the firm with the higher level there, and the project moves those levels
+    (docs/ODD.md §7.13)."""
     fund = w.chain.fund
     spec = fund.spec
     members = fund.members
     if len(members) < 2:
         return
     n_new = int(rng.poisson(spec.projects_per_year / 4.0))
+    main = None                                        # each firm's largest segment (operating capacity)
     for _ in range(n_new):
         u = rng.random(4)
         ca, cb = rng.choice(members, size=2, replace=False)
         fa, fb = _pick_firm(w, int(ca), u[0]), _pick_firm(w, int(cb), u[1])
         if fa < 0 or fb < 0:
             continue
-        leader, follower = (fa, fb) if w.chain.tech[fa] >= w.chain.tech[fb] else (fb, fa)
+        if main is None:
+            main = w.sites.sum_by(("firm", "segment"), w.chain.tech.shape).argmax(axis=1)
+        sa, sb = int(main[fa]), int(main[fb])
+        (leader, lead_seg), (follower, fol_seg) = (((fa, sa), (fb, sb)) if w.chain.tech[fa, sa] >= w.chain.tech[fb, sb]
+                                                   else ((fb, sb), (fa, sa)))
         lv, home = w.chain.levers, w.firms.home
         keep, licensed, end = network.link_ip(home[[leader]], home[[follower]], lv.ip_members, lv.ip_licence,
                                               lv.ip_keep, lv.ip_joint_keep, w.clock.step, lv.licence_quarters)
@@ -146,6 +160,7 @@ def start_projects(w: World, sc: Scenario, rng: np.random.Generator) -> None:
             host.projects_hosted += 1
         fund.projects.append({
             "id": len(fund.projects), "leader": leader, "follower": follower,
+            "leader_segment": lead_seg, "follower_segment": fol_seg,
             "host": host.key if host is not None else "", "start_step": w.clock.step, "stage": 0,
             "quarter_in_stage": 0, "stage_money": spec.stage_budget, "paid": first,
             "sharing": [], "status": "active", "mode": spec.mode,
@@ -173,7 +188,8 @@ def advance_projects(w: World, sc: Scenario) -> None:
     has = _has_segment(w)
     for p in active:
         lead, fol = p["leader"], p["follower"]
-        gap = max(w.chain.tech[lead] - w.chain.tech[fol], 0.0)
+        ls, fs = p["leader_segment"], p["follower_segment"]
+        gap = max(w.chain.tech[lead, ls] - w.chain.tech[fol, fs], 0.0)
         trust = w.chain.country_trust[w.firms.home[lead], w.firms.home[fol]]
         incentive = kn.stage_gate_incentive if spec.mode == "stage_gated" else 0.0
         rival = network.rivalry(has, np.array([lead]), np.array([fol]), kn.rival_weight)
@@ -190,8 +206,8 @@ def advance_projects(w: World, sc: Scenario) -> None:
         gain = float(network.knowledge_gain(np.array([gap]), np.array([share]), spill)[0])
         kept = float(network.kept_gain(np.array([gain]), np.array([p["keep"]]), np.array([p["licensed"]]),
                                        np.array([p["licence_end"]]), w.clock.step)[0])
-        w.chain.tech[fol] = min(1.0, w.chain.tech[fol] + kept)
-        w.chain.tech[lead] = min(1.0, w.chain.tech[lead] + kn.complementarity * gain)
+        w.chain.tech[fol, fs] = min(1.0, w.chain.tech[fol, fs] + kept)
+        w.chain.tech[lead, ls] = min(1.0, w.chain.tech[lead, ls] + kn.complementarity * gain)
         p["sharing"].append(share)
         p["quarter_in_stage"] += 1
         if p["quarter_in_stage"] < spec.stage_quarters:

@@ -119,7 +119,7 @@ def _choose(w: World, sc: Scenario, rng: np.random.Generator, buyer: np.ndarray,
     exposure = np.maximum(attrs["exposure"], _blocked(w, b, c, u_link))
     trust = attrs["trust0"] if incumbent is None else np.concatenate([attrs["trust0"][:n_cand],
                                                                      incumbent_trust[rows]])
-    all_util = network.partner_utility(w.chain.tech[c], attrs["cost"], trust, attrs["distance"],
+    all_util = network.partner_utility(w.chain.tech[c, u_link], attrs["cost"], trust, attrs["distance"],
                                        exposure, network.ip_exposure(attrs["cross"], link_ip(w, b, c, 0)[0]), weights)
     util = all_util[:n_cand].reshape(len(rows), k)
     util[cand == buyer[rows][:, None]] = -np.inf

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from ..scenario import Scenario
     from ..world import World
 
-__all__ = ["value_projects", "project_values", "reference_index", "ProjectValues", "interp_tables", "bracket"]
+__all__ = ["value_projects", "project_values", "reference_index", "ProjectValues", "interp_tables", "bracket",
+           "loan_offers", "best_loan", "grant_equivalent"]
 
 
 def value_projects(w: World, sc: Scenario, share: np.ndarray, seg_total: np.ndarray) -> np.ndarray:
@@ -179,6 +180,37 @@ def interp_tables(x: np.ndarray, grid: np.ndarray, rows: np.ndarray, tables: lis
     return out
 
 
+def loan_offers(w: World, firms: np.ndarray, capex: np.ndarray) -> np.ndarray | None:
+    """The policy loan (USD bn) each government would lend now to a project of ``firms[k]`` of capex
+    ``capex[k]`` (a column) in its country (decisions × countries), or None when no government lends (ODD 7.1).
+    A government that lends to home firms only offers nothing to other firms."""
+    pol = w.policy
+    if not pol.lends:
+        return None
+    home = w.firms.home[np.asarray(firms, dtype=np.int64)]
+    eligible = ~pol.loan_home_only[None, :] | (home[:, None] == np.arange(len(pol.loan_share))[None, :])
+    return decisions.policy_loan(pol.loan_share, pol.loan_available, np.asarray(capex, dtype=float), eligible)
+
+
+def best_loan(w: World, capex: np.ndarray) -> np.ndarray | float:
+    """The largest policy loan a firm could get anywhere for a project of each segment (firms × segments; 0.0
+    when no government lends): what the finance check of 3.4 counts before the location is chosen."""
+    n_f = w.firms.n
+    loan = loan_offers(w, np.repeat(np.arange(n_f), len(capex)), np.tile(capex, n_f)[:, None])
+    return 0.0 if loan is None else loan.max(axis=1).reshape(n_f, len(capex))
+
+
+def grant_equivalent(w: World, sc: Scenario, firms: np.ndarray, capex: np.ndarray) -> np.ndarray | None:
+    """The policy loan as a grant share of capex at each region (decisions × regions; None when no government
+    lends), for the net-subsidy term of the location logit when money enters it as terms (ODD 7.5)."""
+    loan = loan_offers(w, firms, capex)
+    if loan is None:
+        return None
+    relief = decisions.loan_rate_relief(loan, capex, w.policy.loan_rate_cut)
+    p = sc.params
+    return decisions.loan_grant_equivalent(relief, p.discount_rate, p.project_life)[:, w.geo.country]
+
+
 _REFERENCE_CACHE: dict[tuple, np.ndarray] = {}
 
 
@@ -231,6 +263,10 @@ def project_values(w: World, sc: Scenario, fi: np.ndarray, si: np.ndarray, full:
     life_q, dep_q = int(round(4 * p.project_life)), int(round(4 * p.depreciation_years))
     rate = (p.risk_premium * w.firms.risk_aversion[fi])[:, None] * risk
     rate += p.discount_rate
+    loan = loan_offers(w, fi, capex)
+    if loan is not None:                # a policy loan lowers the discount rate where it is offered (ODD 7.4)
+        relief = decisions.loan_rate_relief(loan, capex, w.policy.loan_rate_cut)
+        rate = decisions.loan_discount_rate(rate, relief if col is not None else relief[:, country])
     grid, tables, slopes = _tables_and_slopes(rate, si, seg, life_q, dep_q)
     # Unit cost depends on the segment and region only: computed per (segment, region), then taken by row.
     cost_sr = markets_mod.unit_cost(seg.base_price[:, None], seg.cost_share[:, None], seg.labour_intensity[:, None],

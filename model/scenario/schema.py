@@ -200,8 +200,8 @@ class Segment(_Strict):
     cost_share: float = _f(0.6, "share of base price", "Unit operating cost at the reference wage, as a share of the base price", gt=0.0, le=1.0)
     workers_per_capacity: float = _f(0.02, "thousand workers per kwpm", "Skilled workers one kwpm of capacity employs", ge=0.0, le=10.0)
     ramp_quarters: int = _f(0, "quarters", "Quarters a site completed in the model takes to reach full yield: in its k-th operating quarter (k = 0..n−1) it produces (k+1)/(n+1) of its capacity; 0 = full output at once (docs/ODD.md §7.10)", ge=0, le=40)
-    tech_premium: float = _f(0.0, "price share per technology unit", "Price premium of technology: a site's realised price is p × (1 + premium × (t − mean t of the segment's output)), t its firm's technology (capped at the leading-edge threshold on non-leading-edge sites); revenue-neutral over the segment; 0 = one price for all (docs/ODD.md §7.15)", ge=0.0, le=10.0)
-    leading_edge_threshold: float | None = _f(None, "index 0–1", "Technology a firm needs for a site it completes in this segment to be leading-edge; empty = the segment has no leading edge (docs/ODD.md §7.15)", ge=0.0, le=1.0)
+    tech_premium: float = _f(0.0, "price share per technology unit", "Price premium of technology: a site's realised price is p × (1 + premium × (t − mean t of the segment's output)), t its firm's technology in the segment (capped at the leading-edge threshold on non-leading-edge sites); revenue-neutral over the segment; 0 = one price for all (docs/ODD.md §7.15)", ge=0.0, le=10.0)
+    leading_edge_threshold: float | None = _f(None, "index 0–1", "Technology in this segment a firm needs for a site it completes here to be leading-edge; empty = the segment has no leading edge (docs/ODD.md §7.15)", ge=0.0, le=1.0)
     source: str = Field("", description="Where the numbers come from [text]")
 
 
@@ -261,6 +261,10 @@ class Government(_Strict):
     corporate_tax: float | None = _f(None, "share of profit", "Effective corporate tax rate of firms headquartered here; empty = params.tax_rate", ge=0.0, le=1.0)
     local_sourcing_share: float = _f(0.0, "share of partnerships", "Local-content rule: a firm holding a grant from this government must have at least this share of its supply partnerships for each input with suppliers whose home is this country (new partnerships are formed locally until it does); 0 = none", ge=0.0, le=1.0)
     screens_concern: bool = Field(False, description="Investment screening: firms whose home is a country of concern (params.concern_countries) may not build here [bool]")
+    loan_budget: float = _f(0.0, "USD bn", "Policy-loan envelope: what the government (through its development bank) may lend at a preferential rate, drawn down by the loans made when projects start (not repaid into it, ODD 7.1); 0 = no policy loans", ge=0.0, le=1e4)
+    loan_share: float = _f(0.0, "share of capex", "Share of an eligible project's capex a policy loan covers, capped by the envelope left: it lowers the project's discount rate by loan_share × loan_rate_cut and is financed outside the firm's own cash and leverage check (ODD 7.1, 7.4)", ge=0.0, le=1.0)
+    loan_rate_cut: float = _f(0.0, "per year", "Interest preference of a policy loan below the firm's cost of debt (0.01 = 1 percentage point a year)", ge=0.0, le=0.2)
+    loan_home_only: bool = Field(True, description="Policy loans go only to firms whose home is this country (building here); false = to any firm building here [bool]")
     source: str = Field("", description="Where the numbers come from [text]")
 
 
@@ -301,10 +305,22 @@ class Firm(_Strict):
     kind: str = Field("named", description="named, aggregate or generated [text]")
     risk_aversion: float = _f(1.0, "dimensionless", "Multiplier on political risk in location choice", ge=0.0, le=10.0)
     cash: float = _f(1.0, "USD bn", "Cash available at the start", ge=0.0, le=1e4)
-    technology: float | None = _f(None, "index 0–1", "Technology level; empty = derived from the firm's sites (docs/ODD.md §5)", ge=0.0, le=1.0)
+    technology: float | None = _f(None, "index 0–1", "Technology level in every segment; empty = derived per segment from the firm's sites (docs/ODD.md §5.5)", ge=0.0, le=1.0)
+    technology_by_segment: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
+        default_factory=dict,
+        description="Technology level in the named segments, e.g. {logic = 0.9}; over `technology` and the derived "
+                    "level in those segments (docs/ODD.md §5.5) [index 0–1 per segment id]")
     sites: list[Site] = Field(default_factory=list, description="Existing and announced sites")
     source: str = Field("", description="Where the numbers come from [text]")
     note: str = Field("", description="Derivations and assumptions [text]")
+
+    @field_validator("technology_by_segment")
+    @classmethod
+    def _tech_segments(cls, v: dict[str, float]) -> dict[str, float]:
+        for s in v:
+            if s not in SEGMENTS:
+                raise ValueError(f"unknown segment {s!r} (expected one of {', '.join(SEGMENTS)})")
+        return v
 
 
 class Generated(_Strict):
@@ -345,7 +361,7 @@ class Network(_Strict):
     formation_rounds: int = _f(4, "rounds", "Rounds in which a quarter's partnership requests are served when there are many, so suppliers chosen early show less spare capacity to later buyers (model assumption)", ge=1)
     formation_round_min_requests: int = _f(64, "requests", "More partnership requests than this in a quarter are split into formation_rounds rounds; fewer are served in one round (model assumption)", ge=0)
     partner_logit_scale: float = _f(1.0, "utility units", "Scale of the Gumbel noise in partner choice", gt=0.0, le=100.0)
-    w_technology: float = _f(2.0, "utility per technology unit", "Weight of the supplier's technology level (0–1)", ge=0.0, le=100.0)
+    w_technology: float = _f(2.0, "utility per technology unit", "Weight of the supplier's technology level in the input it supplies (0–1)", ge=0.0, le=100.0)
     w_price: float = _f(3.0, "utility per relative-cost unit", "Weight of the supplier's delivered cost relative to the segment base price", ge=0.0, le=100.0)
     w_trust: float = _f(3.0, "utility per trust unit", "Weight of trust between buyer and supplier (0–1)", ge=0.0, le=100.0)
     w_distance: float = _f(0.1, "utility per 1000 km", "Weight of the distance between buyer and supplier", ge=0.0, le=100.0)
@@ -383,10 +399,10 @@ class Knowledge(_Strict):
     stage_gate_incentive: float = _f(0.5, "dimensionless", "Leader's extra expected gain under stage-gated funding (the next stage's money depends on the KPI), relative to the follower's gain", ge=0.0, le=10.0)
     joint_ownership_leakage: float = _f(1.0, "share", "Share of the follower's gain the leader counts under joint IP ownership", ge=0.0, le=1.0)
     transfer_per_capex: float = _f(2.0, "share of gap per unit of capex share", "Technology transfer demanded with a grant: firms of the host country in the project's segment close min(1, this × the technology_transfer condition) of their gap to the recipient's technology when the project starts (a 5 % of capex demand closes 10 %; model assumption)", ge=0.0, le=100.0)
-    yield_penalty: float = _f(0.2, "share of unit cost per technology unit", "Extra unit cost of a firm below the technology frontier: c × (1 + penalty × (1 − technology)); 0.2 = a firm at the 0.5 floor pays 10% more per good wafer than one at 1 (yield loss; model assumption, docs/ODD.md §7.3)", ge=0.0, le=10.0)
+    yield_penalty: float = _f(0.2, "share of unit cost per technology unit", "Extra unit cost of a firm below the technology frontier: c × (1 + penalty × (1 − technology in the site's segment)); 0.2 = a firm at the 0.5 floor pays 10% more per good wafer than one at 1 (yield loss; model assumption, docs/ODD.md §7.3)", ge=0.0, le=10.0)
     rival_weight: float = _f(0.5, "share", "Weight of a follower's expected gain in the leader's expected loss when the two have no segment in common (supplier and customer); a competitor in a common segment counts fully (model assumption, docs/ODD.md §7.12)", ge=0.0, le=1.0)
     closeness_scale: float = _f(0.2, "index 0–1", "Technology gap at which the leader's expected loss from a follower's gain has fallen to 1/e of its value at a zero gap: the closer a competitor, the more a gain costs the leader; a very large value (100) restores the gap-free rule of kyoso 0.1 (model assumption, docs/ODD.md §7.12)", gt=0.0, le=100.0)
-    technology_floor: float = _f(0.5, "index 0–1", "Technology level derived for a firm without a given one: floor + (1 − floor) × x, where x is the leading-edge share of its fab capacity (fab firms) or else the square root of its capacity relative to the largest firm's, in its best segment; so a firm with x = 0 starts at the floor (model assumption, docs/ODD.md §5.5)", ge=0.0, le=1.0)
+    technology_floor: float = _f(0.5, "index 0–1", "Technology level derived for a firm in a segment without a given one: floor + (1 − floor) × x, where x is the leading-edge share of its operating capacity in the segment (fab segments) or else the square root of its capacity there relative to the segment's largest firm's; a segment where it has no operating capacity starts at the floor (model assumption, docs/ODD.md §5.5)", ge=0.0, le=1.0)
 
 
 class Institute(_Strict):
@@ -409,6 +425,7 @@ class InvestmentProtection(Lever):
 
 class ExportControl(Lever):
     strength: float = _f(1.0, "share", "Share of export-control exposure removed on links between members", ge=0.0, le=1.0)
+    restriction_relief: float = _f(0.5, "share", "Share of an export restriction between two members that the consultation between their export-control authorities licenses through while it is in force (blockades are not relieved)", ge=0.0, le=1.0, source="model assumption: the column (§4) asks for regular consultation between the two export-control bodies to cut political stalls; no source gives how much of a restriction it undoes")
 
 
 class Talent(Lever):
@@ -488,7 +505,7 @@ class Event(_Strict):
     segments: list[str] = Field(default_factory=list, description="Segments concerned; empty = all (a tariff is on chips; naming materials, equipment or packaging also puts it on those inputs, paid by the importing buyer) [segment ids]")
     condition: str = Field("technology_transfer", description=f"Condition tightened: one of {', '.join(CONDITION_NAMES)} [name]")
     lifts: str | None = Field(None, description="Id of the event a sanctions_lifted event ends [text]")
-    settings: dict[str, float] = Field(default_factory=dict, description=f"policy_change: the government's new instruments, any of {', '.join(POLICY_SETTINGS)} (rates as shares of capex; annual_budget in USD bn per year; budget in USD bn is added to what is left, an appropriation); at the event's end the rates return to their earlier values [name = value]")
+    settings: dict[str, float] = Field(default_factory=dict, description=f"policy_change: the government's new instruments, any of {', '.join(POLICY_SETTINGS)} (rates as shares of capex; annual_budget in USD bn per year; budget and loan_budget in USD bn are added to what is left, an appropriation; loan_rate_cut per year, at most 0.2); at the event's end the rates return to their earlier values [name = value]")
     magnitude: float = _f(1.0, "share (tariff: ad valorem)", "Strength of the event", ge=0.0, le=5.0)
     description: str = Field("", description="What happened [text]")
     source: str = Field("", description="Where it is documented [text]")
@@ -520,7 +537,7 @@ class Event(_Strict):
         for k, x in v.items():
             if k not in POLICY_SETTINGS:
                 raise ValueError(f"{k!r} is not a policy instrument, expected one of {', '.join(POLICY_SETTINGS)}")
-            hi = 1e4 if k in ("budget", "annual_budget") else 1.0
+            hi = 1e4 if k in ("budget", "annual_budget", "loan_budget") else 0.2 if k == "loan_rate_cut" else 1.0
             if not 0.0 <= x <= hi:
                 raise ValueError(f"{k} = {x}, expected between 0 and {hi:g}")
         return v

@@ -50,8 +50,8 @@ EVENT_REQUIRES: dict[str, tuple[str, ...]] = {
     "demand_shock": (),
     "policy_change": ("country", "settings"),
 }
-#: Government instruments a policy_change event may set (``budget`` is added: an appropriation).
-POLICY_SETTINGS = ("subsidy_rate", "tax_credit", "annual_budget", "budget")
+#: Government instruments a policy_change event may set (``budget`` and ``loan_budget`` are added: an appropriation).
+POLICY_SETTINGS = ("subsidy_rate", "tax_credit", "annual_budget", "budget", "loan_budget", "loan_share", "loan_rate_cut")
 #: Conditions a government may attach to its subsidies (``Conditions`` fields).
 CONDITION_NAMES = ("technology_transfer", "data_disclosure", "local_content", "concern_ban")
 
