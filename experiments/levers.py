@@ -93,7 +93,9 @@ LEVERS: tuple[Lever, ...] = (
           {_JK[0]: _JK[1], "cocreation.export_control.enabled": True, "cocreation.export_control.strength": 1.0},
           "Removes the export-control exposure of cross-border links between members (ODD §7.9, §7.14): partner "
           "utility rises and licence friction and disruption on JP–KR links vanish. It acts on supply partnerships, "
-          "not on where fabs are built."),
+          "not on where fabs are built. Its consultation relief (half of a JP–KR export restriction licensed "
+          "through, ODD §7.16) acts only while such a restriction is in force, and none is scheduled here: "
+          "tests/test_claims.py measures it under a JP→KR rupture."),
     Lever("cc_talent", "talent circulation JP–KR, mobility 0.3 (as in jk_cocreation)", "co-creation", "status_quo",
           {_JK[0]: _JK[1], "cocreation.talent.enabled": True, "cocreation.talent.mobility": 0.3},
           "Members draw on 30% of the other members' free skilled pools (ODD §7.7): skill availability in location "

@@ -11,29 +11,39 @@ scenario − reference):
 
 Tested here
 
-* decoupling vs status_quo: logic price, mean over quarters 1–32, +168 USD/wafer (157 to 179); memory price +22.8
-  (19.4 to 26.3); ``cost_per_output`` (operating costs per unit of output at base prices) rises (the test asserts
-  it on 5 seeds);
+* decoupling vs status_quo: logic price, mean over quarters 1–32, +174.8 USD/wafer (164.5 to 185.2); memory price
+  +21.4 (19.0 to 23.9); ``cost_per_output`` (operating costs per unit of output at base prices) rises (the test
+  asserts it on 5 seeds);
 * a US subsidy-tightening event (technology transfer +0.10 of capex from 2025Q2) vs baseline: KR-home operating
-  capacity in the US summed over steps 0–32, −6,162 kwpm-quarters (−9,466 to −2,857); projects −2.3 (−4.8 to +0.2);
+  capacity in the US summed over steps 0–32, −8,498 kwpm-quarters (−12,990 to −4,009); projects −3.65 (−6.00 to
+  −1.30, not asserted); the announced sites' online dates do not move (+0, 0 to 0);
 * the 2025 Georgia raid (events library ``georgia_raid_2025``) vs baseline: the KR-home US sites under
-  construction at the start come online +0.85 quarters later on average (0.56 to 1.14);
-* jk_cocreation vs status_quo: JP→KR trade, mean over quarters 1–32, +1.06 USD bn per quarter (0.52 to 1.61); the
-  gap between JP-home and KR-home firms' mean technology at quarter 32, −0.0124 (−0.0178 to −0.0071).
+  construction at the start come online +1.075 quarters later on average (0.76 to 1.39);
+* jk_cocreation vs status_quo: JP→KR trade, mean over quarters 1–32, +1.09 USD bn per quarter (0.57 to 1.61); the
+  gap between JP-home and KR-home firms' mean technology at quarter 32, −0.0185 (−0.0246 to −0.0123);
+* resilience to a severe Japan–Korea rupture (:data:`RUPTURE`: JP→KR materials and equipment, 0.8, 2026Q1–2027Q4),
+  the shock's impact on the shortfall of those quarters under jk_cocreation minus under status_quo (a difference
+  in differences): Korean firms' shortfall −1.87 pp (−2.54 to −1.21), the world's −0.52 pp (−0.84 to −0.20),
+  i.e. co-creation cushions it through consultation (``restriction_relief`` 0.5, ODD §7.16); with the relief off,
+  Korean firms' +0.04 pp (−1.14 to +1.23) and the world's −0.21 pp (−0.63 to +0.21): the links alone do not
+  cushion it (the test asserts that the Korean interval reaches above 0: its upper end is +1.23 pp).
 
 Measured, not tested
 
-* decoupling and the site-level ``unit_cost_index``: at quarter 32 +0.0002 (−0.0016 to 0.0020): sites' own costs
-  barely move; what rises is the cost per unit of output (inputs paid for but stranded, rerouting, input prices);
+* decoupling and the site-level ``unit_cost_index``: at quarter 32 −0.0004 (−0.0026 to +0.0018), mean over
+  quarters 1–32 −0.0006 (−0.0014 to +0.0002): sites' own costs barely move; what rises is the cost per unit of
+  output (inputs paid for but stranded, rerouting, input prices);
 * the raid also lowers Korean investment in the US beyond the delay: KR-home operating capacity-quarters in the US
-  −3,641 (−7,036 to −246), projects −2.2 (−4.4 to −0.04) — just significant at 20 seeds, so not asserted;
-* jk_cocreation makes supply more resilient: after a shock applied to both sides (:data:`SHOCKS`, chosen before
-  measuring), the mean supply shortfall from the shock on does not fall: CN materials restriction −0.10 pp (−0.27
-  to +0.07), KR firms' +0.16 pp (−0.02 to +0.34); Taiwan blockade −0.08 pp (−0.36 to +0.20); JP→KR materials
-  restriction −0.04 pp (−0.24 to +0.15), KR firms' +0.34 pp (0.09 to 0.59);
-* ``knowledge_gap_jk`` (the mean gap over active JP–KR partnerships and projects) rises under jk_cocreation,
-  +0.0157 (0.0104 to 0.0211): co-creation adds JP–KR pairs with wider gaps, while Korean firms catch up on
-  average (the tested country gap above).
+  −7,694 (−11,140 to −4,247), projects −4.05 (−7.09 to −1.02) — both outside 0 at 20 seeds at this commit (at the
+  one before, the projects' interval nearly touched 0); not asserted;
+* shocks from third parties and the milder 2019-type restriction are not cushioned: after a shock applied to both
+  sides (:data:`SHOCKS`, chosen before measuring), the mean supply shortfall from the shock on, jk_cocreation −
+  status_quo, is within noise: CN materials restriction −0.01 pp (−0.20 to +0.18), KR firms' +0.06 pp (−0.26 to
+  +0.37); Taiwan blockade +0.11 pp (−0.06 to +0.29); JP→KR materials restriction (0.3) −0.002 pp (−0.16 to
+  +0.16), KR firms' +0.22 pp (−0.02 to +0.47);
+* ``knowledge_gap_jk`` (the mean gap over active JP–KR partnerships and projects) does not move measurably under
+  jk_cocreation, −0.0002 (−0.0042 to +0.0039): it averages over whichever JP–KR pairs are active, and co-creation
+  changes which are, so it does not measure convergence; the tested country gap above does.
 """
 
 from __future__ import annotations
@@ -132,8 +142,8 @@ def test_tightening_us_conditions_slows_korean_investment_in_the_us():
 @pytest.mark.slow
 def test_the_2025_immigration_raid_delays_korean_sites_in_the_us():
     """The Georgia raid (immigration enforcement against KR workers in the US, 2025Q3–2026Q3) makes KR-home sites
-    under construction in the US slip: they come online later.  (Fewer KR projects in the US is not supported at
-    20–40 seeds; see the module docstring.)"""
+    under construction in the US slip: they come online later.  (Fewer KR projects in the US is measured but not
+    asserted; see the module docstring.)"""
     late = paired("baseline", "baseline", "kr_us_online_step", seeds=20, overrides=RAID)
     assert late["mean"] > 0.25 and late["ci_low"] > 0, late
 
@@ -149,7 +159,8 @@ def test_the_raid_leaves_other_countries_firms_alone():
 
 @pytest.mark.parametrize("outcome, sign, seeds", [
     ("trade_JP_KR", +1, 10),
-    # measured −0.0124 (−0.0177 to −0.0071) over 20 seeds; seeds 0–9 alone do not separate it from noise
+    # measured −0.0185 (−0.0246 to −0.0123) over 20 seeds; at this commit seeds 0–9 alone separate it too
+    # (−0.0203, −0.0304 to −0.0102), which they did not at the one before
     pytest.param("technology_gap_countries", -1, 20, marks=pytest.mark.slow),
 ])
 def test_jk_cocreation_raises_trade_and_closes_the_technology_gap(outcome, sign, seeds):
@@ -215,12 +226,12 @@ def test_jk_cocreation_cushions_a_japan_korea_rupture():
 
 @pytest.mark.slow
 def test_without_consultation_cocreation_deepens_the_exposure():
-    """The other side of the claim: with the consultation relief off, co-creation's deeper JP→KR links make Korean
-    firms no less exposed to the rupture (the impact does not fall), so the cushion above comes from the institution,
-    not from the links."""
+    """The other side of the claim: with the consultation relief off, co-creation's deeper JP→KR links do not make
+    Korean firms measurably less exposed to the rupture (the interval of the gain reaches above 0), so the cushion
+    above comes from the institution, not from the links."""
     d = resilience_gain("shortfall_KR_2026_27", seeds=20,
                         overrides={"cocreation.export_control.restriction_relief": 0.0})
-    assert d["mean"] > 0, d
+    assert d["ci_high"] > 0, d
 
 
 def measure(seeds: int = 20) -> None:
@@ -238,6 +249,7 @@ def measure(seeds: int = 20) -> None:
     resilience_gain("shortfall_KR_2026_27", seeds)
     resilience_gain("shortfall_2026_27", seeds)
     resilience_gain("shortfall_KR_2026_27", seeds, overrides={"cocreation.export_control.restriction_relief": 0.0})
+    resilience_gain("shortfall_2026_27", seeds, overrides={"cocreation.export_control.restriction_relief": 0.0})
     for name, (events, outcome) in SHOCKS.items():
         print(f"shock: {name}")
         paired("jk_cocreation", "status_quo", outcome, seeds, overrides={"events": events},
