@@ -79,7 +79,7 @@ SEMI_REGIONS: dict[str, tuple[str, ...]] = {
 LOCATION_PARAMS = ("params.logit_scale", "params.w_subsidy", "params.w_labour", "params.w_risk",
                    "params.w_infrastructure", "params.w_skill", "params.w_agglomeration", "params.w_home",
                    "params.w_bloc", "params.w_tariff", "params.w_distance", "params.w_coordination",
-                   "params.w_expansion")
+                   "params.w_expansion", "params.w_value")
 
 
 # ------------------------------------------------------------------ targets

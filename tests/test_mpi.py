@@ -143,6 +143,19 @@ def test_mpi_is_a_backend():
     assert "mpi" in BACKENDS
 
 
+def test_mpi_executor_options_poll_less_often_unless_the_environment_says(monkeypatch):
+    from experiments.executors import MPI_BACKOFF, _mpi_options
+
+    monkeypatch.delenv("MPI4PY_FUTURES_BACKOFF", raising=False)
+    monkeypatch.delenv("MPI4PY_BACKOFF", raising=False)
+    spawned = _mpi_options(3, shared=False)
+    assert spawned["backoff"] == MPI_BACKOFF > 0.001 and spawned["max_workers"] == 3
+    assert spawned["main"] is False and spawned["path"] == sys.path
+    assert "max_workers" not in _mpi_options(3, shared=True)          # mpiexec: the world's ranks
+    monkeypatch.setenv("MPI4PY_FUTURES_BACKOFF", "0.002")
+    assert "backoff" not in _mpi_options(3, shared=False)           # mpi4py reads the variable itself
+
+
 def test_missing_mpi4py_is_one_line_user_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "mpi4py", None)     # as if not installed; MPI never starts here
     with pytest.raises(UserError) as err:
