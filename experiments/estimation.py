@@ -212,6 +212,9 @@ def load_estimation(path: str | Path, *, quick: bool = False) -> Estimation:
             raise UserError(f"{origin}: parameters.{name}: expected a range {{low, high}}")
     # The stored metrics are the history metrics of the scenario's countries (valid by construction).
     spec = spec.model_copy(update={"metrics": history_metrics(list(sweep.scenario.governments))})
+    loc = est.location_scenario
+    if loc.endswith(".toml") and not Path(loc).is_absolute() and (path.parent / loc).is_file():
+        est = est.model_copy(update={"location_scenario": str(path.parent / loc)})   # a file beside this one
     return Estimation(dataclasses.replace(sweep, spec=spec), est, origin)
 
 

@@ -197,3 +197,19 @@ def test_backends_give_the_serial_estimate(recovery, tmp_path, backend):
                      targets=targets)
     assert other["point"] == s["point"]
     assert json.loads((tmp_path / backend / "estimate.json").read_text())["se"] == s["se"]
+
+
+def test_value_mode_estimation_reads_its_location_scenario_beside_the_file():
+    """history_value.toml names a scenario file beside it; the announced sites are then scored in value mode, where
+    w_value takes the subsidy slot and w_subsidy does not act (ODD 7.5, 12.2)."""
+    from experiments.estimation import LOCATION_PARAMS, location_data, location_likelihood
+
+    folder = Path(__file__).resolve().parents[1] / "experiments" / "estimation"
+    est = load_estimation(folder / "history_value.toml")
+    assert Path(est.spec.location_scenario) == folder / "baseline_value.toml"
+    assert "params.w_value" in LOCATION_PARAMS and "params.w_value" in est.sweep.parameters
+    loc = location_data(est.spec.location_scenario)
+    assert loc.mode == "value"
+    a = location_likelihood(loc, {"params.w_value": 0.5})
+    assert location_likelihood(loc, {"params.w_value": 3.0}) != a
+    assert location_likelihood(loc, {"params.w_value": 0.5, "params.w_subsidy": 30.0}) == a
