@@ -1107,7 +1107,7 @@ class _Search:
                 finished[k] = self.store.read(k)        # the stored values, as a resumed search reads them
                 self.stored.add(k)
 
-        stream_tasks(self.executor, self.slots, tasks(), take)
+        stream_tasks(self.executor, self.slots, tasks(), take, total=len(todo) * n_s * n_r)
         return finished
 
     # ---------------------------------------------------------- objectives
