@@ -421,10 +421,34 @@ def _diagnoses(misses: pd.DataFrame, bc: Backcast, targets: pd.DataFrame) -> dic
                     notes.append(f"{region}: not diagnosed (model {_pct(m['model_mean'])}, {n:.1f} fab projects "
                                  f"started there per backcast run in 2021–{str(last)[2:]}; observed "
                                  f"{_pct(m['value'])}; {CAPACITY_RULE} {_pct(m['naive'])}).")
+            elif fam == "starts_growth":
+                notes.append(_starts_growth_note(bc, m))
             else:
                 notes.append(f"`{m['id']}`: not diagnosed.")
         out[str(fam)] = notes
     return out
+
+
+def _starts_growth_note(bc: Backcast, m: pd.Series) -> str:
+    """What the backcast's world fab starts by year and quarter say about a missed starts-growth ratio."""
+    year = int(m["period_end"])
+    per_q = []
+    for f in bc.frames:
+        cols = [c for c in f.columns if c.startswith("fab_starts_")]
+        per_q.append(f[cols].sum(axis=1).to_numpy(float))
+    starts = np.mean(per_q, axis=0)
+    years = np.array([int(str(q)[:4]) for q in bc.quarters])
+    first, then = float(starts[years == 2021].sum()), float(starts[years == year].sum())
+    in_2021 = np.flatnonzero((years == 2021) & (starts > 0))
+    if first <= 0 or len(in_2021) == 0:
+        return f"`{m['id']}`: the backcast starts no fab in 2021, so the ratio is not defined there."
+    k = int(in_2021[0])
+    share = float(starts[k]) / first
+    trend = "fall" if then < first else "rise"
+    return (f"`{m['id']}`: the backcast starts {first:.0f} fabs in 2021 and {then:.0f} in {year} per run (ratio "
+            f"{then / first:.2f}; SEMI {m['value']:.2f}); {share:.0%} of its 2021 starts fall in its first quarter "
+            f"with starts ({bc.quarters[k]}): the firms start at once much of the expansion the start state makes "
+            f"profitable, and starts then {trend}, where SEMI's {'rose' if m['value'] > 1 else 'fell'}.")
 
 
 # ------------------------------------------------------------------ formatting

@@ -317,3 +317,21 @@ def test_posterior_figure_of_many_parameters_passes_the_quality_checks():
     check_quality(fig, "posterior (8 parameters)")
     assert [ax.get_title() for ax in fig.axes if ax.get_visible()][:2] == ["hurdle — identified",
                                                                              "expectation_speed — not identified"]
+
+
+def test_a_missed_starts_growth_ratio_is_diagnosed_from_the_starts_by_quarter():
+    """The note gives the backcast's world starts in 2021 and in the target year, their ratio against SEMI's, and
+    the share of 2021's starts in its first quarter with starts (the front-loading that makes starts fall)."""
+    from experiments.history import Backcast, _starts_growth_note
+
+    quarters = [f"{y}Q{q}" for y in (2021, 2022) for q in range(1, 5)]
+    frames = [pd.DataFrame({"quarter": quarters, "fab_starts_JP": [0, 30, 10, 0, 5, 5, 0, 0],
+                            "fab_starts_KR": [0, 10, 10, 0, 0, 0, 0, 0]}),
+              pd.DataFrame({"quarter": quarters, "fab_starts_JP": [0, 50, 10, 0, 5, 5, 0, 0],
+                            "fab_starts_KR": [0, 10, 10, 0, 0, 0, 0, 0]})]
+    bc = Backcast("backcast_2021", "backcast_2021", [0, 1], frames, ["JP", "KR"], 8)
+    note = _starts_growth_note(bc, pd.Series({"id": "starts_growth:2022", "period_end": 2022, "value": 1.4}))
+    # 2021: (60 + 80) / 2 = 70 per run; 2022: 10; the first quarter with starts, 2021Q2, holds (40 + 60) / 2 = 50
+    assert "starts 70 fabs in 2021 and 10 in 2022" in note and "ratio 0.14; SEMI 1.40" in note
+    assert "71% of its 2021 starts fall in its first quarter with starts (2021Q2)" in note
+    assert "starts then fall, where SEMI's rose" in note
