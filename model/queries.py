@@ -67,7 +67,11 @@ def firm_technology(w: World) -> np.ndarray:
     (operating and building) capacity in each segment, the segments it is in (§2.2); a firm with no live
     capacity, its best level.  A firm in one segment: its level there."""
     tech = w.chain.tech
-    cap = w.sites.sum_by(("firm", "segment"), tech.shape, status=LIVE)
+    return weighted_technology(tech, w.sites.sum_by(("firm", "segment"), tech.shape, status=LIVE))
+
+
+def weighted_technology(tech: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """:func:`firm_technology` from the levels (firms × segments) and the live capacity (firms × segments)."""
     tot = cap.sum(axis=1)
     share = np.divide(cap, tot[:, None], out=np.zeros_like(cap), where=tot[:, None] > 0)
     # As the level in its largest segment plus the weighted deviations from it, so that a firm in one segment,

@@ -13,7 +13,7 @@ import pandas as pd
 
 from .decisions import TERMS
 from .metrics import trade_value
-from .queries import firm_capacity_summary, firm_technology
+from .queries import firm_capacity_summary, weighted_technology
 from .scenario import SEGMENTS, quarter_label
 from .sites import LIVE, STATUS_ORDER
 from .world import FIRM_FLOWS
@@ -47,9 +47,11 @@ class Recorder:
         self.site_steps: list[tuple[int, int]] = []        # (step, number of sites)
         self.site_cols: dict[str, list[np.ndarray]] = {k: [] for k in ("status", "capacity")}
         self.firm_cols: dict[str, list[np.ndarray]] = {
-            k: [] for k in ("cash", "debt", "capacity", "building", "n_sites", *_FIRM_FLOWS, "technology",
-                            *TECH_COLUMNS)
+            k: [] for k in ("cash", "debt", "capacity", "building", "n_sites", *_FIRM_FLOWS)
         }
+        # technology levels and live capacity per firm × segment; the technology columns are made from them
+        # when the table is built (cheaper than every quarter)
+        self.tech: list[tuple[np.ndarray, np.ndarray]] = []
         self.firm_steps: list[int] = []
         self.link_steps: list[int] = []
         self.link_cols: dict[str, list[np.ndarray]] = {k: [] for k in ("id", *_LINK_STATE)}
@@ -71,11 +73,8 @@ class Recorder:
         self.firm_cols["n_sites"].append(n_sites)
         for k in _FIRM_FLOWS:
             self.firm_cols[k].append(w.ledger.flows[k].copy())
-        self.firm_cols["technology"].append(firm_technology(w))
         tech = w.chain.tech
-        live = w.sites.sum_by(("firm", "segment"), tech.shape, status=LIVE) > 0
-        for k, col in enumerate(TECH_COLUMNS):
-            self.firm_cols[col].append(np.where(live[:, k], tech[:, k], np.nan))
+        self.tech.append((tech.copy(), w.sites.sum_by(("firm", "segment"), tech.shape, status=LIVE)))
         book = w.chain.partners
         act = np.flatnonzero(book.active)
         self.link_steps.append(step)
@@ -162,6 +161,10 @@ class Recorder:
         }
         for k, arrays in self.firm_cols.items():
             data[k] = np.concatenate(arrays)
+        data["technology"] = np.concatenate([weighted_technology(t, c) for t, c in self.tech])
+        levels = np.concatenate([np.where(c > 0, t, np.nan) for t, c in self.tech])
+        for k, col in enumerate(TECH_COLUMNS):
+            data[col] = levels[:, k]
         return pd.DataFrame(data)
 
     def partnerships_table(self, w: World, sc: Scenario) -> pd.DataFrame:
