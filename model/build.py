@@ -131,7 +131,8 @@ def build_governments(sc: Scenario, geo: Geography) -> list[GovernmentState]:
             cidx=cidx, code=code, name=g.name or code, bloc=g.bloc, subsidy_rate=g.subsidy_rate, budget=g.budget,
             annual_budget=g.annual_budget, tax_credit=g.tax_credit, tariff=g.tariff,
             tariff_exempt=list(g.tariff_exempt), market_share=g.market_share,
-            conditions=g.conditions.model_copy(), rules=g))
+            loan_budget=g.loan_budget, loan_share=g.loan_share, loan_rate_cut=g.loan_rate_cut,
+            loan_home_only=g.loan_home_only, conditions=g.conditions.model_copy(), rules=g))
     return out
 
 

@@ -127,13 +127,6 @@ class GovernmentState(SubState):
     lent_total: float = 0.0          # USD bn lent since the start
     loan_appropriated: float = 0.0   # USD bn added to the envelope by policy_change events
 
-    def __post_init__(self) -> None:
-        # The policy-loan instrument is read from the scenario's spec (``rules``) when there is one.
-        r = self.rules
-        if r is not None and hasattr(r, "loan_budget"):
-            self.loan_budget, self.loan_share = float(r.loan_budget), float(r.loan_share)
-            self.loan_rate_cut, self.loan_home_only = float(r.loan_rate_cut), bool(r.loan_home_only)
-
     @property
     def tit_for_tat(self) -> bool:
         return bool(getattr(self.rules, "tit_for_tat", False))
