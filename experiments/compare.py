@@ -29,6 +29,7 @@ and a seed part (law of total variance, :func:`variance_decomposition`)::
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -341,6 +342,25 @@ def load_posterior(posterior: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, 
     return table.sort_values("draw", kind="stable").reset_index(drop=True), origin
 
 
+def posterior_settings(posterior: str | Path | pd.DataFrame) -> dict[str, Any]:
+    """The settings the draws were estimated under (``estimate.json`` beside ``draws.csv``: the estimation file's
+    ``[fixed]`` overrides, such as ``params.location_money = "value"``); every draw is run with them.  Nothing
+    for a bare table or a ``draws.csv`` without its ``estimate.json``."""
+    if isinstance(posterior, pd.DataFrame):
+        return {}
+    path = Path(posterior)
+    summary_file = (path if path.is_dir() else path.parent) / "estimate.json"
+    if not summary_file.is_file():
+        return {}
+    try:
+        summary = json.loads(summary_file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise UserError(f"--posterior {path}: {summary_file.name} beside the draws is not valid JSON") from None
+    from experiments.estimation import estimate_settings
+
+    return estimate_settings(summary) if isinstance(summary, dict) else {}
+
+
 def _draw_overrides(row: pd.Series, kinds: dict[str, str]) -> dict[str, Any]:
     """One draw's values as overrides (whole numbers as int for an int parameter)."""
     out: dict[str, Any] = {}
@@ -437,6 +457,7 @@ class PosteriorComparison:
     origin: str
     elapsed: float = float("nan")
     backend: str = "serial"
+    settings: dict[str, Any] | None = None      #: the estimate's fixed settings every draw ran with
 
     @property
     def parameters(self) -> list[str]:
@@ -463,6 +484,8 @@ class PosteriorComparison:
         lines = [f"{len(self.scenarios)} scenarios × {len(self.draws)} posterior draws ({params}; from {self.origin})"
                  f" × seeds {self.seeds[0]}…{self.seeds[-1]}: {len(self.scenarios) * len(self.draws) * s} runs, "
                  f"the same draws and seeds for every scenario; {at_phrase(self.at)} of each run",
+                 *([f"  every draw with the settings it was estimated under: "
+                    f"{', '.join(f'{k} = {v}' for k, v in self.settings.items())};"] if self.settings else []),
                  "  mean over draws and seeds;",
                  "  θ [..]: 95% parameter interval (2.5–97.5 percentiles over draws of each draw's mean over the "
                  "seeds);",
@@ -604,7 +627,8 @@ def _posterior_comparison(scenarios: list[str], seeds: list[int], quarters: int 
     if clash:
         raise UserError(f"--set {clash[0]}: also a column of the posterior {origin}; drop one of the two")
     draw_ids = [int(d) for d in table["draw"]]
-    per_draw = {d: _draw_overrides(row, kinds) for d, (_, row) in zip(draw_ids, table.iterrows())}
+    settings = {k: v for k, v in posterior_settings(posterior).items() if k not in overrides}
+    per_draw = {d: {**settings, **_draw_overrides(row, kinds)} for d, (_, row) in zip(draw_ids, table.iterrows())}
     for sc in scenarios:                                   # bad values fail before any run, naming the draw
         for d, ov in per_draw.items():
             try:
@@ -634,4 +658,4 @@ def _posterior_comparison(scenarios: list[str], seeds: list[int], quarters: int 
             rows.append({"scenario": sc, "metric": m, "at": str(at), "draws": len(draw_ids), "seeds": len(seeds)}
                         | {c: level[c] for c in _DECOMP} | {f"diff_{c}": diff[c] for c in _DECOMP})
     return PosteriorComparison(scenarios, metrics, seeds, draw_ids, at, quarters, pd.DataFrame(rows), values,
-                               table, origin, elapsed, desc)
+                               table, origin, elapsed, desc, settings)

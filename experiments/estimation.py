@@ -48,6 +48,7 @@ import dataclasses
 import json
 import math
 import tomllib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -337,7 +338,9 @@ def fit_moments(u: np.ndarray, point: np.ndarray, sims: np.ndarray, targets: pd.
     for p in range(n_points):
         rows = sims[point == p]
         if len(rows):
-            means[p] = np.nanmean(rows, axis=0)
+            with warnings.catch_warnings():      # a moment undefined in every replication (no starts) stays NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
+                means[p] = np.nanmean(rows, axis=0)
     ok = ~np.isnan(means).any(axis=1)
     if ok.sum() < _features(u[:1]).shape[1]:
         raise UserError(f"estimation: {ok.sum()} design points with complete moments, fewer than the "
@@ -585,6 +588,7 @@ def _write_outputs(out: Path, est: Estimation, fit: Estimate, table: pd.DataFram
         "split": est.spec.split, "revision": git_revision(),
         "design": {"kind": est.sweep.spec.design, "points": len(design.points),
                    "replications": est.sweep.spec.replications, "seed": est.sweep.spec.seed},
+        "fixed": dict(est.sweep.fixed),
         "point": fit.point, "se": fit.se, "ci95": fit.ci, "objective": fit.objective,
         "targets_fitted": fit.used, "location_loglik": fit.location_loglik,
         "location_sites_fitted": int((~(loc.announced > est.spec.split)).sum()) if loc is not None else 0,
@@ -620,6 +624,10 @@ def estimated_toml(fit: Estimate, est: Estimation) -> str:
         'description = "The baseline with the behavioural parameters estimated against 2021-2024 history."', "",
     ]
     by_section: dict[str, list[str]] = {}
+    for path, value in est.sweep.fixed.items():        # settings the estimate holds only with (e.g. location_money)
+        section, _, key = path.rpartition(".")
+        if path not in fit.names:
+            by_section.setdefault(section, []).append(f"{key} = {_toml_value(value)}   # fixed by the estimation file")
     for n in fit.names:
         section, _, key = n.rpartition(".")
         lo, hi = fit.ci[n]
@@ -628,6 +636,30 @@ def estimated_toml(fit: Estimate, est: Estimation) -> str:
     for section, entries in by_section.items():
         lines += [f"[{section}]", *entries, ""]
     return "\n".join(lines)
+
+
+def estimate_settings(summary: dict[str, Any]) -> dict[str, Any]:
+    """The settings an estimate holds only with: the estimation file's ``[fixed]`` overrides (for example
+    ``params.location_money = "value"``), from ``estimate.json``'s ``fixed`` or, for an estimate written before
+    kyoso recorded them, from the estimation file it names (nothing if that file is gone)."""
+    if isinstance(summary.get("fixed"), dict):
+        return dict(summary["fixed"])
+    origin = Path(str(summary.get("file", "")))
+    if origin.is_file():
+        try:
+            return dict(load_estimation(origin).sweep.fixed)
+        except UserError:
+            return {}
+    return {}
+
+
+def _toml_value(v: Any) -> str:
+    """A scalar as TOML: strings quoted, booleans lower case."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return json.dumps(v)
+    return f"{v:.6g}" if isinstance(v, float) else str(v)
 
 
 def location_scores(loc: LocationData, point: dict[str, float], split: int) -> pd.DataFrame:

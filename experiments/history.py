@@ -139,6 +139,13 @@ class EstimateOutput:
         return {k: float(v) for k, v in self.summary["point"].items()}
 
     @property
+    def settings(self) -> dict[str, Any]:
+        """The point with the estimation's fixed settings (the model that was estimated, e.g. the value mode)."""
+        from experiments.estimation import estimate_settings
+
+        return {**estimate_settings(self.summary), **self.point}
+
+    @property
     def split(self) -> int:
         return int(self.summary["split"])
 
@@ -228,7 +235,7 @@ class Backcast:
         return q.index(quarter) if quarter in q else None
 
 
-def run_backcast(scenario: str | Path, point: dict[str, float], *, seeds: int = DEFAULT_SEEDS,
+def run_backcast(scenario: str | Path, point: dict[str, Any], *, seeds: int = DEFAULT_SEEDS,
                  quarters: int | None = None, seed: int = 0) -> Backcast:
     """Run ``scenario`` with the estimate's ``point`` as overrides on ``seeds`` seeds
     (:func:`experiments.compare.replication_seeds` of ``seed``)."""
@@ -423,10 +430,83 @@ def _diagnoses(misses: pd.DataFrame, bc: Backcast, targets: pd.DataFrame) -> dic
                                  f"{_pct(m['value'])}; {CAPACITY_RULE} {_pct(m['naive'])}).")
             elif fam == "starts_growth":
                 notes.append(_starts_growth_note(bc, m))
+            elif fam.startswith("share_change_") and region in regions:
+                notes.append(_share_change_note(bc, m, regions.index(region)))
+            elif fam.startswith("equipment_") and region in regions:
+                among = misses_family_regions(targets, str(fam))
+                notes.append(_equipment_note(bc, m, region, among))
             else:
                 notes.append(f"`{m['id']}`: not diagnosed.")
         out[str(fam)] = notes
     return out
+
+
+def misses_family_regions(targets: pd.DataFrame, family: str) -> list[str]:
+    """The regions a family's targets name (the denominator of an ``equipment_`` share), in file order."""
+    rows = targets[(targets["family"] == family) & (targets.get("role", "target") != "reference")]
+    return list(dict.fromkeys(rows["region"].tolist()))
+
+
+def _fab_lags(bc: Backcast) -> tuple[int, int]:
+    """Quarters from start to operation of a new fab and of a fab expansion in the backcast's scenario (the
+    shortest over fab segments; ODD 7.6)."""
+    from model.scenario import FAB_SEGMENTS, load_scenario
+
+    spec = load_scenario(bc.scenario)
+    lag = min(int(spec.segments[s].construction_lag) for s in FAB_SEGMENTS if s in spec.segments)
+    return lag, max(1, round(spec.params.expansion_lag_factor * lag))
+
+
+def _share_change_note(bc: Backcast, m: pd.Series, k: int) -> str:
+    """A missed change of capacity share over a year: the region's and the world's capacity growth in the
+    backcast that year, what SEMI's change asks of them, and how fast the firms' own projects can come online."""
+    from model.scenario import FAB_SEGMENTS
+
+    year = int(m["period_end"])
+    r0, r1 = bc.row(f"{year - 1}Q4"), bc.row(f"{year}Q4")
+    if r0 is None or r1 is None:
+        return f"`{m['id']}`: the backcast does not cover {year - 1}Q4–{year}Q4."
+    shares = _stack(bc, "share")                                     # runs × rows × regions
+    world = np.stack([f.reset_index(drop=True)[[f"capacity_{s}" for s in FAB_SEGMENTS
+                                                if f"capacity_{s}" in f.columns]].sum(axis=1).to_numpy(float)
+                      for f in bc.frames])                           # runs × rows
+    s0, s1 = float(shares[:, r0, k].mean()), float(shares[:, r1, k].mean())
+    g_world = float((world[:, r1] / world[:, r0]).mean()) - 1.0
+    g_region = float((shares[:, r1, k] * world[:, r1] / (shares[:, r0, k] * world[:, r0])).mean()) - 1.0
+    wanted = (s0 + float(m["value"])) / s0 * (1.0 + g_world) - 1.0 if s0 > 0 else np.nan
+    new, expansion = _fab_lags(bc)
+    return (f"`{m['id']}`: in the backcast {m['region']}'s fab capacity grows {_growth(g_region)} in {year} and "
+            f"the world's {_growth(g_world)} (share {_pct(s0)} → {_pct(s1)}); SEMI's "
+            f"{_pp(float(m['value']), sign=True)} would need {m['region']} to grow about {_growth(wanted)} at the "
+            f"world's pace. A fab the firms start "
+            f"comes online {new} quarters later ({expansion} for an expansion), so the capacity that comes online "
+            f"in {year} is mostly what was under construction at the start ({bc.quarters[0]}) and the first "
+            "expansions: the model's firms cannot make that year's share move by their own decisions.")
+
+
+def _equipment_note(bc: Backcast, m: pd.Series, region: str, among: list[str]) -> str:
+    """A missed share of equipment spending in a year: the model books a fab's capex in the quarter it starts,
+    so its share is that of the year's starts; compared with the region's share of the earlier starts."""
+    year = int(m["period_end"])
+    now = starts_counts(bc, year, year)
+    before = starts_counts(bc, 2021, year - 1) if year > 2021 else None
+    keep = [r for r in among if r in now.index]
+    n_now = float(now.loc[keep, "mean"].sum())
+    share_now = float(now.loc[region, "mean"]) / n_now if n_now > 0 else np.nan
+    text = (f"`{m['id']}`: the model books a fab project's capex in the quarter it starts (`fab_capex`), so its "
+            f"{year} share is that of the fabs started in {year}: {n_now:.1f} per run in the {len(keep)} regions, "
+            f"{_pct(share_now)} of them in {region} (SD of the share over runs {_pp(float(m['model_sd']))})")
+    if before is not None:
+        n_before = float(before.loc[keep, "mean"].sum())
+        share_before = float(before.loc[region, "mean"]) / n_before if n_before > 0 else np.nan
+        text += (f"; SEMI's {year} spending also equips fabs started in 2021–{str(year - 1)[2:]}, where the "
+                 f"model's {region} share of starts is {_pct(share_before)}")
+        if np.isfinite(share_before) and np.sign(share_before - float(m["value"])) != np.sign(
+                float(m["model_mean"]) - float(m["value"])):
+            text += f", on the other side of SEMI's {_pct(float(m['value']))}: the miss is partly when capex is booked"
+        else:
+            text += f", on the same side of SEMI's {_pct(float(m['value']))}: the model starts too much there"
+    return text + "."
 
 
 def _starts_growth_note(bc: Backcast, m: pd.Series) -> str:
@@ -454,6 +534,11 @@ def _starts_growth_note(bc: Backcast, m: pd.Series) -> str:
 # ------------------------------------------------------------------ formatting
 def _pct(v: float, digits: int = 1) -> str:
     return "–" if v is None or not np.isfinite(v) else f"{100 * v:.{digits}f} %"
+
+
+def _growth(v: float) -> str:
+    """A signed growth rate in per cent, with a true minus sign."""
+    return "–" if v is None or not np.isfinite(v) else f"{100 * v:+.1f} %".replace("-", "−")
 
 
 def _pp(v: float, digits: int = 1, sign: bool = False) -> str:
@@ -1024,7 +1109,7 @@ def build_report(estimate_dir: str | Path, *, scenario: str | Path = DEFAULT_SCE
     est = read_estimate(estimate_dir)
     if seeds < 2:
         raise UserError(f"--seeds {seeds}: expected at least 2 (a band over seeds needs two runs)")
-    load_scenario(scenario, **est.point)          # an unknown scenario or a parameter it lacks: one line, first
+    load_scenario(scenario, **est.settings)       # an unknown scenario or a parameter it lacks: one line, first
     em = None
     if emergence is not None:
         from experiments.emergence import load_emergence_table
@@ -1038,7 +1123,7 @@ def build_report(estimate_dir: str | Path, *, scenario: str | Path = DEFAULT_SCE
         est_scenario = load_scenario(est.summary.get("scenario") or "").meta.name
     except Exception:  # noqa: BLE001  (the estimation's scenario file may be gone: nothing to compare)
         est_scenario = None
-    bc = run_backcast(scenario, est.point, seeds=seeds, quarters=quarters, seed=seed)
+    bc = run_backcast(scenario, est.settings, seeds=seeds, quarters=quarters, seed=seed)
     misses = known_misses(est)
     report = HistoryReport(est=est, bc=bc, targets=targets, bands=share_bands(bc), starts=starts_table(bc, targets),
                            scores=score_rows(est), misses=misses, diagnoses=_diagnoses(misses, bc, targets),

@@ -255,3 +255,26 @@ def test_kyoso_compare_posterior_user_errors(tmp_path, posterior_dir, capsys):
                          timeout=120)
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert res.stderr.strip().count("\n") == 0 and "--draws 5: expected a whole number from 1 to 2" in res.stderr
+
+
+def test_draws_run_with_the_settings_they_were_estimated_under(tmp_path):
+    """A posterior directory's estimate.json names the estimation's fixed settings (here the value mode of the
+    location logit, in which w_value acts); every draw runs with them, the text says so, and --set wins."""
+    import json
+
+    from experiments.compare import posterior_settings
+
+    d = tmp_path / "est"
+    d.mkdir()
+    pd.DataFrame({"draw": [0, 1], "params.w_value": [0.0, 40.0]}).to_csv(d / "draws.csv", index=False)
+    assert posterior_settings(d) == {}
+    (d / "estimate.json").write_text(json.dumps({"fixed": {"params.location_money": "value"}}))
+    assert posterior_settings(d) == posterior_settings(d / "draws.csv") == {"params.location_money": "value"}
+    kw = dict(seeds=2, quarters=6, metrics=["share_US"])
+    on = compare_scenarios(["baseline"], posterior=d, **kw)
+    assert "params.location_money = value" in on.text()
+    off = compare_scenarios(["baseline"], posterior=d, overrides={"params.location_money": "terms"}, **kw)
+    # in the terms mode w_value does not act: both draws give the same runs; in the value mode they differ
+    v_on, v_off = on.values.pivot(index="draw", columns="seed", values="share_US"), \
+        off.values.pivot(index="draw", columns="seed", values="share_US")
+    assert (v_off.loc[0] == v_off.loc[1]).all() and not (v_on.loc[0] == v_on.loc[1]).all()

@@ -200,12 +200,16 @@ def test_backends_give_the_serial_estimate(recovery, tmp_path, backend):
 
 
 def test_value_mode_estimation_reads_its_location_scenario_beside_the_file():
-    """history_value.toml names a scenario file beside it; the announced sites are then scored in value mode, where
-    w_value takes the subsidy slot and w_subsidy does not act (ODD 7.5, 12.2)."""
+    """history.toml names a scenario file beside it; the announced sites are then scored in value mode, where
+    w_value takes the subsidy slot and w_subsidy does not act (ODD 7.5, 12.2); history_terms.toml scores them with
+    the baseline's separate money terms."""
     from experiments.estimation import LOCATION_PARAMS, location_data, location_likelihood
 
     folder = Path(__file__).resolve().parents[1] / "experiments" / "estimation"
-    est = load_estimation(folder / "history_value.toml")
+    est = load_estimation(folder / "history.toml")
+    assert est.sweep.fixed["params.location_money"] == "value"
+    terms = load_estimation(folder / "history_terms.toml")
+    assert {"params.w_subsidy", "params.w_risk"} <= set(terms.sweep.parameters) and not terms.sweep.fixed
     assert Path(est.spec.location_scenario) == folder / "baseline_value.toml"
     assert "params.w_value" in LOCATION_PARAMS and "params.w_value" in est.sweep.parameters
     loc = location_data(est.spec.location_scenario)
@@ -213,3 +217,25 @@ def test_value_mode_estimation_reads_its_location_scenario_beside_the_file():
     a = location_likelihood(loc, {"params.w_value": 0.5})
     assert location_likelihood(loc, {"params.w_value": 3.0}) != a
     assert location_likelihood(loc, {"params.w_value": 0.5, "params.w_subsidy": 30.0}) == a
+
+
+def test_estimated_scenario_keeps_the_settings_the_estimate_was_made_under(tmp_path: Path):
+    """estimated.toml carries the estimation file's [fixed] settings (here the value mode of the location logit)
+    beside the point estimate, so the scenario reproduces the model that was estimated; it loads as a scenario."""
+    import tomllib
+    from types import SimpleNamespace
+
+    from experiments.estimation import estimated_toml
+    from model.scenario import load_scenario
+
+    folder = Path(__file__).resolve().parents[1] / "experiments" / "estimation"
+    est = load_estimation(folder / "history.toml")
+    names = list(est.sweep.parameters)
+    fit = SimpleNamespace(names=names, point={n: 0.5 for n in names}, se={n: 0.1 for n in names},
+                          ci={n: (0.3, 0.7) for n in names})
+    text = estimated_toml(fit, est)
+    assert tomllib.loads(text)["params"]["location_money"] == "value"
+    (tmp_path / "estimated.toml").write_text(text)
+    spec = load_scenario(tmp_path / "estimated.toml")
+    assert spec.params.location_money == "value" and spec.params.w_value == 0.5
+    assert spec.params.expectation_speed == 0.5

@@ -335,3 +335,52 @@ def test_a_missed_starts_growth_ratio_is_diagnosed_from_the_starts_by_quarter():
     assert "starts 70 fabs in 2021 and 10 in 2022" in note and "ratio 0.14; SEMI 1.40" in note
     assert "71% of its 2021 starts fall in its first quarter with starts (2021Q2)" in note
     assert "starts then fall, where SEMI's rose" in note
+
+
+def _china_backcast(shares: list[list[float]], starts_cn: list[list[int]], starts_kr: list[list[int]]):
+    """Two-country backcast over 2021–2023 (CN in China, KR in Korea), world fab capacity growing 1 % a quarter."""
+    from experiments.history import Backcast
+
+    quarters = [f"{y}Q{q}" for y in (2021, 2022, 2023) for q in range(1, 5)]
+    world = 1000.0 * 1.01 ** np.arange(len(quarters))
+    frames = [pd.DataFrame({"step": np.arange(len(quarters)), "quarter": quarters, "capacity_logic": world,
+                            "share_CN": s, "share_KR": 1 - np.asarray(s), "fab_starts_CN": c, "fab_starts_KR": k})
+              for s, c, k in zip(shares, starts_cn, starts_kr)]
+    return Backcast("backcast_2021", "backcast_2021", list(range(len(frames))), frames, ["CN", "KR"], len(quarters))
+
+
+def test_a_missed_share_change_is_diagnosed_from_capacity_growth_and_construction_lags():
+    """The note gives the region's and the world's capacity growth in the year, the growth SEMI's change would
+    need, and the scenario's construction lags (new fab, expansion) that keep the year's own starts offline."""
+    from experiments.history import _fab_lags, _share_change_note
+
+    flat = [0.2] * 12
+    bc = _china_backcast([flat, flat], [[0] * 12] * 2, [[0] * 12] * 2)
+    m = pd.Series({"id": "share_change_2022:China", "period_end": 2022, "region": "China", "value": 0.03})
+    note = _share_change_note(bc, m, list(SEMI_REGIONS).index("China"))
+    new, expansion = _fab_lags(bc)
+    assert (new, expansion) == (8, 5)                       # backcast_2021: 8 quarters; 0.6 × 8 rounded
+    # world +1 % a quarter → +4.1 % over the year; China at a flat 20 % share grows alike; +3 pp asks 1.15 × 1.041
+    assert "China's fab capacity grows +4.1 % in 2022 and the world's +4.1 %" in note
+    assert "share 20.0 % → 20.0 %" in note and "grow about +19.7 % at the world's pace" in note
+    assert f"comes online {new} quarters later ({expansion} for an expansion)" in note
+
+
+def test_a_missed_equipment_share_is_diagnosed_from_the_years_starts():
+    """The model's equipment share of a year is that of the year's starts; the note compares the region's share of
+    the earlier starts, which SEMI's spending in the year also pays for, and says on which side of SEMI's it is."""
+    from experiments.history import _equipment_note
+
+    flat = [0.2] * 12
+    cn = [0, 1, 0, 0, 0, 0, 0, 1, 2, 2, 0, 0]          # 2021–22: 2 of 8 starts in China; 2023: 4 of 6
+    kr = [0, 3, 1, 0, 1, 1, 0, 0, 1, 1, 0, 0]
+    bc = _china_backcast([flat], [cn], [kr])
+    m = pd.Series({"id": "equipment_2023:China", "period_end": 2023, "region": "China", "value": 0.3,
+                   "model_mean": 0.6667, "model_sd": 0.05})
+    note = _equipment_note(bc, m, "China", ["Korea", "China"])
+    assert "its 2023 share is that of the fabs started in 2023: 6.0 per run in the 2 regions, 66.7 % of them" in note
+    assert "model's China share of starts is 25.0 %, on the other side of SEMI's 30.0 %" in note
+    m2 = m.copy()
+    m2["value"] = 0.1
+    assert "on the same side of SEMI's 10.0 %: the model starts too much there" in _equipment_note(
+        bc, m2, "China", ["Korea", "China"])
