@@ -155,7 +155,8 @@ def ration(orders: np.ndarray, supplier: np.ndarray, capacity: np.ndarray) -> np
     """Proportional rationing: each order is filled at min(1, capacity / total orders)
     of its supplier.  ``capacity`` is indexed by supplier."""
     total = np.bincount(supplier, weights=orders, minlength=len(capacity))
-    short = total > capacity                      # only then is there anything to ration
+    capacity = np.maximum(capacity, 0.0)          # a remainder can fall a rounding error below 0
+    short = total > capacity                      # only then is there anything to ration (so total > 0)
     fill = np.divide(capacity, total, out=np.ones_like(capacity, dtype=float), where=short)
     return orders * np.clip(fill, 0.0, 1.0)[supplier]
 
