@@ -356,9 +356,27 @@ def posterior_settings(posterior: str | Path | pd.DataFrame) -> dict[str, Any]:
         summary = json.loads(summary_file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise UserError(f"--posterior {path}: {summary_file.name} beside the draws is not valid JSON") from None
-    from experiments.estimation import estimate_settings
-
     return estimate_settings(summary) if isinstance(summary, dict) else {}
+
+
+def estimate_settings(summary: dict[str, Any]) -> dict[str, Any]:
+    """The settings an estimate holds only with: the estimation file's ``[fixed]`` overrides (for example
+    ``params.location_money = "value"``), from ``estimate.json``'s ``fixed`` or, for an estimate written before
+    kyoso recorded them, from the ``[fixed]`` table of the estimation file it names (nothing if that is gone)."""
+    if isinstance(summary.get("fixed"), dict):
+        return dict(summary["fixed"])
+    origin = Path(str(summary.get("file", "")))
+    if not origin.is_file():
+        return {}
+    import tomllib
+
+    from experiments.sweepfile import SweepError, _flatten_fixed
+
+    try:
+        fixed = tomllib.loads(origin.read_text()).get("fixed", {})
+        return dict(_flatten_fixed(fixed, str(origin))) if isinstance(fixed, dict) else {}
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError, SweepError):
+        return {}
 
 
 def _draw_overrides(row: pd.Series, kinds: dict[str, str]) -> dict[str, Any]:

@@ -638,21 +638,6 @@ def estimated_toml(fit: Estimate, est: Estimation) -> str:
     return "\n".join(lines)
 
 
-def estimate_settings(summary: dict[str, Any]) -> dict[str, Any]:
-    """The settings an estimate holds only with: the estimation file's ``[fixed]`` overrides (for example
-    ``params.location_money = "value"``), from ``estimate.json``'s ``fixed`` or, for an estimate written before
-    kyoso recorded them, from the estimation file it names (nothing if that file is gone)."""
-    if isinstance(summary.get("fixed"), dict):
-        return dict(summary["fixed"])
-    origin = Path(str(summary.get("file", "")))
-    if origin.is_file():
-        try:
-            return dict(load_estimation(origin).sweep.fixed)
-        except UserError:
-            return {}
-    return {}
-
-
 def _toml_value(v: Any) -> str:
     """A scalar as TOML: strings quoted, booleans lower case."""
     if isinstance(v, bool):

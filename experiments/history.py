@@ -141,7 +141,7 @@ class EstimateOutput:
     @property
     def settings(self) -> dict[str, Any]:
         """The point with the estimation's fixed settings (the model that was estimated, e.g. the value mode)."""
-        from experiments.estimation import estimate_settings
+        from experiments.compare import estimate_settings
 
         return {**estimate_settings(self.summary), **self.point}
 

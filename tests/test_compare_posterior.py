@@ -278,3 +278,17 @@ def test_draws_run_with_the_settings_they_were_estimated_under(tmp_path):
     v_on, v_off = on.values.pivot(index="draw", columns="seed", values="share_US"), \
         off.values.pivot(index="draw", columns="seed", values="share_US")
     assert (v_off.loc[0] == v_off.loc[1]).all() and not (v_on.loc[0] == v_on.loc[1]).all()
+
+
+def test_an_estimate_without_recorded_settings_reads_them_from_its_estimation_file(tmp_path):
+    """estimate.json written before kyoso recorded 'fixed' names its estimation file; its [fixed] table is used."""
+    from pathlib import Path
+
+    from experiments.compare import estimate_settings
+
+    folder = Path(__file__).resolve().parents[1] / "experiments" / "estimation"
+    assert estimate_settings({"file": str(folder / "history.toml")}) == {"params.location_money": "value"}
+    assert estimate_settings({"file": str(folder / "history_terms.toml")}) == {}
+    assert estimate_settings({"file": str(tmp_path / "gone.toml")}) == {}
+    assert estimate_settings({"fixed": {"params.hurdle": 1.2}, "file": str(folder / "history.toml")}) == {
+        "params.hurdle": 1.2}
