@@ -42,10 +42,10 @@ demo: check-python $(VENV)/.installed
 	@echo "kyoso is installed in $(BIN)/: run '$(BIN)/kyoso --help', or 'source $(BIN)/activate' to have 'kyoso' on your PATH"
 
 test: check-python $(VENV)/.installed-test
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist worksteal $(PYTEST_ARGS)
 
 test-fast: check-python $(VENV)/.installed-test
-	$(BIN)/python -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not slow" $(PYTEST_ARGS)
 
 bench: check-python $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_model.py

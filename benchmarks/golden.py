@@ -52,11 +52,11 @@ def write(directory: Path) -> None:
                                      index=False)
 
 
-def compare(directory: Path, names: list[str] | None = None) -> list[str]:
+def compare(directory: Path, names: list[str] | None = None, seeds: tuple[int, ...] = SEEDS) -> list[str]:
     """Differences between this checkout's tables and those in ``directory`` (empty when identical)."""
     problems = []
     for name in names or scenario_names():
-        for seed in SEEDS:
+        for seed in seeds:
             tables = run_tables(name, seed)
             files = sorted(directory.glob(f"{name}__{seed}__*.parquet"))
             if not files:

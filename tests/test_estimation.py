@@ -188,12 +188,20 @@ def test_cli_reports_bad_input_in_one_line(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.fixture(scope="module")
+def quick_serial(recovery, tmp_path_factory):
+    """The recovery estimation with the quick design (16 points × 2 replications), run serially."""
+    _, _, targets = recovery
+    out = tmp_path_factory.mktemp("est") / "quick_serial"
+    return estimate(RECOVERY, out, backend="serial", progress=False, quick=True, targets=targets), targets
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["processes", "dask"])
-def test_backends_give_the_serial_estimate(recovery, tmp_path, backend):
+def test_backends_give_the_serial_estimate(quick_serial, tmp_path, backend):
     pytest.importorskip("distributed")
-    out, s, targets = recovery
-    other = estimate(RECOVERY, tmp_path / backend, backend=backend, workers=2, progress=False,
+    s, targets = quick_serial
+    other = estimate(RECOVERY, tmp_path / backend, backend=backend, workers=2, progress=False, quick=True,
                      targets=targets)
     assert other["point"] == s["point"]
     assert json.loads((tmp_path / backend / "estimate.json").read_text())["se"] == s["se"]
