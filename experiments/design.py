@@ -339,7 +339,8 @@ def plan_runs(sweep: ResolvedSweep, design: Design) -> list[RunSpec]:
     return out
 
 
-def _toml_value(value: Any) -> str:
+def toml_value(value: Any) -> str:
+    """A scalar as TOML (strings quoted, booleans lower case), as ``--set`` and scenario files take it."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
@@ -353,5 +354,5 @@ def reproduce_command(scenario_ref: str, quarters: int, seed: int, overrides: di
 
     parts = ["kyoso", "run", shlex.quote(scenario_ref), "--quarters", str(quarters), "--seed", str(seed)]
     for path, value in overrides.items():
-        parts += ["--set", shlex.quote(f"{path}={_toml_value(value)}")]
+        parts += ["--set", shlex.quote(f"{path}={toml_value(value)}")]
     return " ".join(parts)

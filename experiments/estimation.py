@@ -57,7 +57,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, ValidationError, model_validator
 
-from experiments.design import Range, build_design
+from experiments.design import Range, build_design, toml_value
 from experiments.errors import SweepError, UserError
 from experiments.store import load_results, read_manifest
 from experiments.sweepfile import ResolvedSweep, _Strict, parse_sweep, resolve_sweep
@@ -627,7 +627,7 @@ def estimated_toml(fit: Estimate, est: Estimation) -> str:
     for path, value in est.sweep.fixed.items():        # settings the estimate holds only with (e.g. location_money)
         section, _, key = path.rpartition(".")
         if path not in fit.names:
-            by_section.setdefault(section, []).append(f"{key} = {_toml_value(value)}   # fixed by the estimation file")
+            by_section.setdefault(section, []).append(f"{key} = {toml_value(value)}   # fixed by the estimation file")
     for n in fit.names:
         section, _, key = n.rpartition(".")
         lo, hi = fit.ci[n]
@@ -636,15 +636,6 @@ def estimated_toml(fit: Estimate, est: Estimation) -> str:
     for section, entries in by_section.items():
         lines += [f"[{section}]", *entries, ""]
     return "\n".join(lines)
-
-
-def _toml_value(v: Any) -> str:
-    """A scalar as TOML: strings quoted, booleans lower case."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, str):
-        return json.dumps(v)
-    return f"{v:.6g}" if isinstance(v, float) else str(v)
 
 
 def location_scores(loc: LocationData, point: dict[str, float], split: int) -> pd.DataFrame:

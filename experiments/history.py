@@ -433,7 +433,7 @@ def _diagnoses(misses: pd.DataFrame, bc: Backcast, targets: pd.DataFrame) -> dic
             elif fam.startswith("share_change_") and region in regions:
                 notes.append(_share_change_note(bc, m, regions.index(region)))
             elif fam.startswith("equipment_") and region in regions:
-                among = misses_family_regions(targets, str(fam))
+                among = _family_regions(targets, str(fam))
                 notes.append(_equipment_note(bc, m, region, among))
             else:
                 notes.append(f"`{m['id']}`: not diagnosed.")
@@ -441,7 +441,7 @@ def _diagnoses(misses: pd.DataFrame, bc: Backcast, targets: pd.DataFrame) -> dic
     return out
 
 
-def misses_family_regions(targets: pd.DataFrame, family: str) -> list[str]:
+def _family_regions(targets: pd.DataFrame, family: str) -> list[str]:
     """The regions a family's targets name (the denominator of an ``equipment_`` share), in file order."""
     rows = targets[(targets["family"] == family) & (targets.get("role", "target") != "reference")]
     return list(dict.fromkeys(rows["region"].tolist()))
@@ -505,7 +505,9 @@ def _equipment_note(bc: Backcast, m: pd.Series, region: str, among: list[str]) -
                 float(m["model_mean"]) - float(m["value"])):
             text += f", on the other side of SEMI's {_pct(float(m['value']))}: the miss is partly when capex is booked"
         else:
-            text += f", on the same side of SEMI's {_pct(float(m['value']))}: the model starts too much there"
+            more = float(m["model_mean"]) > float(m["value"])
+            text += (f", on the same side of SEMI's {_pct(float(m['value']))}: the model starts too "
+                     f"{'much' if more else 'little'} there")
     return text + "."
 
 

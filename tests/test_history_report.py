@@ -384,3 +384,7 @@ def test_a_missed_equipment_share_is_diagnosed_from_the_years_starts():
     m2["value"] = 0.1
     assert "on the same side of SEMI's 10.0 %: the model starts too much there" in _equipment_note(
         bc, m2, "China", ["Korea", "China"])
+    m3 = m.copy()
+    m3["model_mean"] = 0.05                                 # below SEMI's 30 %, as the 2021–22 share (25 %) is
+    assert "on the same side of SEMI's 30.0 %: the model starts too little there" in _equipment_note(
+        bc, m3, "China", ["Korea", "China"])
