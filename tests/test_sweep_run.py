@@ -172,7 +172,7 @@ def test_unreachable_scheduler_is_a_user_error(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_sigkill_mid_sweep_then_resume_equals_a_clean_sweep(tmp_path):
-    text = SWEEP.replace("quarters = 6", "quarters = 40").replace("replications = 2", "replications = 6")
+    text = SWEEP.replace("quarters = 6", "quarters = 20").replace("replications = 2", "replications = 6")
     src = write(tmp_path, text)
     clean, killed = tmp_path / "clean", tmp_path / "killed"
     env = {**os.environ, "MPLBACKEND": "Agg"}
