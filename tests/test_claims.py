@@ -134,7 +134,7 @@ def test_separation_raises_final_chip_prices(price):
 def test_tightening_us_conditions_slows_korean_investment_in_the_us():
     """A subsidy-tightening event in the US (technology transfer +10% of capex) leaves less KR-home capacity operating
     in the US over the run: fewer projects there; the announced ones keep their dates."""
-    d = paired("baseline", "baseline", "kr_us_capacity_quarters", seeds=40, overrides=TIGHTENING)
+    d = paired("baseline", "baseline", "kr_us_capacity_quarters", seeds=20, overrides=TIGHTENING)
     assert d["mean"] < 0 and d["ci_high"] < 0, d
     assert paired("baseline", "baseline", "kr_us_online_step", seeds=5, overrides=TIGHTENING)["mean"] == 0
 
