@@ -362,18 +362,20 @@ def posterior_settings(posterior: str | Path | pd.DataFrame) -> dict[str, Any]:
 def estimate_settings(summary: dict[str, Any]) -> dict[str, Any]:
     """The settings an estimate holds only with: the estimation file's ``[fixed]`` overrides (for example
     ``params.location_money = "value"``), from ``estimate.json``'s ``fixed`` or, for an estimate written before
-    kyoso recorded them, from the ``[fixed]`` table of the estimation file it names, read as ``kyoso estimate``
-    reads it (nothing if that file is gone or no longer valid)."""
+    kyoso recorded them, from the ``[fixed]`` table of the estimation file it names (nothing if that is gone)."""
     if isinstance(summary.get("fixed"), dict):
         return dict(summary["fixed"])
     origin = Path(str(summary.get("file", "")))
     if not origin.is_file():
         return {}
-    from experiments.estimation import load_estimation     # here: estimation imports this module too
+    import tomllib
+
+    from experiments.sweepfile import SweepError, _flatten_fixed
 
     try:
-        return dict(load_estimation(origin).sweep.fixed)
-    except (UserError, OSError, UnicodeDecodeError):
+        fixed = tomllib.loads(origin.read_text()).get("fixed", {})
+        return dict(_flatten_fixed(fixed, str(origin))) if isinstance(fixed, dict) else {}
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError, SweepError):
         return {}
 
 
